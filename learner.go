@@ -1,0 +1,83 @@
+package amp
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Learner chooses recommendations and learns from outcomes. Implementations
+// are pure: no I/O, no clock, no global randomness; everything comes in
+// through the arguments, so a run is reproducible from its seed. User and
+// population states are opaque bytes the learner encodes itself; storage
+// keeps them and the service passes them back.
+type Learner interface {
+	// Decide chooses a recommendation for one context request.
+	Decide(in *DecideInput) (*Choice, error)
+	// Learn folds one outcome into the user's and the population's states.
+	Learn(in *LearnInput) (*Learned, error)
+	// ApplyPreferences folds manually set preferences into a user's state as
+	// strong evidence that later outcomes can still overturn.
+	ApplyPreferences(user, population []byte, prefs *Preferences) ([]byte, error)
+	// Summarize describes a user's current model for the profile routes.
+	Summarize(user, population []byte) (*ModelSummary, error)
+}
+
+// LearnContext is what a request tells about the situation of a decision.
+type LearnContext struct {
+	TaskType   string
+	Complexity TaskComplexity
+	Hour       int // UTC hour of the request
+}
+
+// DecideInput is everything a decision may depend on.
+type DecideInput struct {
+	User         []byte // nil for a user without a model yet
+	Population   []byte // nil for a tenant without a population yet
+	Interactions int    // outcomes reported for the user so far
+	Context      LearnContext
+	Holdout      bool // the user is in the holdout: population default, no personalisation
+	Rand         *rand.Rand
+}
+
+// Choice is a learner's decision.
+type Choice struct {
+	Recommendation Recommendation
+	Propensity     float64 // probability of Recommendation under this policy, in (0, 1]
+	Explored       bool    // not the model's current best guess
+	Confidence     float64 // in [0, 1]; see the learner's documentation
+	Rationale      string
+}
+
+// LearnInput is one outcome to learn from.
+type LearnInput struct {
+	User       []byte
+	Population []byte
+	Decision   *Decision
+	Outcome    *OutcomeRecord
+	Now        time.Time
+}
+
+// Learned is the result of Learn.
+type Learned struct {
+	User       []byte
+	Population []byte
+	Reward     float64 // the learning signal derived from the outcome, in [0, 1]
+}
+
+// ModelSummary describes a user's model.
+type ModelSummary struct {
+	Preferred  Recommendation
+	Confidence DimensionValues
+	// Strengths is the estimated value of every option: dimension name
+	// ("framing", "style", "complexity", "encouragement") → option → value
+	// in [0, 1]. The dashboard charts it.
+	Strengths map[string]map[string]float64
+}
+
+// DimensionValues holds one number per adapted dimension.
+type DimensionValues struct {
+	Framing       float64
+	Style         float64
+	Handling      float64
+	Encouragement float64
+}
