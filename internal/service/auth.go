@@ -1,0 +1,242 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/amp-protocol/amp"
+)
+
+// keyCacheTTL bounds how long a key's state may be served from memory. It
+// is what makes a revocation or roll through another instance take effect
+// everywhere within a second; revocations through this instance take effect
+// at once.
+const keyCacheTTL = 500 * time.Millisecond
+
+// Principal is an authenticated API key and its account.
+type Principal struct {
+	Key     *amp.APIKey
+	Account *amp.Account
+}
+
+// Tenant is the partition the principal reads and writes.
+func (p *Principal) Tenant() amp.Tenant { return p.Key.Tenant() }
+
+// Authenticate resolves the secret key presented by clientIP. A malformed
+// key is refused before any storage lookup. Failed attempts are limited per
+// client IP so that keys cannot be guessed: past the limit every attempt
+// from that IP is refused with RATE_LIMIT_EXCEEDED until the budget refills.
+func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*Principal, error) {
+	now := s.now()
+	if wait, blocked := s.authFailures.blocked(clientIP, now); blocked {
+		retry := int(math.Ceil(wait.Seconds()))
+		return nil, amp.Errorf(amp.CodeRateLimitExceeded,
+			"Too many failed authentication attempts. Please retry after %d seconds.", retry).
+			WithDetails(map[string]any{"limit": s.authFailures.perMinute, "window": "60s", "retryAfter": retry})
+	}
+	if secret == "" {
+		return nil, amp.Errorf(amp.CodeUnauthorized, "Missing API key. Send it as 'Authorization: Bearer <key>'.")
+	}
+	fail := func(msg string) error {
+		s.authFailures.fail(clientIP, now)
+		return amp.Errorf(amp.CodeUnauthorized, "%s", msg)
+	}
+	if _, err := amp.ParseKey(secret); err != nil {
+		return nil, fail("Invalid API key.")
+	}
+	p, err := s.lookupKey(ctx, amp.HashKey(secret), now)
+	if errors.Is(err, amp.ErrNotFound) {
+		return nil, fail("Invalid API key.")
+	}
+	if err != nil {
+		return nil, storeError(err, "", "")
+	}
+	if p.Key.RevokedAt != nil {
+		return nil, fail("This API key has been revoked.")
+	}
+	if p.Key.ExpiresAt != nil && !now.Before(*p.Key.ExpiresAt) {
+		return nil, amp.Errorf(amp.CodeKeyExpired, "This API key has expired. Create a new key.")
+	}
+	s.touches.add(p.Key.ID, now)
+	return p, nil
+}
+
+// Authorize checks that the principal's key carries scope.
+func (s *Service) Authorize(p *Principal, scope amp.Scope) error {
+	if !p.Key.HasScope(scope) {
+		return amp.Errorf(amp.CodeForbidden, "This API key lacks the %q permission.", scope).
+			WithDetails(map[string]any{"requiredScope": string(scope)})
+	}
+	return nil
+}
+
+func (s *Service) lookupKey(ctx context.Context, hash string, now time.Time) (*Principal, error) {
+	if p, ok := s.keys.get(hash, now); ok {
+		return p, nil
+	}
+	key, err := s.store.KeyByHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := s.store.Account(ctx, key.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	p := &Principal{Key: key, Account: acct}
+	s.keys.put(hash, p, now)
+	return p, nil
+}
+
+// keyCache keeps recently used keys for a short TTL, bounded in size.
+type keyCache struct {
+	mu      sync.Mutex
+	ttl     time.Duration
+	max     int
+	entries map[string]keyCacheEntry
+}
+
+type keyCacheEntry struct {
+	p       *Principal
+	fetched time.Time
+}
+
+func newKeyCache(ttl time.Duration, max int) *keyCache {
+	return &keyCache{ttl: ttl, max: max, entries: make(map[string]keyCacheEntry)}
+}
+
+func (c *keyCache) get(hash string, now time.Time) (*Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[hash]
+	if !ok || now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
+		return nil, false
+	}
+	return e.p, true
+}
+
+func (c *keyCache) put(hash string, p *Principal, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for h, e := range c.entries {
+			if now.Sub(e.fetched) >= c.ttl || len(c.entries) >= c.max {
+				delete(c.entries, h)
+			}
+		}
+	}
+	c.entries[hash] = keyCacheEntry{p: p, fetched: now}
+}
+
+// forget drops every cached key of an account, after a change to its keys
+// or plan.
+func (c *keyCache) forget(accountID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.entries {
+		if e.p.Key.AccountID == accountID {
+			delete(c.entries, h)
+		}
+	}
+}
+
+// ipLimiter is a token bucket of failed authentications per client IP,
+// bounded in the number of IPs it tracks.
+type ipLimiter struct {
+	mu        sync.Mutex
+	perMinute int
+	max       int
+	buckets   map[string]*rate.Limiter
+}
+
+func newIPLimiter(perMinute, max int) *ipLimiter {
+	return &ipLimiter{perMinute: perMinute, max: max, buckets: make(map[string]*rate.Limiter)}
+}
+
+// blocked reports whether ip has no failure budget left, and how long until
+// it has one again.
+func (l *ipLimiter) blocked(ip string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[ip]
+	if !ok {
+		return 0, false
+	}
+	tokens := b.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	perSecond := float64(l.perMinute) / 60
+	return time.Duration((1 - tokens) / perSecond * float64(time.Second)), true
+}
+
+// fail spends one failure of ip's budget.
+func (l *ipLimiter) fail(ip string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[ip]
+	if !ok {
+		if len(l.buckets) >= l.max {
+			l.evict(now)
+		}
+		b = rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.perMinute)
+		l.buckets[ip] = b
+	}
+	b.AllowN(now, 1)
+}
+
+// evict forgets IPs whose budget has refilled; if none has, it forgets an
+// arbitrary tenth, so that memory stays bounded under a spray of addresses.
+func (l *ipLimiter) evict(now time.Time) {
+	for ip, b := range l.buckets {
+		if b.TokensAt(now) >= float64(l.perMinute) {
+			delete(l.buckets, ip)
+		}
+	}
+	for ip := range l.buckets {
+		if len(l.buckets) < l.max*9/10 {
+			break
+		}
+		delete(l.buckets, ip)
+	}
+}
+
+// touchQueue collects keys' last-used times so that authentication never
+// writes; Run flushes them every second.
+type touchQueue struct {
+	mu      sync.Mutex
+	pending map[string]time.Time
+}
+
+func newTouchQueue() *touchQueue { return &touchQueue{pending: make(map[string]time.Time)} }
+
+func (q *touchQueue) add(id string, at time.Time) {
+	q.mu.Lock()
+	if at.After(q.pending[id]) {
+		q.pending[id] = at
+	}
+	q.mu.Unlock()
+}
+
+func (q *touchQueue) take() map[string]time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 {
+		return nil
+	}
+	p := q.pending
+	q.pending = make(map[string]time.Time)
+	return p
+}
+
+func (s *Service) flushTouches(ctx context.Context) {
+	for id, at := range s.touches.take() {
+		if err := s.store.TouchKey(ctx, id, at.UTC()); err != nil && !errors.Is(err, amp.ErrNotFound) {
+			s.log.Warn("recording key last-used time failed", "key_id", id, "err", err)
+		}
+	}
+}
