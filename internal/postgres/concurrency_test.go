@@ -1,0 +1,363 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	amp "github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/postgres"
+)
+
+var testNow = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
+
+// counter reads the count a test keeps in a model: 8 big-endian bytes.
+func counter(model []byte) uint64 {
+	if len(model) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(model)
+}
+
+func incremented(model []byte) []byte {
+	return binary.BigEndian.AppendUint64(nil, counter(model)+1)
+}
+
+func decision(t amp.Tenant, requestID, userID string, at time.Time) *amp.Decision {
+	return &amp.Decision{
+		RequestID: requestID, Tenant: t, UserID: userID, TaskType: "debugging",
+		TaskComplexity: amp.TaskComplexityMedium,
+		Recommendation: amp.Recommendation{
+			Framing: amp.FramingLearning, Style: amp.StyleTechnical,
+			Handling: amp.HandlingHintsOnly, Encouragement: amp.EncouragementModerate,
+		},
+		Propensity: 0.25, Confidence: 0.4, CreatedAt: at,
+	}
+}
+
+// learn is an OutcomeFunc that behaves like the service's: it refuses a
+// second outcome, and counts every outcome in the profile and the
+// population, reading the state it got under the lock.
+func learn(d *amp.Decision, reported bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	if reported {
+		return nil, errReported
+	}
+	p.Model = incremented(p.Model)
+	p.OutcomeCount++
+	p.UpdatedAt = testNow
+	pop.Model = incremented(pop.Model)
+	pop.UpdatedAt = testNow
+	return &amp.OutcomeRecord{Started: true, Reward: 0.5, ReportedAt: testNow}, nil
+}
+
+var errReported = errors.New("already reported")
+
+// TestConcurrentInstancesNoLostUpdate runs two stores ("instances", each
+// with its own pool) on one database, recording outcomes for the same user
+// and updating the same profile at once. Every increment must survive: a
+// lost update would leave the counts short.
+func TestConcurrentInstancesNoLostUpdate(t *testing.T) {
+	u, _ := newSchema(t)
+	a := openURL(t, u)
+	b := openURL(t, u)
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeLive}
+	const user = "user_shared"
+	const perInstance = 40 // outcomes per instance
+	const profileUpdates = 10
+
+	// Decisions are saved beforehand, alternately through either instance.
+	for i := range 2 * perInstance {
+		db := []*postgres.DB{a, b}[i%2]
+		var created *amp.ProfileRecord
+		if i == 0 {
+			created = &amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow}
+		}
+		if err := db.SaveDecision(ctx, decision(tenant, fmt.Sprintf("req_%03d", i), user, testNow), created); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perInstance+2*profileUpdates)
+	for i := range 2 * perInstance {
+		db := []*postgres.DB{a, b}[i%2]
+		wg.Go(func() {
+			if _, err := db.RecordOutcome(ctx, tenant, fmt.Sprintf("req_%03d", i), learn); err != nil {
+				errs <- fmt.Errorf("record outcome %d: %w", i, err)
+			}
+		})
+	}
+	// Manual updates of the same profile interleave with the outcomes;
+	// they count in the model too, and must not overwrite an outcome's
+	// change (nor be overwritten by one).
+	for i := range 2 * profileUpdates {
+		db := []*postgres.DB{a, b}[i%2]
+		wg.Go(func() {
+			_, err := db.UpdateProfile(ctx, tenant, user, func(p *amp.ProfileRecord, created bool) error {
+				if created {
+					return errors.New("profile should exist")
+				}
+				p.Model = incremented(p.Model)
+				p.UpdatedAt = testNow
+				return nil
+			})
+			if err != nil {
+				errs <- fmt.Errorf("update profile %d: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	p, err := a.Profile(ctx, tenant, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.OutcomeCount, 2*perInstance; got != want {
+		t.Errorf("OutcomeCount = %d, want %d", got, want)
+	}
+	if got, want := counter(p.Model), uint64(2*perInstance+2*profileUpdates); got != want {
+		t.Errorf("profile model counter = %d, want %d", got, want)
+	}
+	pop, err := b.Population(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := counter(pop.Model), uint64(2*perInstance); got != want {
+		t.Errorf("population model counter = %d, want %d", got, want)
+	}
+	st, err := b.ProfileStats(ctx, tenant, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcomes != 2*perInstance {
+		t.Errorf("ProfileStats.Outcomes = %d, want %d", st.Outcomes, 2*perInstance)
+	}
+}
+
+// TestConcurrentOutcomesForOneDecision has both instances report outcomes
+// for the same request at once: exactly one is stored. An OutcomeFunc that
+// honours alreadyReported refuses the rest itself; one that ignores it gets
+// ErrConflict from the store.
+func TestConcurrentOutcomesForOneDecision(t *testing.T) {
+	u, _ := newSchema(t)
+	a := openURL(t, u)
+	b := openURL(t, u)
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeTest}
+
+	ignoreReported := func(d *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		return learn(d, false, p, pop)
+	}
+	for _, tc := range []struct {
+		name    string
+		apply   amp.OutcomeFunc
+		wantErr error
+	}{
+		{"HonoursReported", learn, errReported},
+		{"IgnoresReported", ignoreReported, amp.ErrConflict},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "user_" + tc.name
+			reqID := "req_" + tc.name
+			if err := a.SaveDecision(ctx, decision(tenant, reqID, user, testNow), &amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow}); err != nil {
+				t.Fatal(err)
+			}
+			const tries = 8
+			var wg sync.WaitGroup
+			results := make(chan error, tries)
+			for i := range tries {
+				db := []*postgres.DB{a, b}[i%2]
+				wg.Go(func() {
+					_, err := db.RecordOutcome(ctx, tenant, reqID, tc.apply)
+					results <- err
+				})
+			}
+			wg.Wait()
+			close(results)
+			var ok int
+			for err := range results {
+				switch {
+				case err == nil:
+					ok++
+				case !errors.Is(err, tc.wantErr):
+					t.Errorf("RecordOutcome: %v, want nil or %v", err, tc.wantErr)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("%d outcomes stored, want 1", ok)
+			}
+			p, err := b.Profile(ctx, tenant, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.OutcomeCount != 1 || counter(p.Model) != 1 {
+				t.Errorf("profile OutcomeCount %d, model counter %d; want 1, 1", p.OutcomeCount, counter(p.Model))
+			}
+		})
+	}
+}
+
+// TestConcurrentMixedWorkload runs every writing method at once from two
+// instances over a few users: outcomes, manual updates, new decisions,
+// erasures and the test-mode reset lock rows in one order, so PostgreSQL
+// must never abort one of them as a deadlock (which the store would report
+// as ErrUnavailable).
+func TestConcurrentMixedWorkload(t *testing.T) {
+	u, _ := newSchema(t)
+	dbs := []*postgres.DB{openURL(t, u), openURL(t, u)}
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeTest}
+	users := []string{"u0", "u1", "u2"}
+	const rounds = 15
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for w := range 4 {
+		wg.Go(func() {
+			db := dbs[w%2]
+			for i := range rounds {
+				user := users[(w+i)%len(users)]
+				req := fmt.Sprintf("req_w%d_%d", w, i)
+				err := db.SaveDecision(ctx, decision(tenant, req, user, testNow), &amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow})
+				if err != nil {
+					errs <- fmt.Errorf("save decision: %w", err)
+					continue
+				}
+				// The decision may be erased before its outcome comes.
+				if _, err := db.RecordOutcome(ctx, tenant, req, learn); err != nil && !errors.Is(err, amp.ErrNotFound) {
+					errs <- fmt.Errorf("record outcome: %w", err)
+				}
+				_, err = db.UpdateProfile(ctx, tenant, user, func(p *amp.ProfileRecord, created bool) error {
+					p.Model = incremented(p.Model)
+					if created {
+						p.CreatedAt = testNow
+					}
+					p.UpdatedAt = testNow
+					return nil
+				})
+				if err != nil {
+					errs <- fmt.Errorf("update profile: %w", err)
+				}
+				switch i % 5 {
+				case 3:
+					if err := db.DeleteProfile(ctx, tenant, user); err != nil && !errors.Is(err, amp.ErrNotFound) {
+						errs <- fmt.Errorf("delete profile: %w", err)
+					}
+				case 4:
+					if w == 0 {
+						if _, err := db.ResetTestData(ctx); err != nil {
+							errs <- fmt.Errorf("reset: %w", err)
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// Whatever survived is consistent: every stored outcome has its
+	// decision, and a profile counts no fewer outcomes than are stored.
+	for _, user := range users {
+		st, err := dbs[0].ProfileStats(ctx, tenant, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := dbs[0].Outcomes(ctx, tenant, user, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Outcomes != len(outs) {
+			t.Errorf("%s: ProfileStats counts %d outcomes (joined with decisions), Outcomes lists %d", user, st.Outcomes, len(outs))
+		}
+		p, err := dbs[0].Profile(ctx, tenant, user)
+		if errors.Is(err, amp.ErrNotFound) {
+			if len(outs) != 0 {
+				t.Errorf("%s: no profile but %d outcomes", user, len(outs))
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.OutcomeCount < len(outs) {
+			t.Errorf("%s: OutcomeCount %d < %d stored outcomes", user, p.OutcomeCount, len(outs))
+		}
+	}
+}
+
+// TestConcurrentUsageFlushes has two instances flush overlapping usage
+// batches, listed in opposite orders, at once, as the meters of two
+// servers do. Batches lock their rows in one order, so none is aborted as
+// a deadlock, and every count is added.
+func TestConcurrentUsageFlushes(t *testing.T) {
+	u, _ := newSchema(t)
+	dbs := []*postgres.DB{openURL(t, u), openURL(t, u)}
+	ctx := context.Background()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var rows []amp.UsageRow
+	for i := range 50 {
+		rows = append(rows, amp.UsageRow{Granularity: amp.GranularityMinute, Start: start, AccountID: "acct_1",
+			Mode: amp.ModeLive, KeyID: fmt.Sprintf("key_%02d", i), Route: "POST /v1/context", StatusClass: 2,
+			Country: "US", Requests: 1})
+	}
+	reversed := make([]amp.UsageRow, len(rows))
+	for i, r := range rows {
+		reversed[len(rows)-1-i] = r
+	}
+	deltas := []amp.QuotaDelta{{AccountID: "acct_1", Month: start, Delta: 1}, {AccountID: "acct_2", Month: start, Delta: 1}}
+	reversedDeltas := []amp.QuotaDelta{deltas[1], deltas[0]}
+	const flushes = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*flushes)
+	for w := range 4 {
+		wg.Go(func() {
+			db := dbs[w%2]
+			batch, ds := rows, deltas
+			if w%2 == 1 {
+				batch, ds = reversed, reversedDeltas
+			}
+			for range flushes {
+				if err := db.AddUsage(ctx, batch); err != nil {
+					errs <- fmt.Errorf("AddUsage: %w", err)
+				}
+				if err := db.AddQuotaUsage(ctx, ds); err != nil {
+					errs <- fmt.Errorf("AddQuotaUsage: %w", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got, err := dbs[0].Usage(ctx, amp.UsageQuery{Granularity: amp.GranularityMinute, AccountID: "acct_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("%d usage rows, want %d", len(got), len(rows))
+	}
+	for _, r := range got {
+		if r.Requests != 4*flushes {
+			t.Errorf("%s: %d requests, want %d", r.KeyID, r.Requests, 4*flushes)
+		}
+	}
+	for _, acct := range []string{"acct_1", "acct_2"} {
+		if n, err := dbs[1].QuotaUsage(ctx, acct, start); err != nil || n != 4*flushes {
+			t.Errorf("QuotaUsage(%s) = %d, %v; want %d", acct, n, err, 4*flushes)
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	amp "github.com/amp-protocol/amp"
+)
+
+// The dashboard's users and sessions (amp.DashboardStore; see
+// 003_dashboard.sql). Uniqueness (email, user id, one user per account) and
+// the existence of the account and user are the schema's constraints, which
+// mapErr turns into ErrConflict and ErrNotFound.
+
+var _ amp.DashboardStore = (*DB)(nil)
+
+const (
+	dashUserColumns    = "id, email, password_hash, account_id, created_at, password_changed_at"
+	dashSessionColumns = "token_hash, user_id, created_at, last_seen_at, expires_at"
+)
+
+// CreateDashboardUser stores u, and a with it in one transaction when a is
+// not nil, so that a refused sign-up leaves no account behind.
+func (db *DB) CreateDashboardUser(ctx context.Context, u *amp.DashboardUser, a *amp.Account) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		if a != nil {
+			b.Queue("INSERT INTO accounts ("+accountColumns+") VALUES ($1, $2, $3, $4, $5, $6)",
+				a.ID, a.Name, string(a.Plan), a.CustomRate, a.HoldoutPercent, a.CreatedAt)
+		}
+		b.Queue("INSERT INTO dashboard_users ("+dashUserColumns+") VALUES ($1, $2, $3, $4, $5, $6)",
+			u.ID, u.Email, u.PasswordHash, u.AccountID, u.CreatedAt, u.PasswordChangedAt)
+		return mapErr(tx.SendBatch(ctx, b).Close())
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create dashboard user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// DashboardUser returns the user id, or ErrNotFound.
+func (db *DB) DashboardUser(ctx context.Context, id string) (*amp.DashboardUser, error) {
+	return db.dashUser(ctx, "dashboard user", "id", id)
+}
+
+// DashboardUserByEmail returns the user with the (normalised) email, or
+// ErrNotFound.
+func (db *DB) DashboardUserByEmail(ctx context.Context, email string) (*amp.DashboardUser, error) {
+	return db.dashUser(ctx, "dashboard user by email", "email", email)
+}
+
+// dashUser looks a user up by column, one of the two fixed names above.
+func (db *DB) dashUser(ctx context.Context, op, column, value string) (*amp.DashboardUser, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	var u amp.DashboardUser
+	err := db.pool.QueryRow(ctx, "SELECT "+dashUserColumns+" FROM dashboard_users WHERE "+column+" = $1", value).
+		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &u.CreatedAt, &u.PasswordChangedAt)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, mapErr(err))
+	}
+	u.CreatedAt, u.PasswordChangedAt = u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
+	return &u, nil
+}
+
+// SetDashboardPassword replaces a user's password hash and the time it
+// changed; ErrNotFound if there is no such user.
+func (db *DB) SetDashboardPassword(ctx context.Context, userID, hash string, changedAt time.Time) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, "UPDATE dashboard_users SET password_hash = $2, password_changed_at = $3 WHERE id = $1",
+		userID, hash, changedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: set dashboard password: %w", mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: set dashboard password: %w", amp.ErrNotFound)
+	}
+	return nil
+}
+
+// CreateDashboardSession stores s; ErrConflict if its token hash exists,
+// ErrNotFound if its user does not.
+func (db *DB) CreateDashboardSession(ctx context.Context, s *amp.DashboardSession) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	_, err := db.pool.Exec(ctx, "INSERT INTO dashboard_sessions ("+dashSessionColumns+") VALUES ($1, $2, $3, $4, $5)",
+		s.TokenHash, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
+	if err != nil {
+		// The token hash stands for a secret: it stays out of the error.
+		return fmt.Errorf("postgres: create dashboard session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DashboardSession returns the session with the token hash, expired or
+// not, or ErrNotFound.
+func (db *DB) DashboardSession(ctx context.Context, tokenHash string) (*amp.DashboardSession, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	var s amp.DashboardSession
+	err := db.pool.QueryRow(ctx, "SELECT "+dashSessionColumns+" FROM dashboard_sessions WHERE token_hash = $1", tokenHash).
+		Scan(&s.TokenHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: dashboard session: %w", mapErr(err))
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
+	return &s, nil
+}
+
+// TouchDashboardSession moves a session's last-seen time forward to at; a
+// missing session, or an earlier at, changes nothing.
+func (db *DB) TouchDashboardSession(ctx context.Context, tokenHash string, at time.Time) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	_, err := db.pool.Exec(ctx, "UPDATE dashboard_sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",
+		tokenHash, at)
+	if err != nil {
+		return fmt.Errorf("postgres: touch dashboard session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DeleteDashboardSession ends one session; a missing one is no error.
+func (db *DB) DeleteDashboardSession(ctx context.Context, tokenHash string) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	if _, err := db.pool.Exec(ctx, "DELETE FROM dashboard_sessions WHERE token_hash = $1", tokenHash); err != nil {
+		return fmt.Errorf("postgres: delete dashboard session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// DeleteDashboardSessions ends every session of the user except keep's
+// (none when keep is "") and returns how many it ended.
+func (db *DB) DeleteDashboardSessions(ctx context.Context, userID, keep string) (int64, error) {
+	if err := db.checkOpen(); err != nil {
+		return 0, err
+	}
+	tag, err := db.pool.Exec(ctx, "DELETE FROM dashboard_sessions WHERE user_id = $1 AND token_hash <> $2", userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete dashboard sessions: %w", mapErr(err))
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DeleteExpiredDashboardSessions removes the sessions that expired at or
+// before now or were last seen at or before idleBefore, and returns how
+// many it removed.
+func (db *DB) DeleteExpiredDashboardSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+	if err := db.checkOpen(); err != nil {
+		return 0, err
+	}
+	tag, err := db.pool.Exec(ctx, "DELETE FROM dashboard_sessions WHERE expires_at <= $1 OR last_seen_at <= $2", now, idleBefore)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired dashboard sessions: %w", mapErr(err))
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,34 @@
+// Package postgres implements amp.Store on PostgreSQL through pgx v5 and
+// its connection pool, for deployments that run several AMP instances
+// against one database (AMP_DATABASE_URL=postgres://…).
+//
+// Every learning row (profiles, populations, decisions, outcomes) is keyed
+// by account and mode, and every query on them filters on both, so one
+// tenant can neither read nor detect another's rows.
+//
+// Concurrency: RecordOutcome locks the decision, then the user's profile,
+// then the tenant's population (SELECT … FOR UPDATE), always in that order,
+// so that two instances recording outcomes for one user serialise instead of
+// losing an update, and no two transactions wait on each other in a cycle.
+// DeleteProfile and ResetTestData delete in the same order. Rows that may not
+// exist yet are inserted empty (ON CONFLICT DO NOTHING) before being locked,
+// because FOR UPDATE cannot lock a row that is not there.
+//
+// Durability: connections run with synchronous_commit=on unless the URL says
+// otherwise, so a method that returned nil has its writes on disk.
+//
+// Schema: the SQL files in migrations/ are embedded and applied in order by
+// Migrate (and by Open, unless WithoutMigrate is given), inside one
+// transaction that holds an advisory lock, so instances that start together
+// do not race; applied versions are recorded in schema_migrations.
+//
+// Beside amp.Store, DB implements amp.UsageStore (metered usage and the
+// monthly quota counts, shared by every instance, so a quota holds across
+// them) and amp.DashboardStore (the dashboard's users and sessions). Usage
+// and quota batches are merged and sorted by key before they are written,
+// so that concurrent flushes lock rows in one order.
+//
+// Key changes: UpdateKey sends a NOTIFY on the amp_key_changes channel in
+// its transaction; KeyChanges delivers the ids to other instances so that
+// they can drop cached keys (a revoked key is refused everywhere within 1 s).
+package postgres

@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	amp "github.com/amp-protocol/amp"
+)
+
+const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at"
+
+// CreateKey stores k; ErrConflict if its id or hash exists, ErrNotFound if
+// its account does not.
+func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	_, err := db.pool.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, scopeStrings(k.Scopes), k.RateLimit,
+		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: create key %s: %w", k.ID, mapErr(err))
+	}
+	return nil
+}
+
+// KeyByHash returns the key whose hash is hash, or ErrNotFound.
+func (db *DB) KeyByHash(ctx context.Context, hash string) (*amp.APIKey, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE hash = $1", hash)
+	k, err := pgx.CollectExactlyOneRow(rows, scanKey)
+	if err != nil {
+		// The hash identifies a secret: it stays out of the error.
+		return nil, fmt.Errorf("postgres: key by hash: %w", mapErr(err))
+	}
+	return k, nil
+}
+
+// Key returns the key id, or ErrNotFound.
+func (db *DB) Key(ctx context.Context, id string) (*amp.APIKey, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id = $1", id)
+	k, err := pgx.CollectExactlyOneRow(rows, scanKey)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: key %s: %w", id, mapErr(err))
+	}
+	return k, nil
+}
+
+// Keys returns the keys of an account in both modes, oldest first.
+func (db *DB) Keys(ctx context.Context, accountID string) ([]*amp.APIKey, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE account_id = $1 ORDER BY created_at, id", accountID)
+	ks, err := pgx.CollectRows(rows, scanKey)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: keys of %s: %w", accountID, mapErr(err))
+	}
+	return ks, nil
+}
+
+// UpdateKey stores k's name, scopes, rate limit, expiry and revocation;
+// ErrNotFound if it does not exist. In the same statement it notifies
+// keyChangesChannel with the key's id, which PostgreSQL delivers to the
+// listeners of KeyChanges when, and only if, the update commits.
+func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, `WITH changed AS (
+			UPDATE api_keys SET name = $2, scopes = $3, rate_limit = $4, expires_at = $5, revoked_at = $6
+			WHERE id = $1 RETURNING id
+		)
+		SELECT pg_notify('`+keyChangesChannel+`', id) FROM changed`,
+		k.ID, k.Name, scopeStrings(k.Scopes), k.RateLimit, k.ExpiresAt, k.RevokedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: update key %s: %w", k.ID, mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: update key %s: %w", k.ID, amp.ErrNotFound)
+	}
+	return nil
+}
+
+// TouchKey sets the key's last-used time to at if at is later than the
+// stored one; ErrNotFound if the key does not exist.
+func (db *DB) TouchKey(ctx context.Context, id string, at time.Time) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	// One statement: the update, and whether the key exists at all, which
+	// tells "not later" apart from "no such key" without a second query.
+	var exists bool
+	err := db.pool.QueryRow(ctx, `WITH touched AS (
+			UPDATE api_keys SET last_used_at = $2
+			WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)
+			RETURNING id
+		)
+		SELECT EXISTS (SELECT 1 FROM touched) OR EXISTS (SELECT 1 FROM api_keys WHERE id = $1)`,
+		id, at).Scan(&exists)
+	if err != nil {
+		return fmt.Errorf("postgres: touch key %s: %w", id, mapErr(err))
+	}
+	if !exists {
+		return fmt.Errorf("postgres: touch key %s: %w", id, amp.ErrNotFound)
+	}
+	return nil
+}
+
+func scanKey(row pgx.CollectableRow) (*amp.APIKey, error) {
+	var k amp.APIKey
+	var mode string
+	var scopes []string
+	var rate int32
+	if err := row.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &rate,
+		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt); err != nil {
+		return nil, err
+	}
+	k.Mode, k.RateLimit = amp.Mode(mode), int(rate)
+	for _, s := range scopes {
+		k.Scopes = append(k.Scopes, amp.Scope(s)) // no scopes stay nil
+	}
+	k.CreatedAt = k.CreatedAt.UTC()
+	k.ExpiresAt, k.RevokedAt, k.LastUsedAt = utcPtr(k.ExpiresAt), utcPtr(k.RevokedAt), utcPtr(k.LastUsedAt)
+	return &k, nil
+}
+
+func scopeStrings(scopes []amp.Scope) []string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = string(s)
+	}
+	return out
+}

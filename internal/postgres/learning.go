@@ -1,0 +1,766 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	amp "github.com/amp-protocol/amp"
+)
+
+const (
+	profileColumns  = "account_id, mode, user_id, model, manual, metadata, outcome_count, created_at, updated_at"
+	decisionColumns = "account_id, mode, request_id, user_id, task_type, task_complexity, framing, style, handling, encouragement, " +
+		"propensity, explored, holdout, confidence, interactions, created_at"
+	outcomeColumns = "account_id, mode, request_id, user_id, started, completed, time_to_start, flow_state, satisfaction, metadata, reward, reported_at"
+)
+
+// Profile returns the user's profile, or ErrNotFound.
+func (db *DB) Profile(ctx context.Context, t amp.Tenant, userID string) (*amp.ProfileRecord, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT "+profileColumns+" FROM profiles WHERE account_id = $1 AND mode = $2 AND user_id = $3",
+		t.AccountID, string(t.Mode), userID)
+	p, err := pgx.CollectExactlyOneRow(rows, scanProfile)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: profile: %w", mapErr(err))
+	}
+	return p, nil
+}
+
+// Population returns the tenant's population state; a tenant without one
+// gets a record with a nil Model and a zero UpdatedAt.
+func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationRecord, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	pop := &amp.PopulationRecord{Tenant: t}
+	err := db.pool.QueryRow(ctx, "SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2",
+		t.AccountID, string(t.Mode)).Scan(&pop.Model, &pop.UpdatedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return pop, nil
+	case err != nil:
+		return nil, fmt.Errorf("postgres: population: %w", mapErr(err))
+	}
+	pop.UpdatedAt = pop.UpdatedAt.UTC()
+	return pop, nil
+}
+
+// SaveDecision logs d and, when newProfile is not nil and d's user has no
+// profile, creates it, in one statement (one round trip, one transaction).
+// ErrConflict if the tenant already has a decision with d's request id.
+func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp.ProfileRecord) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	args := []any{
+		d.AccountID, string(d.Mode), d.RequestID, d.UserID, d.TaskType, string(d.TaskComplexity),
+		string(d.Recommendation.Framing), string(d.Recommendation.Style), string(d.Recommendation.Handling),
+		string(d.Recommendation.Encouragement), d.Propensity, d.Explored, d.Holdout, d.Confidence, d.Interactions, d.CreatedAt,
+	}
+	const insertDecision = "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+	query := insertDecision
+	if newProfile != nil {
+		// The profile is d's user's, in d's tenant ($1, $2, $4), whatever
+		// newProfile's own keys say.
+		manual, err := encodeManual(newProfile.Manual)
+		if err != nil {
+			return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, err)
+		}
+		// The data-modifying CTE runs in the same statement, so a profile
+		// is created only if the decision is logged too. ON CONFLICT DO
+		// NOTHING leaves an existing profile alone without locking it. INSERT … SELECT cannot infer parameter types from
+		// the target columns, hence the casts.
+		query = `WITH new_profile AS (
+				INSERT INTO profiles (` + profileColumns + `)
+				SELECT $1, $2, $4, $17::bytea, $18::jsonb, $19::json, $20::integer, $21::timestamptz, $22::timestamptz
+				ON CONFLICT DO NOTHING
+			)
+			` + insertDecision
+		args = append(args, newProfile.Model, manual, rawJSON(newProfile.Metadata), newProfile.OutcomeCount,
+			newProfile.CreatedAt, newProfile.UpdatedAt)
+	}
+	if _, err := db.pool.Exec(ctx, query, args...); err != nil {
+		return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, mapErr(err))
+	}
+	return nil
+}
+
+// RecordOutcome runs apply on the decision requestID of tenant t and stores
+// the outcome it returns with the profile and population it changed, in one
+// transaction that locks the decision, the profile and the population in
+// that order (see the package doc). A concurrent RecordOutcome on the same
+// decision therefore waits, then sees alreadyReported; if apply stores an
+// outcome anyway, the unique key yields ErrConflict. A user without a
+// profile (the decision was saved without one) gets a new one, which is
+// stored. It returns once the transaction is committed, and so durable.
+//
+// The usual case takes two round trips: one that begins the transaction
+// and locks the three rows, and one that writes and commits. Every outcome
+// of a tenant waits for its population row, so the time that lock is held
+// (apply, one round trip and the commit's flush) bounds a tenant's outcome
+// throughput.
+func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	out, err := db.recordOutcomePipelined(ctx, t, requestID, apply)
+	if errors.Is(err, errNoProfile) {
+		out, err = db.recordOutcomeInTx(ctx, t, requestID, apply)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: record outcome %s: %w", requestID, err)
+	}
+	return out, nil
+}
+
+// errNoProfile sends RecordOutcome to its general path: the decision's user
+// has no profile, which must be created and locked before the population.
+var errNoProfile = errors.New("decision's user has no profile")
+
+// querier is what pgx.Tx and a pool's connection have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// recordOutcomePipelined is RecordOutcome in two pipelined batches on one
+// connection, BEGIN in the first and COMMIT at the end of the second, for
+// a user who has a profile; errNoProfile, with nothing done and apply not
+// called, for one who has none.
+func (db *DB) recordOutcomePipelined(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer func() {
+		// Whatever failed, end the transaction so that the connection goes
+		// back to the pool clean; one still in a transaction (the rollback
+		// failed too) is discarded by Release.
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+		conn.Release()
+	}()
+
+	var (
+		d        *amp.Decision
+		reported bool
+		p        *amp.ProfileRecord
+		pop      *amp.PopulationRecord
+	)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	queueOutcomeLocks(b, t, requestID, &d, &reported, &p)
+	// A request id the tenant never issued must not hold up the tenant's
+	// outcomes, even for a moment: the population is locked only for a
+	// decision that exists.
+	b.Queue(`SELECT model, updated_at FROM populations
+		WHERE account_id = $1 AND mode = $2
+			AND EXISTS (SELECT 1 FROM decisions WHERE account_id = $1 AND mode = $2 AND request_id = $3)
+		FOR UPDATE`, t.AccountID, string(t.Mode), requestID).Query(func(rows pgx.Rows) error {
+		var err error
+		pop, err = collectOptional(rows, scanPopulation(t))
+		return err
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, mapErr(err)
+	}
+	if p == nil {
+		return nil, errNoProfile // the deferred rollback releases the locks
+	}
+	popCreated := false
+	if pop == nil {
+		// The tenant's first outcome. Its population comes last in the
+		// lock order, so creating it here, with the decision and profile
+		// locked, keeps the order.
+		if pop, popCreated, err = lockPopulation(ctx, conn, t); err != nil {
+			return nil, err
+		}
+	}
+	b, o, err := applyOutcome(t, requestID, d, reported, p, pop, popCreated, apply)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		// COMMIT of a failed transaction answers ROLLBACK, without error.
+		if tag.String() != "COMMIT" {
+			return fmt.Errorf("commit answered %q", tag.String())
+		}
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, mapErr(err)
+	}
+	return o, nil
+}
+
+// recordOutcomeInTx is RecordOutcome for any decision, including one whose
+// user has no profile yet.
+func (db *DB) recordOutcomeInTx(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+	var out *amp.OutcomeRecord
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var (
+			d        *amp.Decision
+			reported bool
+			p        *amp.ProfileRecord
+		)
+		b := &pgx.Batch{}
+		queueOutcomeLocks(b, t, requestID, &d, &reported, &p)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return mapErr(err)
+		}
+		if p == nil {
+			var err error
+			if p, _, err = lockProfile(ctx, tx, t, d.UserID); err != nil {
+				return err
+			}
+		}
+		pop, popCreated, err := lockPopulation(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		b, o, err := applyOutcome(t, requestID, d, reported, p, pop, popCreated, apply)
+		if err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return mapErr(err)
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// queueOutcomeLocks queues the statements that lock the decision, tell
+// whether it has an outcome, and lock its user's profile (*p stays nil if
+// there is none). They run in order, each with a snapshot of its own (read
+// committed), so the outcome check sees an outcome committed while the
+// decision's lock was awaited.
+func queueOutcomeLocks(b *pgx.Batch, t amp.Tenant, requestID string, d **amp.Decision, reported *bool, p **amp.ProfileRecord) {
+	mode := string(t.Mode)
+	b.Queue("SELECT "+decisionColumns+" FROM decisions WHERE account_id = $1 AND mode = $2 AND request_id = $3 FOR UPDATE",
+		t.AccountID, mode, requestID).Query(func(rows pgx.Rows) error {
+		var err error
+		*d, err = pgx.CollectExactlyOneRow(rows, scanDecision)
+		return err
+	})
+	b.Queue("SELECT EXISTS (SELECT 1 FROM outcomes WHERE account_id = $1 AND mode = $2 AND request_id = $3)",
+		t.AccountID, mode, requestID).QueryRow(func(row pgx.Row) error { return row.Scan(reported) })
+	b.Queue(`SELECT `+qualified("p", profileColumns)+` FROM profiles p
+		JOIN decisions d ON d.account_id = p.account_id AND d.mode = p.mode AND d.user_id = p.user_id
+		WHERE d.account_id = $1 AND d.mode = $2 AND d.request_id = $3 AND p.account_id = $1 AND p.mode = $2
+		FOR UPDATE OF p`, t.AccountID, mode, requestID).Query(func(rows pgx.Rows) error {
+		var err error
+		*p, err = collectOptional(rows, scanProfile)
+		return err
+	})
+}
+
+// applyOutcome runs apply on the locked rows and returns the batch that
+// stores its result, and the outcome as stored.
+func applyOutcome(t amp.Tenant, requestID string, d *amp.Decision, reported bool, p *amp.ProfileRecord,
+	pop *amp.PopulationRecord, popCreated bool, apply amp.OutcomeFunc) (*pgx.Batch, *amp.OutcomeRecord, error) {
+	o, err := apply(d, reported, p, pop)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o == nil {
+		return nil, nil, errors.New("outcome function returned no outcome")
+	}
+	// The outcome belongs to the decision, whatever apply filled in.
+	o.Tenant, o.RequestID, o.UserID = t, requestID, d.UserID
+	o.ReportedAt = utc(o.ReportedAt)
+	mode := string(t.Mode)
+
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO outcomes ("+outcomeColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		t.AccountID, mode, requestID, d.UserID, o.Started, o.Completed, o.TimeToStart, o.FlowState,
+		o.Satisfaction, rawJSON(o.Metadata), o.Reward, o.ReportedAt)
+	p.Tenant, p.UserID = t, d.UserID
+	if err := queueProfileUpdate(b, p); err != nil {
+		return nil, nil, err
+	}
+	pop.Tenant = t
+	pop.UpdatedAt = utc(pop.UpdatedAt)
+	if popCreated && pop.Model == nil {
+		// apply taught the population nothing: leave the tenant without
+		// one, as it was, rather than with an empty row.
+		b.Queue("DELETE FROM populations WHERE account_id = $1 AND mode = $2", t.AccountID, mode)
+	} else {
+		b.Queue("UPDATE populations SET model = $3, updated_at = $4 WHERE account_id = $1 AND mode = $2",
+			t.AccountID, mode, pop.Model, pop.UpdatedAt)
+	}
+	return b, o, nil
+}
+
+// maxLockAttempts bounds lockOrCreate's retries. Each retry means another
+// transaction deleted the row between our insert attempt and our lock, and
+// then a third recreated it: more than a couple in a row is not contention
+// but something wrong.
+const maxLockAttempts = 5
+
+// lockOrCreate locks a row that may not exist yet, in the current
+// transaction: lock runs a SELECT … FOR UPDATE and returns pgx.ErrNoRows
+// if there is no row; insert adds an empty one (ON CONFLICT DO NOTHING),
+// which, uncommitted, is ours alone. The loop covers the races between the
+// two: a row inserted by another transaction after our SELECT (our INSERT
+// then does nothing, and we lock theirs), and a row deleted after our
+// INSERT found it (our next SELECT finds nothing, and we insert again).
+func lockOrCreate(ctx context.Context, q querier, lock func() error, insert string, args ...any) (created bool, err error) {
+	for range maxLockAttempts {
+		err := lock()
+		if err == nil {
+			return false, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return false, mapErr(err)
+		}
+		tag, err := q.Exec(ctx, insert, args...)
+		if err != nil {
+			return false, mapErr(err)
+		}
+		if tag.RowsAffected() == 1 {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("%w: row deleted and recreated %d times while locking it", amp.ErrUnavailable, maxLockAttempts)
+}
+
+// lockProfile locks the user's profile, creating an empty one if there is
+// none, and reports whether it did. A new profile has zero times, like the
+// record handed to the caller, who stamps it.
+func lockProfile(ctx context.Context, q querier, t amp.Tenant, userID string) (*amp.ProfileRecord, bool, error) {
+	var p *amp.ProfileRecord
+	created, err := lockOrCreate(ctx, q, func() error {
+		rows, _ := q.Query(ctx, "SELECT "+profileColumns+" FROM profiles WHERE account_id = $1 AND mode = $2 AND user_id = $3 FOR UPDATE",
+			t.AccountID, string(t.Mode), userID)
+		var err error
+		p, err = pgx.CollectExactlyOneRow(rows, scanProfile)
+		return err
+	}, "INSERT INTO profiles (account_id, mode, user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
+		t.AccountID, string(t.Mode), userID, time.Time{})
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		p = &amp.ProfileRecord{Tenant: t, UserID: userID}
+	}
+	return p, created, nil
+}
+
+// lockPopulation locks the tenant's population, creating an empty one if
+// there is none, and reports whether it did. The empty row has a zero
+// UpdatedAt, as Population reports for a tenant without one.
+func lockPopulation(ctx context.Context, q querier, t amp.Tenant) (*amp.PopulationRecord, bool, error) {
+	var pop *amp.PopulationRecord
+	created, err := lockOrCreate(ctx, q, func() error {
+		rows, _ := q.Query(ctx, "SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2 FOR UPDATE",
+			t.AccountID, string(t.Mode))
+		var err error
+		pop, err = pgx.CollectExactlyOneRow(rows, scanPopulation(t))
+		return err
+	}, "INSERT INTO populations (account_id, mode, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+		t.AccountID, string(t.Mode), time.Time{})
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		pop = &amp.PopulationRecord{Tenant: t}
+	}
+	return pop, created, nil
+}
+
+// scanPopulation returns a scanner of (model, updated_at) rows of t.
+func scanPopulation(t amp.Tenant) pgx.RowToFunc[*amp.PopulationRecord] {
+	return func(row pgx.CollectableRow) (*amp.PopulationRecord, error) {
+		pop := &amp.PopulationRecord{Tenant: t}
+		if err := row.Scan(&pop.Model, &pop.UpdatedAt); err != nil {
+			return nil, err
+		}
+		pop.UpdatedAt = pop.UpdatedAt.UTC()
+		return pop, nil
+	}
+}
+
+// queueProfileUpdate queues the statement that stores p, a locked profile,
+// and normalises p's times to what a read would return.
+func queueProfileUpdate(b *pgx.Batch, p *amp.ProfileRecord) error {
+	manual, err := encodeManual(p.Manual)
+	if err != nil {
+		return err
+	}
+	p.CreatedAt, p.UpdatedAt = utc(p.CreatedAt), utc(p.UpdatedAt)
+	if p.Manual != nil {
+		p.Manual.SetAt = utc(p.Manual.SetAt)
+	}
+	b.Queue(`UPDATE profiles SET model = $4, manual = $5, metadata = $6, outcome_count = $7, created_at = $8, updated_at = $9
+		WHERE account_id = $1 AND mode = $2 AND user_id = $3`,
+		p.AccountID, string(p.Mode), p.UserID, p.Model, manual, rawJSON(p.Metadata), p.OutcomeCount, p.CreatedAt, p.UpdatedAt)
+	return nil
+}
+
+// UpdateProfile runs apply on the user's profile, locked, or on a new one
+// (created true) if the user has none, and stores the result in the same
+// transaction.
+func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, apply func(p *amp.ProfileRecord, created bool) error) (*amp.ProfileRecord, error) {
+	var out *amp.ProfileRecord
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		p, created, err := lockProfile(ctx, tx, t, userID)
+		if err != nil {
+			return err
+		}
+		if err := apply(p, created); err != nil {
+			return err
+		}
+		// The row is the one locked, whatever apply did to the keys.
+		p.Tenant, p.UserID = t, userID
+		b := &pgx.Batch{}
+		if err := queueProfileUpdate(b, p); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return mapErr(err)
+		}
+		out = p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: update profile: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteProfile erases the user's decisions, their outcomes (by cascade)
+// and the profile, in the order RecordOutcome locks them; ErrNotFound, with
+// nothing erased, if the user has no profile.
+func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var deleted int64
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM decisions WHERE account_id = $1 AND mode = $2 AND user_id = $3", t.AccountID, string(t.Mode), userID)
+		b.Queue("DELETE FROM profiles WHERE account_id = $1 AND mode = $2 AND user_id = $3",
+			t.AccountID, string(t.Mode), userID).Exec(func(tag pgconn.CommandTag) error {
+			deleted = tag.RowsAffected()
+			return nil
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return mapErr(err)
+		}
+		if deleted == 0 {
+			return amp.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: delete profile: %w", err)
+	}
+	return nil
+}
+
+// ProfileStats aggregates the user's stored outcomes by their decision's
+// task type and UTC hour, in one query; a user without outcomes gets zeros.
+// Outcomes whose decision had no task type count in the totals and by hour,
+// not by task type.
+func (db *DB) ProfileStats(ctx context.Context, t amp.Tenant, userID string) (*amp.ProfileStats, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT d.task_type, extract(hour FROM d.created_at AT TIME ZONE 'UTC')::integer,
+			count(*), count(*) FILTER (WHERE o.completed), count(o.time_to_start),
+			coalesce(sum(o.time_to_start), 0), count(*) FILTER (WHERE o.flow_state)
+		FROM outcomes o
+		JOIN decisions d ON d.account_id = o.account_id AND d.mode = o.mode AND d.request_id = o.request_id
+		WHERE o.account_id = $1 AND o.mode = $2 AND o.user_id = $3 AND d.account_id = $1 AND d.mode = $2
+		GROUP BY 1, 2`, t.AccountID, string(t.Mode), userID)
+	st := &amp.ProfileStats{ByTaskType: map[string]amp.OutcomeCounts{}}
+	var (
+		taskType                                 string
+		hour                                     int32
+		outcomes, completed, withTTS, flowStates int64
+		sumTTS                                   float64
+	)
+	_, err := pgx.ForEachRow(rows, []any{&taskType, &hour, &outcomes, &completed, &withTTS, &sumTTS, &flowStates}, func() error {
+		if hour < 0 || hour > 23 {
+			return fmt.Errorf("hour %d out of range", hour)
+		}
+		st.Outcomes += int(outcomes)
+		st.Completed += int(completed)
+		st.WithTimeToStart += int(withTTS)
+		st.SumTimeToStart += sumTTS
+		st.FlowStates += int(flowStates)
+		if taskType != "" { // counted in the totals and by hour only
+			c := st.ByTaskType[taskType]
+			c.Outcomes += int(outcomes)
+			c.Completed += int(completed)
+			st.ByTaskType[taskType] = c
+		}
+		st.ByHour[hour].Outcomes += int(outcomes)
+		st.ByHour[hour].Completed += int(completed)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: profile stats: %w", mapErr(err))
+	}
+	return st, nil
+}
+
+// Outcomes returns up to limit of the user's outcomes, newest first; a
+// limit of 0 or less returns none.
+func (db *DB) Outcomes(ctx context.Context, t amp.Tenant, userID string, limit int) ([]*amp.OutcomeRecord, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT "+outcomeColumns+` FROM outcomes WHERE account_id = $1 AND mode = $2 AND user_id = $3
+		ORDER BY reported_at DESC, request_id DESC LIMIT $4`, t.AccountID, string(t.Mode), userID, limit)
+	os, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*amp.OutcomeRecord, error) {
+		var o amp.OutcomeRecord
+		if err := row.Scan(outcomeDest(&o)...); err != nil {
+			return nil, err
+		}
+		normalizeOutcome(&o)
+		return &o, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: outcomes: %w", mapErr(err))
+	}
+	return os, nil
+}
+
+// Decisions returns up to limit decisions of t made at or after since,
+// oldest first, each with its outcome if one was reported; a limit of 0 or
+// less returns none.
+func (db *DB) Decisions(ctx context.Context, t amp.Tenant, since time.Time, limit int) ([]*amp.LoggedDecision, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, _ := db.pool.Query(ctx, `SELECT d.account_id, d.mode, d.request_id, d.user_id, d.task_type, d.task_complexity,
+			d.framing, d.style, d.handling, d.encouragement, d.propensity, d.explored, d.holdout, d.confidence,
+			d.interactions, d.created_at,
+			o.started, o.completed, o.time_to_start, o.flow_state, o.satisfaction, o.metadata, o.reward, o.reported_at
+		FROM decisions d
+		LEFT JOIN outcomes o ON o.account_id = d.account_id AND o.mode = d.mode AND o.request_id = d.request_id
+		WHERE d.account_id = $1 AND d.mode = $2 AND d.created_at >= $3
+		ORDER BY d.created_at, d.request_id
+		LIMIT $4`, t.AccountID, string(t.Mode), since, limit)
+	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*amp.LoggedDecision, error) {
+		var (
+			ld         amp.LoggedDecision
+			mode       string
+			complexity string
+			rec        [4]string
+			started    *bool
+			o          amp.OutcomeRecord
+			reward     *float64
+			reportedAt *time.Time
+			metadata   []byte
+		)
+		d := &ld.Decision
+		if err := row.Scan(&d.AccountID, &mode, &d.RequestID, &d.UserID, &d.TaskType, &complexity,
+			&rec[0], &rec[1], &rec[2], &rec[3], &d.Propensity, &d.Explored, &d.Holdout, &d.Confidence,
+			&d.Interactions, &d.CreatedAt,
+			&started, &o.Completed, &o.TimeToStart, &o.FlowState, &o.Satisfaction, &metadata, &reward, &reportedAt); err != nil {
+			return nil, err
+		}
+		fillDecision(d, mode, complexity, rec)
+		if started != nil { // outcome columns are all NULL when there is none
+			o.Tenant, o.RequestID, o.UserID = d.Tenant, d.RequestID, d.UserID
+			o.Started, o.Metadata = *started, rawMessage(metadata)
+			if reward != nil {
+				o.Reward = *reward
+			}
+			if reportedAt != nil {
+				o.ReportedAt = *reportedAt
+			}
+			normalizeOutcome(&o)
+			ld.Outcome = &o
+		}
+		return &ld, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: decisions: %w", mapErr(err))
+	}
+	return ds, nil
+}
+
+// ResetTestData erases every test-mode decision (and with them their
+// outcomes), profile and population of every account, in the order
+// RecordOutcome locks them, and returns how many profiles it erased.
+func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
+	var n int64
+	mode := string(amp.ModeTest)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM decisions WHERE mode = $1", mode)
+		b.Queue("DELETE FROM profiles WHERE mode = $1", mode).Exec(func(tag pgconn.CommandTag) error {
+			n = tag.RowsAffected()
+			return nil
+		})
+		b.Queue("DELETE FROM populations WHERE mode = $1", mode)
+		return mapErr(tx.SendBatch(ctx, b).Close())
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: reset test data: %w", err)
+	}
+	return n, nil
+}
+
+// Setting returns the value of a service setting, or "" if it is unset.
+func (db *DB) Setting(ctx context.Context, name string) (string, error) {
+	if err := db.checkOpen(); err != nil {
+		return "", err
+	}
+	var v string
+	err := db.pool.QueryRow(ctx, "SELECT value FROM settings WHERE name = $1", name).Scan(&v)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("postgres: setting %s: %w", name, mapErr(err))
+	}
+	return v, nil
+}
+
+// SetSetting stores a service setting.
+func (db *DB) SetSetting(ctx context.Context, name, value string) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	_, err := db.pool.Exec(ctx, "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+		name, value)
+	if err != nil {
+		return fmt.Errorf("postgres: set setting %s: %w", name, mapErr(err))
+	}
+	return nil
+}
+
+// collectOptional is pgx.CollectExactlyOneRow for a row that may be
+// absent: nil, and no error, when it is.
+func collectOptional[T any](rows pgx.Rows, fn pgx.RowToFunc[*T]) (*T, error) {
+	v, err := pgx.CollectExactlyOneRow(rows, fn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// qualified prefixes each of the comma-separated columns with alias.
+func qualified(alias, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, c := range parts {
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+func scanProfile(row pgx.CollectableRow) (*amp.ProfileRecord, error) {
+	var (
+		p        amp.ProfileRecord
+		mode     string
+		manual   []byte
+		metadata []byte
+		count    int32
+	)
+	if err := row.Scan(&p.AccountID, &mode, &p.UserID, &p.Model, &manual, &metadata, &count, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	p.Mode, p.OutcomeCount, p.Metadata = amp.Mode(mode), int(count), rawMessage(metadata)
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	if manual != nil {
+		p.Manual = new(amp.Preferences)
+		if err := json.Unmarshal(manual, p.Manual); err != nil {
+			return nil, fmt.Errorf("decode manual preferences: %w", err)
+		}
+		p.Manual.SetAt = p.Manual.SetAt.UTC()
+	}
+	return &p, nil
+}
+
+func scanDecision(row pgx.CollectableRow) (*amp.Decision, error) {
+	var (
+		d          amp.Decision
+		mode       string
+		complexity string
+		rec        [4]string
+	)
+	if err := row.Scan(&d.AccountID, &mode, &d.RequestID, &d.UserID, &d.TaskType, &complexity,
+		&rec[0], &rec[1], &rec[2], &rec[3], &d.Propensity, &d.Explored, &d.Holdout, &d.Confidence,
+		&d.Interactions, &d.CreatedAt); err != nil {
+		return nil, err
+	}
+	fillDecision(&d, mode, complexity, rec)
+	return &d, nil
+}
+
+func fillDecision(d *amp.Decision, mode, complexity string, rec [4]string) {
+	d.Mode, d.TaskComplexity = amp.Mode(mode), amp.TaskComplexity(complexity)
+	d.Recommendation = amp.Recommendation{
+		Framing:       amp.Framing(rec[0]),
+		Style:         amp.Style(rec[1]),
+		Handling:      amp.Handling(rec[2]),
+		Encouragement: amp.Encouragement(rec[3]),
+	}
+	d.CreatedAt = d.CreatedAt.UTC()
+}
+
+// outcomeDest returns the scan destinations of outcomeColumns into o.
+// Metadata is scanned through a pointer to its []byte so that NULL stays nil.
+func outcomeDest(o *amp.OutcomeRecord) []any {
+	return []any{&o.AccountID, (*string)(&o.Mode), &o.RequestID, &o.UserID, &o.Started, &o.Completed, &o.TimeToStart,
+		&o.FlowState, &o.Satisfaction, (*[]byte)(&o.Metadata), &o.Reward, &o.ReportedAt}
+}
+
+func normalizeOutcome(o *amp.OutcomeRecord) {
+	o.ReportedAt = o.ReportedAt.UTC()
+	if len(o.Metadata) == 0 {
+		o.Metadata = nil
+	}
+}
+
+// encodeManual encodes manual preferences for the manual column, with
+// SetAt at the precision and zone of the other timestamps.
+func encodeManual(p *amp.Preferences) ([]byte, error) {
+	if p == nil {
+		return nil, nil
+	}
+	c := *p
+	c.SetAt = utc(c.SetAt)
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encode manual preferences: %w", err)
+	}
+	return b, nil
+}
+
+// rawJSON passes caller JSON to a json column byte for byte, and empty
+// JSON as NULL. Handing pgx a json.RawMessage would re-marshal (and so
+// compact) it.
+func rawJSON(m json.RawMessage) []byte {
+	if len(m) == 0 {
+		return nil
+	}
+	return []byte(m)
+}
+
+func rawMessage(b []byte) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
+}

@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
+
+	amp "github.com/amp-protocol/amp"
+)
+
+// DB is an amp.Store on a PostgreSQL database. It is safe for concurrent
+// use, and several DBs (in one process or many) may share one database.
+type DB struct {
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	listen *pgx.ConnConfig // for KeyChanges' dedicated connections
+
+	// stop is closed by Close to end the KeyChanges goroutines, which wg
+	// tracks so that Close returns only once they are gone. mu orders
+	// wg.Add against Close; closed is read without it on every call.
+	mu     sync.Mutex
+	closed atomic.Bool
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+var _ amp.Store = (*DB)(nil)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log      *slog.Logger
+	migrate  bool
+	maxConns int32
+}
+
+// WithLogger sets the logger for migrations and the key-change listener.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithoutMigrate makes Open skip Migrate, for deployments that migrate with
+// `amp migrate` under a more privileged role than the server's.
+func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// WithMaxConns caps the pool's connections. The URL's pool_max_conns does
+// the same; this option wins over it.
+func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+
+// Open connects to the database at url (postgres://… or key=value form; the
+// pgxpool settings such as pool_max_conns are accepted), checks that it is
+// reachable and applies pending migrations. A database that cannot be
+// reached yields an error wrapping amp.ErrUnavailable.
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	o := options{log: slog.Default(), migrate: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error redacts the password; the URL itself is never logged.
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	// An acknowledged write must be on disk (the contract's "returns only
+	// once the outcome is durable"), whatever the server's default; an
+	// operator may still choose otherwise in the URL.
+	if _, ok := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !ok {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "amp"
+	}
+	listen := cfg.ConnConfig.Copy()
+	listen.RuntimeParams["application_name"] += listenerAppSuffix
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
+	}
+	db := &DB{pool: pool, log: o.log, listen: listen, stop: make(chan struct{})}
+	if err := db.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if o.migrate {
+		if err := db.Migrate(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// Ping reports whether the database is reachable.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Close stops the KeyChanges listeners and closes the pool. Every write a
+// method acknowledged is already committed; Close waits for queries in
+// flight to return their connections. Later calls return
+// amp.ErrUnavailable.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed.Load() {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed.Store(true)
+	close(db.stop)
+	db.mu.Unlock()
+	db.wg.Wait()
+	db.pool.Close()
+	return nil
+}
+
+func (db *DB) checkOpen() error {
+	if db.closed.Load() {
+		return fmt.Errorf("postgres: %w: closed", amp.ErrUnavailable)
+	}
+	return nil
+}
+
+// SQLSTATE codes the store maps onto amp's sentinels.
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
+	codeTooManyConnections   = "53300"
+	classConnectionException = "08"
+	classInsufficientRes     = "53"
+)
+
+// mapErr maps a pgx error onto amp's sentinels, keeping the cause in the
+// chain for the log: no rows or a missing parent row → ErrNotFound, a
+// unique violation → ErrConflict, anything that says the server is unreachable, shutting down
+// or overloaded → ErrUnavailable. Errors are told apart by SQLSTATE and
+// type, never by message text. A cancelled context stays as it is: the
+// service maps it on its own.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %w", amp.ErrNotFound, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == codeUniqueViolation:
+			return fmt.Errorf("%w: %w", amp.ErrConflict, err)
+		case pgErr.Code == codeForeignKeyViolation:
+			// The row refers to a parent that does not exist, such as a
+			// key of an unknown account.
+			return fmt.Errorf("%w: %w", amp.ErrNotFound, err)
+		case pgErr.Code == codeSerializationFailure, pgErr.Code == codeDeadlockDetected,
+			pgErr.Code == codeAdminShutdown, pgErr.Code == codeCrashShutdown,
+			pgErr.Code == codeCannotConnectNow, pgErr.Code == codeTooManyConnections,
+			len(pgErr.Code) == 5 && (pgErr.Code[:2] == classConnectionException || pgErr.Code[:2] == classInsufficientRes):
+			// A deadlock or serialisation failure is transient too: the
+			// caller may retry the whole request.
+			return fmt.Errorf("%w: %w", amp.ErrUnavailable, err)
+		}
+		return err
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, puddle.ErrClosedPool) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
+		return fmt.Errorf("%w: %w", amp.ErrUnavailable, err)
+	}
+	return err
+}
+
+// inTx runs fn in a read-committed transaction and commits it. Errors of
+// fn are returned as they are (fn maps its own); errors of the transaction
+// itself are mapped.
+func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer func() {
+		// After a successful Commit this is a no-op; otherwise it releases
+		// the locks at once. Its own error adds nothing to fn's.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
+
+// utc normalises a time to what a timestamptz round trip gives back:
+// microseconds, in UTC. Records the store returns without reading them back
+// pass through it, so that they equal what a later read returns.
+func utc(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := utc(*t)
+	return &u
+}

@@ -1,0 +1,44 @@
+// Package ratelimit implements amp.Limiter: the per-second rates and the
+// monthly live quotas of the plans of contract §5.
+//
+// # Policy
+//
+// A request by key k of account a in mode m takes one token from the bucket
+// of (a, m), whose rate is the plan's (enterprise accounts may have a custom
+// one) and whose burst is one second's worth. If k has its own rate limit
+// below the plan's, it must also take a token from k's own bucket: a key's
+// limit can only lower the account's. Tokens are taken from both buckets or
+// from neither, so a request refused by the key's bucket leaves the
+// account's tokens for the account's other keys.
+//
+// A live request also reserves one unit of the account's monthly quota at
+// Admit. Finish turns the reservation into a count when the response was
+// 2xx and releases it otherwise, so exactly the quota's number of requests
+// succeed in a UTC month: requests in flight hold units, and a failed one
+// gives its unit back. Test mode is never counted. Enterprise accounts have
+// no quota, but their live requests are counted all the same (usage is
+// metered on every plan).
+//
+// A refused request changes nothing: the quota is checked first, and a
+// request that passes it but fails the rate gives its reserved unit back;
+// one refused by the quota takes no tokens.
+//
+// # Mechanics
+//
+// The policy is separate from the bucket mechanics, which sit behind the
+// Buckets interface: Memory keeps token buckets (golang.org/x/time/rate) in
+// this process, bounded in number by evicting full (hence idle) buckets; a
+// shared implementation (GCRA in Redis, say) can replace it for several
+// instances without touching the policy.
+//
+// # Quota durability
+//
+// Quota counts are kept in memory per account, loaded from the UsageStore
+// at an account's first request of a month, and added to the store in
+// batches every FlushInterval and by Close. A crash loses at worst the
+// counts of the last FlushInterval: the account is then allowed that many
+// extra requests, never fewer. Reservations in flight are never persisted.
+// Counts are per process: several instances each enforce the whole quota
+// against the stored count they loaded, so a multi-instance deployment
+// needs a shared counter.
+package ratelimit

@@ -1,0 +1,3 @@
+from amp_protocol import AMP
+
+amp = AMP()
