@@ -1,0 +1,459 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/amp-protocol/amp"
+)
+
+// errNoOutcome is returned when an OutcomeFunc returns neither an outcome
+// nor an error.
+var errNoOutcome = errors.New("sqlite: record outcome: apply returned no outcome")
+
+// Profile returns the user's profile in t, or amp.ErrNotFound.
+func (db *DB) Profile(ctx context.Context, t amp.Tenant, userID string) (*amp.ProfileRecord, error) {
+	if err := db.ready(ctx); err != nil {
+		return nil, err
+	}
+	p := &amp.ProfileRecord{Tenant: t, UserID: userID}
+	if err := scanProfile(db.r.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p); err != nil {
+		return nil, db.mapErr("profile", err)
+	}
+	return p, nil
+}
+
+// Population returns t's population state; a record with a nil Model if t
+// has none yet.
+func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationRecord, error) {
+	if err := db.ready(ctx); err != nil {
+		return nil, err
+	}
+	pop := &amp.PopulationRecord{Tenant: t}
+	err := scanPopulation(db.r.population.QueryRowContext(bg, t.AccountID, string(t.Mode)), pop)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, db.mapErr("population", err)
+	}
+	return pop, nil
+}
+
+// SaveDecision logs d durably and, when newProfile is not nil and d's user
+// has no profile yet, creates it in the same transaction. The profile is
+// stored under d's tenant and user, whatever newProfile says.
+// amp.ErrConflict if d's request id exists.
+func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp.ProfileRecord) error {
+	// Arguments are built here, on the caller's goroutine, to keep the
+	// single writer goroutine's share of the work small.
+	dargs := decisionArgs(d)
+	var pargs []any
+	if newProfile != nil {
+		pargs = profileArgs(d.Tenant, d.UserID, newProfile)
+	}
+	return db.writeNoSavepoint(ctx, func(w *writer) error {
+		if _, err := w.exec(w.insDecision, dargs...); err != nil {
+			return db.mapErr("save decision", err)
+		}
+		if pargs != nil {
+			if _, err := w.exec(w.insProfileIfAbsent, pargs...); err != nil {
+				return db.mapErr("save decision: create profile", err)
+			}
+		}
+		return nil
+	})
+}
+
+// RecordOutcome runs apply on the decision requestID of t and stores the
+// outcome it returns, with the user's profile and t's population as apply
+// left them, in one transaction; it returns once that has committed. The
+// outcome is filed under the decision's request id, tenant and user,
+// whatever apply set. If the user has no profile (the decision was saved
+// without one), apply gets a new one, which is stored.
+func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+	var out *amp.OutcomeRecord
+	mode := string(t.Mode)
+	// Only the outcome's insert, the first change, can fail for a reason of
+	// its own (a stored outcome): no savepoint is needed.
+	err := db.writeNoSavepoint(ctx, func(w *writer) error {
+		var (
+			d          = &amp.Decision{RequestID: requestID, Tenant: t}
+			p          = &amp.ProfileRecord{Tenant: t}
+			pop        = &amp.PopulationRecord{Tenant: t}
+			dc         decisionScan
+			pc         profileScan
+			popUpdated sql.NullInt64
+			already    bool
+		)
+		dest := make([]any, 0, 28)
+		dest = append(dest, dc.dest(d)...)
+		dest = append(dest, &already)
+		dest = append(dest, pc.dest(p)...)
+		dest = append(dest, &pop.Model, &popUpdated)
+		if err := w.decisionForOutcome.QueryRowContext(bg, requestID, t.AccountID, mode).Scan(dest...); err != nil {
+			return db.mapErr("record outcome: decision "+requestID, err)
+		}
+		dc.into(d)
+		// A user without a profile (the decision was saved without one)
+		// gets a new one, which is stored below.
+		p.UserID = d.UserID
+		pc.into(p)
+		popExists := popUpdated.Valid
+		if popExists {
+			pop.UpdatedAt = decTime(popUpdated.Int64)
+		}
+		o, err := apply(d, already, p, pop)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			return errNoOutcome
+		}
+		o.RequestID, o.Tenant, o.UserID = requestID, t, d.UserID
+		if _, err := w.exec(w.insOutcome, outcomeArgs(o)...); err != nil {
+			return db.mapErr("record outcome", err)
+		}
+		if _, err := w.exec(w.upsertProfile, profileArgs(t, d.UserID, p)...); err != nil {
+			return db.mapErr("record outcome: store profile", err)
+		}
+		if popExists || pop.Model != nil {
+			if _, err := w.exec(w.upsertPopulate, t.AccountID, mode, encBlob(pop.Model), encTime(pop.UpdatedAt)); err != nil {
+				return db.mapErr("record outcome: store population", err)
+			}
+		}
+		o.ReportedAt = asStored(o.ReportedAt)
+		out = o
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateProfile runs apply on the user's profile (a new one, with created
+// true, if there is none) and stores the result under t and userID.
+func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, apply func(p *amp.ProfileRecord, created bool) error) (*amp.ProfileRecord, error) {
+	var out *amp.ProfileRecord
+	// One statement changes the database: the upsert after apply.
+	err := db.writeNoSavepoint(ctx, func(w *writer) error {
+		p := &amp.ProfileRecord{Tenant: t, UserID: userID}
+		err := scanProfile(w.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p)
+		created := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !created {
+			return db.mapErr("update profile", err)
+		}
+		if err := apply(p, created); err != nil {
+			return err
+		}
+		if _, err := w.exec(w.upsertProfile, profileArgs(t, userID, p)...); err != nil {
+			return db.mapErr("update profile", err)
+		}
+		p.Tenant, p.UserID = t, userID
+		p.CreatedAt, p.UpdatedAt = asStored(p.CreatedAt), asStored(p.UpdatedAt)
+		if p.Manual != nil {
+			m := *p.Manual // apply may share it with its caller
+			m.SetAt = asStored(m.SetAt)
+			p.Manual = &m
+		}
+		out = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteProfile erases the user's profile, outcomes and decisions in t;
+// amp.ErrNotFound (and nothing erased) if the user has no profile.
+func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) error {
+	mode := string(t.Mode)
+	return db.writeNoSavepoint(ctx, func(w *writer) error {
+		n, err := w.exec(w.delProfile, t.AccountID, mode, userID)
+		if err == nil && n == 0 {
+			err = amp.ErrNotFound
+		}
+		if err != nil {
+			return db.mapErr("delete profile", err)
+		}
+		// Outcomes first: they refer to the decisions.
+		if _, err := w.exec(w.delUserOutcomes, t.AccountID, mode, userID); err != nil {
+			return db.mapErr("delete profile: outcomes", err)
+		}
+		if _, err := w.exec(w.delUserDecisions, t.AccountID, mode, userID); err != nil {
+			return db.mapErr("delete profile: decisions", err)
+		}
+		return nil
+	})
+}
+
+// ResetTestData erases every test-mode profile, decision, outcome and
+// population of every account and returns the number of profiles erased.
+func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
+	var profiles int64
+	err := db.writeNoSavepoint(ctx, func(w *writer) error {
+		if _, err := w.exec(w.resetOutcomes); err != nil {
+			return db.mapErr("reset test data: outcomes", err)
+		}
+		if _, err := w.exec(w.resetDecisions); err != nil {
+			return db.mapErr("reset test data: decisions", err)
+		}
+		n, err := w.exec(w.resetProfiles)
+		if err != nil {
+			return db.mapErr("reset test data: profiles", err)
+		}
+		if _, err := w.exec(w.resetPopulations); err != nil {
+			return db.mapErr("reset test data: populations", err)
+		}
+		profiles = n
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return profiles, nil
+}
+
+// ProfileStats aggregates the user's stored outcomes in t. Outcomes whose
+// decision had no task type count in the totals and by hour, not by task
+// type.
+func (db *DB) ProfileStats(ctx context.Context, t amp.Tenant, userID string) (*amp.ProfileStats, error) {
+	if db.closed.Load() {
+		return nil, errClosed
+	}
+	rows, err := db.r.profileStats.QueryContext(ctx, t.AccountID, string(t.Mode), userID)
+	if err != nil {
+		return nil, db.mapErr("profile stats", err)
+	}
+	defer rows.Close()
+	st := &amp.ProfileStats{ByTaskType: make(map[string]amp.OutcomeCounts)}
+	for rows.Next() {
+		var (
+			taskType                            string
+			hour                                int64
+			n, completed, withTimeToStart, flow int
+			sumTimeToStart                      float64
+		)
+		if err := rows.Scan(&taskType, &hour, &n, &completed, &withTimeToStart, &sumTimeToStart, &flow); err != nil {
+			return nil, db.mapErr("profile stats", err)
+		}
+		st.Outcomes += n
+		st.Completed += completed
+		st.WithTimeToStart += withTimeToStart
+		st.SumTimeToStart += sumTimeToStart
+		st.FlowStates += flow
+		if taskType != "" {
+			c := st.ByTaskType[taskType]
+			c.Outcomes += n
+			c.Completed += completed
+			st.ByTaskType[taskType] = c
+		}
+		h := (hour%24 + 24) % 24 // times before 1970 give negative remainders
+		st.ByHour[h].Outcomes += n
+		st.ByHour[h].Completed += completed
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.mapErr("profile stats", err)
+	}
+	return st, nil
+}
+
+// Outcomes returns up to limit of the user's outcomes in t, newest first.
+func (db *DB) Outcomes(ctx context.Context, t amp.Tenant, userID string, limit int) ([]*amp.OutcomeRecord, error) {
+	if db.closed.Load() {
+		return nil, errClosed
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.r.outcomes.QueryContext(ctx, t.AccountID, string(t.Mode), userID, limit)
+	if err != nil {
+		return nil, db.mapErr("outcomes", err)
+	}
+	defer rows.Close()
+	out := make([]*amp.OutcomeRecord, 0, min(limit, 64))
+	for rows.Next() {
+		o := &amp.OutcomeRecord{Tenant: t, UserID: userID}
+		var oc outcomeScan
+		if err := rows.Scan(append([]any{&o.RequestID}, oc.dest()...)...); err != nil {
+			return nil, db.mapErr("outcomes", err)
+		}
+		oc.into(o)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.mapErr("outcomes", err)
+	}
+	return out, nil
+}
+
+// Decisions returns up to limit decisions of t made at or after since,
+// oldest first, each with its outcome if one was reported.
+func (db *DB) Decisions(ctx context.Context, t amp.Tenant, since time.Time, limit int) ([]*amp.LoggedDecision, error) {
+	if db.closed.Load() {
+		return nil, errClosed
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.r.decisions.QueryContext(ctx, t.AccountID, string(t.Mode), encTime(since), limit)
+	if err != nil {
+		return nil, db.mapErr("decisions", err)
+	}
+	defer rows.Close()
+	out := make([]*amp.LoggedDecision, 0, min(limit, 64))
+	for rows.Next() {
+		ld := &amp.LoggedDecision{Decision: amp.Decision{Tenant: t}}
+		var (
+			dc         decisionScan
+			hasOutcome bool
+			oc         outcomeScan
+		)
+		dest := make([]any, 0, 24)
+		dest = append(dest, &ld.RequestID)
+		dest = append(dest, dc.dest(&ld.Decision)...)
+		dest = append(dest, &hasOutcome)
+		dest = append(dest, oc.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, db.mapErr("decisions", err)
+		}
+		dc.into(&ld.Decision)
+		if hasOutcome {
+			ld.Outcome = &amp.OutcomeRecord{RequestID: ld.RequestID, Tenant: t, UserID: ld.UserID}
+			oc.into(ld.Outcome)
+		}
+		out = append(out, ld)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.mapErr("decisions", err)
+	}
+	return out, nil
+}
+
+// scanProfile scans a row of profileCols into p.
+func scanProfile(s scanner, p *amp.ProfileRecord) error {
+	var c profileScan
+	if err := s.Scan(c.dest(p)...); err != nil {
+		return err
+	}
+	c.into(p)
+	return nil
+}
+
+// profileScan holds the scan targets of profileCols, nullable so that they
+// can come from the outer side of a LEFT JOIN, where a missing profile has
+// a NULL created_at.
+type profileScan struct {
+	framing, style, handling, encouragement sql.NullString
+	setAt, count, created, updated          sql.NullInt64
+	metadata                                []byte
+}
+
+// dest returns the scan targets; the model is scanned into p directly.
+func (c *profileScan) dest(p *amp.ProfileRecord) []any {
+	return []any{&p.Model, &c.framing, &c.style, &c.handling, &c.encouragement, &c.setAt,
+		&c.metadata, &c.count, &c.created, &c.updated}
+}
+
+func (c *profileScan) into(p *amp.ProfileRecord) {
+	if c.setAt.Valid {
+		p.Manual = &amp.Preferences{
+			Framing:       amp.Framing(c.framing.String),
+			Style:         amp.Style(c.style.String),
+			Handling:      amp.Handling(c.handling.String),
+			Encouragement: amp.Encouragement(c.encouragement.String),
+			SetAt:         decTime(c.setAt.Int64),
+		}
+	}
+	p.Metadata = decJSON(c.metadata)
+	p.OutcomeCount = int(c.count.Int64)
+	if c.created.Valid {
+		p.CreatedAt = decTime(c.created.Int64)
+	}
+	if c.updated.Valid {
+		p.UpdatedAt = decTime(c.updated.Int64)
+	}
+}
+
+// profileArgs are the arguments of profileInsert for p, stored under t and
+// userID.
+func profileArgs(t amp.Tenant, userID string, p *amp.ProfileRecord) []any {
+	args := []any{t.AccountID, string(t.Mode), userID, encBlob(p.Model), nil, nil, nil, nil, nil,
+		encJSON(p.Metadata), p.OutcomeCount, encTime(p.CreatedAt), encTime(p.UpdatedAt)}
+	if m := p.Manual; m != nil {
+		args[4], args[5], args[6], args[7], args[8] = string(m.Framing), string(m.Style), string(m.Handling),
+			string(m.Encouragement), encTime(m.SetAt)
+	}
+	return args
+}
+
+func scanPopulation(s scanner, pop *amp.PopulationRecord) error {
+	var updated int64
+	if err := s.Scan(&pop.Model, &updated); err != nil {
+		return err
+	}
+	pop.UpdatedAt = decTime(updated)
+	return nil
+}
+
+func decisionArgs(d *amp.Decision) []any {
+	return []any{d.RequestID, d.AccountID, string(d.Mode), d.UserID, d.TaskType, string(d.TaskComplexity),
+		string(d.Recommendation.Framing), string(d.Recommendation.Style), string(d.Recommendation.Handling),
+		string(d.Recommendation.Encouragement), d.Propensity, d.Explored, d.Holdout, d.Confidence,
+		d.Interactions, encTime(d.CreatedAt)}
+}
+
+// decisionScan holds the scan targets of the decisionSelect columns that need
+// converting.
+type decisionScan struct {
+	complexity, framing, style, handling, encouragement string
+	created                                             int64
+}
+
+func (c *decisionScan) dest(d *amp.Decision) []any {
+	return []any{&d.UserID, &d.TaskType, &c.complexity, &c.framing, &c.style, &c.handling, &c.encouragement,
+		&d.Propensity, &d.Explored, &d.Holdout, &d.Confidence, &d.Interactions, &c.created}
+}
+
+func (c *decisionScan) into(d *amp.Decision) {
+	d.TaskComplexity = amp.TaskComplexity(c.complexity)
+	d.Recommendation = amp.Recommendation{
+		Framing:       amp.Framing(c.framing),
+		Style:         amp.Style(c.style),
+		Handling:      amp.Handling(c.handling),
+		Encouragement: amp.Encouragement(c.encouragement),
+	}
+	d.CreatedAt = decTime(c.created)
+}
+
+func outcomeArgs(o *amp.OutcomeRecord) []any {
+	return []any{o.RequestID, o.AccountID, string(o.Mode), o.UserID, o.Started, encBoolPtr(o.Completed),
+		encFloatPtr(o.TimeToStart), encBoolPtr(o.FlowState), encFloatPtr(o.Satisfaction), encJSON(o.Metadata),
+		o.Reward, encTime(o.ReportedAt)}
+}
+
+// outcomeScan holds the scan targets of the outcomeSelect columns, all nullable
+// because they may come from the outer side of a LEFT JOIN.
+type outcomeScan struct {
+	started, completed, flow  sql.NullBool
+	timeToStart, satisfaction sql.NullFloat64
+	reward                    sql.NullFloat64
+	metadata                  []byte
+	reported                  sql.NullInt64
+}
+
+func (c *outcomeScan) dest() []any {
+	return []any{&c.started, &c.completed, &c.timeToStart, &c.flow, &c.satisfaction, &c.metadata, &c.reward, &c.reported}
+}
+
+func (c *outcomeScan) into(o *amp.OutcomeRecord) {
+	o.Started = c.started.Bool
+	o.Completed = decBoolPtr(c.completed)
+	o.TimeToStart = decFloatPtr(c.timeToStart)
+	o.FlowState = decBoolPtr(c.flow)
+	o.Satisfaction = decFloatPtr(c.satisfaction)
+	o.Metadata = decJSON(c.metadata)
+	o.Reward = c.reward.Float64
+	o.ReportedAt = decTime(c.reported.Int64)
+}
