@@ -34,3 +34,17 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmatchedPathKeyRedacted checks that a key pasted into an unknown URL
+// does not reach the access log.
+func TestUnmatchedPathKeyRedacted(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, request{method: "GET", path: "/v1/nowhere/" + f.liveKey + "/x"})
+	logs := f.logs.String()
+	if strings.Contains(logs, f.liveKey[12:]) {
+		t.Fatalf("the access log holds the key:\n%s", logs)
+	}
+	if !strings.Contains(logs, "/v1/nowhere/[redacted]/x") {
+		t.Fatalf("the access log lacks the redacted path:\n%s", logs)
+	}
+}

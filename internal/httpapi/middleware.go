@@ -104,7 +104,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			slog.String("client_ip", info.clientIP),
 		}
 		if info.route == "" {
-			attrs = append(attrs, slog.String("path", truncate(r.URL.Path, 200)))
+			attrs = append(attrs, slog.String("path", truncate(redactPath(r.URL.Path), 200)))
 		}
 		if p := info.principal; p != nil {
 			attrs = append(attrs,
@@ -117,6 +117,21 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		}
 		s.log.LogAttrs(ctx, level, "request", attrs...)
 	})
+}
+
+// redactPath hides every segment of an unmatched path that may hold a key:
+// a client that pastes its key into the URL must not find it in the logs.
+func redactPath(p string) string {
+	if !strings.Contains(strings.ToLower(p), "sk_") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if strings.Contains(strings.ToLower(seg), "sk_") {
+			segs[i] = "[redacted]"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 func truncate(s string, n int) string {

@@ -25,11 +25,12 @@
 //
 // # Mechanics
 //
-// The policy is separate from the bucket mechanics, which sit behind the
-// Buckets interface: Memory keeps token buckets (golang.org/x/time/rate) in
-// this process, bounded in number by evicting full (hence idle) buckets; a
-// shared implementation (GCRA in Redis, say) can replace it for several
-// instances without touching the policy.
+// The policy is separate from the mechanics, which sit behind two
+// interfaces: Buckets (Memory keeps token buckets, golang.org/x/time/rate,
+// in this process, bounded in number by evicting full, hence idle,
+// buckets) and Quotas (counted in this process by default, as below).
+// internal/redis implements both in Redis, for several instances, without
+// touching the policy.
 //
 // # Quota durability
 //
@@ -40,5 +41,5 @@
 // extra requests, never fewer. Reservations in flight are never persisted.
 // Counts are per process: several instances each enforce the whole quota
 // against the stored count they loaded, so a multi-instance deployment
-// needs a shared counter.
+// needs a shared counter: Config.Quotas.
 package ratelimit

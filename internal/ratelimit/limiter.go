@@ -37,6 +37,32 @@ type Config struct {
 	// Metrics counts limited requests and failed flushes; metrics.Default
 	// when nil.
 	Metrics *metrics.Metrics
+	// Quotas are the monthly quota counts. When nil, they are counted in
+	// this process, loaded from and flushed to Store: exact for one
+	// instance, but several instances need a shared counter (such as
+	// internal/redis's Quota).
+	Quotas Quotas
+}
+
+// Quotas count accounts' live requests per UTC month: the mechanics behind
+// the quota policy, as Buckets are behind the rates. Implementations must
+// be safe for concurrent use.
+type Quotas interface {
+	// Reserve reserves one unit of the account's quota for the month of
+	// now, unless limit (0 = unlimited) units are already counted or
+	// reserved. An error means the count could not be loaded.
+	Reserve(ctx context.Context, accountID string, limit int64, now time.Time) (bool, error)
+	// Release gives back a reservation of a request refused after Reserve.
+	Release(ctx context.Context, accountID string, now time.Time)
+	// Finish ends a reservation; a successful request counts in the month
+	// of now.
+	Finish(ctx context.Context, accountID string, success bool, now time.Time)
+	// Usage returns the account's count and reservations in the month of
+	// now.
+	Usage(ctx context.Context, accountID string, now time.Time) (used, inFlight int64, err error)
+	// Flush writes the counts finished since the last Flush to the store;
+	// those that fail stay for the next.
+	Flush(ctx context.Context, now time.Time) error
 }
 
 // Limiter implements amp.Limiter: see the package documentation for the
@@ -46,7 +72,7 @@ type Config struct {
 // drained).
 type Limiter struct {
 	buckets  Buckets
-	quota    *quotas
+	quota    Quotas
 	log      *slog.Logger
 	now      func() time.Time
 	interval time.Duration
@@ -86,7 +112,10 @@ func New(cfg Config) *Limiter {
 	if l.metrics == nil {
 		l.metrics = metrics.Default
 	}
-	l.quota = newQuotas(cfg.Store)
+	l.quota = cfg.Quotas
+	if l.quota == nil {
+		l.quota = newQuotas(cfg.Store)
+	}
 	return l
 }
 
@@ -100,7 +129,7 @@ func (l *Limiter) Admit(ctx context.Context, a *amp.Account, k *amp.APIKey, now 
 	live := k.Mode == amp.ModeLive
 	if live {
 		quota := a.Plan.MonthlyQuota()
-		ok, err := l.quota.reserve(ctx, a.ID, quota, now)
+		ok, err := l.quota.Reserve(ctx, a.ID, quota, now)
 		if err != nil {
 			l.metrics.StoreError("quota_load")
 			return amp.RateState{Limit: limit}, fmt.Errorf("ratelimit: load quota of account %s: %w", a.ID, err)
@@ -117,14 +146,14 @@ func (l *Limiter) Admit(ctx context.Context, a *amp.Account, k *amp.APIKey, now 
 	res, err := l.buckets.Take(ctx, now, bs)
 	if err != nil {
 		if live {
-			l.quota.release(a.ID)
+			l.quota.Release(ctx, a.ID, now)
 		}
 		return amp.RateState{Limit: limit}, fmt.Errorf("ratelimit: take: %w", err)
 	}
 	state := amp.RateState{Limit: limit, Remaining: res.Remaining, Reset: res.Reset}
 	if !res.Allowed {
 		if live {
-			l.quota.release(a.ID)
+			l.quota.Release(ctx, a.ID, now)
 		}
 		l.metrics.Limited(metrics.ReasonRate)
 		return state, rateError(a, k, bs, res)
@@ -135,11 +164,11 @@ func (l *Limiter) Admit(ctx context.Context, a *amp.Account, k *amp.APIKey, now 
 // Finish implements amp.Limiter. It must be called once for every request
 // Admit admitted, and for no other; a 429 status is ignored, so calling it
 // for a request Admit refused is harmless.
-func (l *Limiter) Finish(_ context.Context, a *amp.Account, k *amp.APIKey, status int, now time.Time) {
+func (l *Limiter) Finish(ctx context.Context, a *amp.Account, k *amp.APIKey, status int, now time.Time) {
 	if k.Mode != amp.ModeLive || status == 429 {
 		return
 	}
-	l.quota.finish(a.ID, status >= 200 && status < 300, now)
+	l.quota.Finish(ctx, a.ID, status >= 200 && status < 300, now)
 }
 
 // bucketsFor appends the buckets a request of k must take a token from,
@@ -204,7 +233,7 @@ type Quota struct {
 // QuotaUsage returns the account's usage of its monthly quota at now, as
 // this process knows it.
 func (l *Limiter) QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (Quota, error) {
-	used, inFlight, err := l.quota.usage(ctx, a.ID, now)
+	used, inFlight, err := l.quota.Usage(ctx, a.ID, now)
 	if err != nil {
 		return Quota{}, fmt.Errorf("ratelimit: quota usage of account %s: %w", a.ID, err)
 	}
@@ -214,7 +243,7 @@ func (l *Limiter) QuotaUsage(ctx context.Context, a *amp.Account, now time.Time)
 // Flush adds the quota counts finished since the last flush to the store.
 // Counts that could not be written are kept for the next flush.
 func (l *Limiter) Flush(ctx context.Context) error {
-	if err := l.quota.flush(ctx, l.now()); err != nil {
+	if err := l.quota.Flush(ctx, l.now()); err != nil {
 		l.metrics.StoreError("quota_flush")
 		return fmt.Errorf("ratelimit: flush quota counts: %w", err)
 	}

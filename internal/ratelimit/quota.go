@@ -40,6 +40,25 @@ func newQuotas(store amp.UsageStore) *quotas {
 	return &quotas{store: store, accounts: make(map[string]*quotaAccount)}
 }
 
+// The in-memory Quotas.
+var _ Quotas = (*quotas)(nil)
+
+func (q *quotas) Reserve(ctx context.Context, id string, limit int64, now time.Time) (bool, error) {
+	return q.reserve(ctx, id, limit, now)
+}
+
+func (q *quotas) Release(_ context.Context, id string, _ time.Time) { q.release(id) }
+
+func (q *quotas) Finish(_ context.Context, id string, success bool, now time.Time) {
+	q.finish(id, success, now)
+}
+
+func (q *quotas) Usage(ctx context.Context, id string, now time.Time) (used, inFlight int64, err error) {
+	return q.usage(ctx, id, now)
+}
+
+func (q *quotas) Flush(ctx context.Context, now time.Time) error { return q.flush(ctx, now) }
+
 // lock returns the account's entry, created if absent, with its lock held.
 func (q *quotas) lock(id string) *quotaAccount {
 	for {
