@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/service"
+)
+
+// benchResults are the measurements of one service in amp bench.
+type benchResults struct {
+	ctx, out           *loadResult // closed loop
+	ctxFixed, outFixed *loadResult // fixed rate
+}
+
+// benchPostgres runs bench's service phases again on a second service
+// instance over PostgreSQL, in a scratch database created on the server of
+// pgURL and dropped afterwards, and prints its figures beside the echo's
+// and SQLite's.
+func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOptions, log *slog.Logger, echo *loadResult, sqlite benchResults) error {
+	dbURL, name, version, drop, err := scratchDatabase(ctx, w, o.postgresURL)
+	if err != nil {
+		return fmt.Errorf("amp bench: --postgres-url: %w", err)
+	}
+	defer drop()
+
+	pcfg := *cfg
+	pcfg.DatabaseURL = dbURL
+	pcfg.Addr = "127.0.0.1:0"
+	store, err := openStore(ctx, &pcfg, log)
+	if err != nil {
+		return err
+	}
+	srv, err := newServer(&pcfg, log, store)
+	if err != nil {
+		return err
+	}
+	runCtx, stopServer := context.WithCancel(ctx)
+	serverDone := make(chan error, 1)
+	go func() { serverDone <- srv.run(runCtx) }()
+	defer func() {
+		stopServer()
+		<-serverDone
+	}()
+	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
+	if err != nil {
+		return err
+	}
+	key, err := srv.svc.CreateKey(ctx, acct.ID, amp.ModeLive, service.KeyOptions{Name: "bench"})
+	if err != nil {
+		return err
+	}
+	b := &benchRun{
+		o:       o,
+		service: srv.baseURL(),
+		auth:    "Bearer " + key.Secret,
+		rands:   make([]*rand.Rand, max(o.concurrency, o.rateWorkers)),
+	}
+	for i := range b.rands {
+		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
+	}
+
+	host := "?"
+	if u, err := url.Parse(o.postgresURL); err == nil {
+		host = u.Host
+	}
+	fmt.Fprintf(w, "\nPostgreSQL: %s at %s, scratch database %s (dropped afterwards); the same phases on a second service instance\n",
+		version, host, name)
+	phase := func(fn call) *loadResult {
+		if o.warmup > 0 {
+			closedLoop(ctx, o.concurrency, o.warmup, fn)
+		}
+		return closedLoop(ctx, o.concurrency, o.duration, fn)
+	}
+	var pg benchResults
+	pg.ctx = phase(b.contextCall)
+	pg.out = phase(b.outcomeCall)
+	pg.ctxFixed = fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.contextCall)
+	pg.outFixed = fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.outcomeCall)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nbeside each other (closed loop: %d workers; fixed rate: %d requests/s):\n", o.concurrency, o.rate)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "store\ttarget\trequests/s\tp99\t/echo\tp99 at fixed rate\terrors\t")
+	row := func(store, target string, closed, fixed *loadResult) {
+		ratio, p99Fixed := "-", "-"
+		if echo.Rate() > 0 && closed != echo {
+			ratio = fmt.Sprintf("%.2f", closed.Rate()/echo.Rate())
+		}
+		if fixed != nil {
+			p99Fixed = ms(fixed.Quantile(0.99))
+		}
+		errs := closed.Errors
+		if fixed != nil {
+			errs += fixed.Errors
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%d\t\n", store, target, closed.Rate(), ms(closed.Quantile(0.99)), ratio, p99Fixed, errs)
+	}
+	row("none", "echo (net/http)", echo, nil)
+	row("SQLite", "context", sqlite.ctx, sqlite.ctxFixed)
+	row("PostgreSQL", "context", pg.ctx, pg.ctxFixed)
+	row("SQLite", "outcome", sqlite.out, sqlite.outFixed)
+	row("PostgreSQL", "outcome", pg.out, pg.outFixed)
+	tw.Flush()
+	for _, r := range []*loadResult{pg.ctx, pg.out, pg.ctxFixed, pg.outFixed} {
+		if r.Exhausted {
+			fmt.Fprintln(w, "(a PostgreSQL outcome phase ran out of fresh requestIds before its end)")
+			break
+		}
+	}
+	for _, r := range []*loadResult{pg.ctx, pg.out, pg.ctxFixed, pg.outFixed} {
+		if r.FirstErr != nil {
+			fmt.Fprintf(w, "\nfirst PostgreSQL error: %v\n", r.FirstErr)
+			break
+		}
+	}
+	return nil
+}
+
+// scratchDatabase creates an empty database on the server of adminURL and
+// returns its URL and name, the server's version, and a function that
+// drops it.
+func scratchDatabase(ctx context.Context, w io.Writer, adminURL string) (dbURL, name, version string, drop func(), err error) {
+	u, err := url.Parse(adminURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", "", "", nil, fmt.Errorf("not a postgres:// URL")
+	}
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", "", "", nil, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		return "", "", "", nil, fmt.Errorf("server version: %w", err)
+	}
+	name = fmt.Sprintf("amp_bench_%x", rand.Uint64()) // hex: safe to splice
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", "", "", nil, fmt.Errorf("create a scratch database (the URL's user needs CREATEDB): %w", err)
+	}
+	drop = func() {
+		// The bench's own context may be cancelled by now.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, adminURL)
+		if err == nil {
+			defer c.Close(ctx)
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		}
+		if err != nil {
+			fmt.Fprintf(w, "could not drop the scratch database %s: %v\n", name, err)
+		}
+	}
+	u.Path = "/" + name
+	return u.String(), name, "PostgreSQL " + version, drop, nil
+}

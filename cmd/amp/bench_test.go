@@ -1,0 +1,65 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBench runs a very short bench and checks that it measured every
+// target without errors. Speed itself is not asserted: machines differ.
+func TestBench(t *testing.T) {
+	out := mustAmp(t, nil, "bench", "--duration", "300ms", "--warmup", "50ms", "--concurrency", "4",
+		"--rate", "200", "--rate-duration", "300ms", "--rate-workers", "8", "--users", "20")
+	for _, target := range []string{`echo \(net/http\)`, `POST /v1/context`, `POST /v1/outcome`} {
+		// target, requests/s, p50, p99, requests, errors
+		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+(\d+)\s+(\d+)\s*$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no closed-loop line for %s:\n%s", target, out)
+		}
+		if rate, _ := strconv.Atoi(m[1]); rate <= 0 {
+			t.Errorf("%s: %s requests/s", target, m[1])
+		}
+		if m[5] != "0" {
+			t.Errorf("%s: %s errors:\n%s", target, m[5], out)
+		}
+	}
+	for _, target := range []string{`POST /v1/context`, `POST /v1/outcome`} {
+		// target, achieved/s, p50, p99, max, errors, verdict
+		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+([\d.]+)ms\s+(\d+)\s+(met|MISSED)\s*$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no fixed-rate line for %s:\n%s", target, out)
+		}
+		if m[5] != "0" {
+			t.Errorf("fixed rate %s: %s errors:\n%s", target, m[5], out)
+		}
+	}
+	for _, want := range []string{"context/echo", "outcome/echo"} {
+		if !regexp.MustCompile(want + `\s+\d+\.\d\d`).MatchString(out) {
+			t.Errorf("no %s ratio:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "first error") {
+		t.Errorf("bench reported an error:\n%s", out)
+	}
+}
+
+func TestLoadResultQuantile(t *testing.T) {
+	r := &loadResult{OK: 100, Elapsed: 2 * time.Second}
+	for i := 1; i <= 100; i++ {
+		r.Latencies = append(r.Latencies, time.Duration(i)*time.Millisecond)
+	}
+	for q, want := range map[float64]time.Duration{0.5: 50 * time.Millisecond, 0.99: 99 * time.Millisecond, 1: 100 * time.Millisecond, 0: time.Millisecond} {
+		if got := r.Quantile(q); got != want {
+			t.Errorf("Quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	if r.Rate() != 50 {
+		t.Errorf("Rate() = %v, want 50", r.Rate())
+	}
+	if (&loadResult{}).Quantile(0.5) != 0 {
+		t.Error("the quantile of nothing is not 0")
+	}
+}

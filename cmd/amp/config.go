@@ -1,0 +1,355 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of amp, in one place. A setting comes from its
+// flag if given, else from its AMP_* environment variable, else from the
+// default. No other package reads the environment.
+type Config struct {
+	// Addr is the HOST:PORT serve listens on (--addr, AMP_ADDR). Port 0
+	// picks a free port, which serve prints.
+	Addr string
+	// DataDir holds the SQLite database, amp.db (--data, AMP_DATA_DIR).
+	DataDir string
+	// DatabaseURL selects PostgreSQL instead of SQLite when set
+	// (--database-url, AMP_DATABASE_URL).
+	DatabaseURL string
+	// RedisURL is the Redis server whose rate buckets and monthly quota
+	// counts all instances share (--redis-url, AMP_REDIS_URL). Without it
+	// each instance limits on its own, which is right for one instance.
+	RedisURL string
+	// Sync is SQLite's durability: "normal" survives a crash of the
+	// process, "full" also a power loss, at an fsync per commit (--sync,
+	// AMP_SYNC).
+	Sync string
+	// LogFormat is "text" or "json" (--log-format, AMP_LOG_FORMAT).
+	LogFormat string
+	// LogLevel is "debug", "info", "warn" or "error" (--log-level,
+	// AMP_LOG_LEVEL).
+	LogLevel string
+	// TrustedProxies are the networks of reverse proxies whose
+	// X-Forwarded-For is believed (--trusted-proxy, repeatable;
+	// AMP_TRUSTED_PROXIES, comma-separated).
+	TrustedProxies []netip.Prefix
+	// ShutdownTimeout bounds how long serve waits for requests in flight
+	// on SIGINT or SIGTERM (--shutdown-timeout, AMP_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// Signup is "open" to let anyone who reaches the dashboard sign up, or
+	// "closed" for a private deployment (--signup, AMP_SIGNUP).
+	Signup string
+	// SecureCookies marks the dashboard's cookies Secure; set it when the
+	// server is reached over TLS (--secure-cookies, AMP_SECURE_COOKIES).
+	SecureCookies bool
+}
+
+// Defaults of Config.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultDataDir         = "./amp-data"
+	DefaultSync            = "normal"
+	DefaultLogFormat       = "text"
+	DefaultLogLevel        = "info"
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultSignup          = "open"
+)
+
+// DefaultConfig returns the built-in defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            DefaultAddr,
+		DataDir:         DefaultDataDir,
+		Sync:            DefaultSync,
+		LogFormat:       DefaultLogFormat,
+		LogLevel:        DefaultLogLevel,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		Signup:          DefaultSignup,
+	}
+}
+
+// setting describes one Config field: its name, flag, variable and how to
+// parse and check it. The table keeps the four in step.
+type setting struct {
+	field string // the Config field, as errors name it
+	flag  string
+	env   string
+	doc   string
+	def   string // the default, as shown in help
+	meta  string // the value's placeholder in help
+	set   func(c *Config, v string) error
+	check func(c *Config) error
+	// reset clears a list setting before the first flag that sets it, so
+	// that flags replace the variable's list instead of adding to it.
+	reset func(c *Config)
+}
+
+var settings = []setting{
+	{
+		field: "Addr", flag: "addr", env: "AMP_ADDR", meta: "HOST:PORT", def: DefaultAddr,
+		doc: "address to listen on; port 0 picks a free port",
+		set: func(c *Config, v string) error { c.Addr = v; return nil },
+		check: func(c *Config) error {
+			_, port, err := net.SplitHostPort(c.Addr)
+			if err != nil {
+				return errors.New("must be HOST:PORT, e.g. 127.0.0.1:8080 or :8080")
+			}
+			if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+				return errors.New("the port must be a number from 0 to 65535")
+			}
+			return nil
+		},
+	},
+	{
+		field: "DataDir", flag: "data", env: "AMP_DATA_DIR", meta: "DIR", def: DefaultDataDir,
+		doc: "directory of the SQLite database (created 0700 if absent)",
+		set: func(c *Config, v string) error { c.DataDir = v; return nil },
+		check: func(c *Config) error {
+			if c.DataDir == "" && c.DatabaseURL == "" {
+				return errors.New("must not be empty")
+			}
+			return nil
+		},
+	},
+	{
+		field: "DatabaseURL", flag: "database-url", env: "AMP_DATABASE_URL", meta: "URL",
+		doc: "postgres://… URL: use PostgreSQL instead of SQLite",
+		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil },
+		check: func(c *Config) error {
+			if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+				return errors.New("must be a postgres:// or postgresql:// URL")
+			}
+			return nil
+		},
+	},
+	{
+		field: "RedisURL", flag: "redis-url", env: "AMP_REDIS_URL", meta: "URL",
+		doc: "redis:// or rediss:// URL: share rate limits and quotas with the other instances using it",
+		set: func(c *Config, v string) error { c.RedisURL = v; return nil },
+		check: func(c *Config) error {
+			if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+				return errors.New("must be a redis:// or rediss:// URL")
+			}
+			return nil
+		},
+	},
+	{
+		field: "Sync", flag: "sync", env: "AMP_SYNC", meta: "normal|full", def: DefaultSync,
+		doc:   "SQLite durability: normal survives a process crash, full also a power loss",
+		set:   func(c *Config, v string) error { c.Sync = v; return nil },
+		check: func(c *Config) error { return oneOf(c.Sync, "normal", "full") },
+	},
+	{
+		field: "LogFormat", flag: "log-format", env: "AMP_LOG_FORMAT", meta: "text|json", def: DefaultLogFormat,
+		doc:   "log format (logs go to standard error)",
+		set:   func(c *Config, v string) error { c.LogFormat = v; return nil },
+		check: func(c *Config) error { return oneOf(c.LogFormat, "text", "json") },
+	},
+	{
+		field: "LogLevel", flag: "log-level", env: "AMP_LOG_LEVEL", meta: "LEVEL", def: DefaultLogLevel,
+		doc:   "minimum level logged: debug, info, warn or error",
+		set:   func(c *Config, v string) error { c.LogLevel = v; return nil },
+		check: func(c *Config) error { return oneOf(c.LogLevel, "debug", "info", "warn", "error") },
+	},
+	{
+		field: "TrustedProxies", flag: "trusted-proxy", env: "AMP_TRUSTED_PROXIES", meta: "CIDR",
+		doc:   "network of a reverse proxy whose X-Forwarded-For is believed; repeatable (the variable takes a comma-separated list)",
+		reset: func(c *Config) { c.TrustedProxies = nil },
+		set: func(c *Config, v string) error {
+			for part := range strings.SplitSeq(v, ",") {
+				part = strings.TrimSpace(part)
+				if part == "" {
+					continue
+				}
+				p, err := parsePrefix(part)
+				if err != nil {
+					return err
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		},
+	},
+	{
+		field: "ShutdownTimeout", flag: "shutdown-timeout", env: "AMP_SHUTDOWN_TIMEOUT", meta: "DURATION", def: DefaultShutdownTimeout.String(),
+		doc: "how long to wait for requests in flight when stopping",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("must be a duration such as 15s")
+			}
+			c.ShutdownTimeout = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.ShutdownTimeout <= 0 {
+				return errors.New("must be positive")
+			}
+			return nil
+		},
+	},
+	{
+		field: "Signup", flag: "signup", env: "AMP_SIGNUP", meta: "open|closed", def: DefaultSignup,
+		doc:   "whether anyone who reaches the dashboard may sign up; closed for private deployments",
+		set:   func(c *Config, v string) error { c.Signup = v; return nil },
+		check: func(c *Config) error { return oneOf(c.Signup, "open", "closed") },
+	},
+	{
+		field: "SecureCookies", flag: "secure-cookies", env: "AMP_SECURE_COOKIES", meta: "true|false", def: "false",
+		doc: "mark dashboard cookies Secure: set it when clients reach the server over TLS",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.SecureCookies = b
+			return nil
+		},
+	},
+}
+
+// parsePrefix reads a CIDR, or a bare address as a one-address network.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or a CIDR such as 10.0.0.0/8", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+}
+
+func settingFor(flag string) *setting {
+	for i := range settings {
+		if settings[i].flag == flag {
+			return &settings[i]
+		}
+	}
+	panic("amp: no setting for flag " + flag)
+}
+
+// FieldError is an invalid setting, named by its Config field, flag and
+// environment variable.
+type FieldError struct {
+	Field string
+	Flag  string
+	Env   string
+	Value string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("invalid %s %q (--%s or %s): %v", e.Field, e.Value, e.Flag, e.Env, e.Err)
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ApplyEnv overrides c's fields with the AMP_* variables that are set.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	for _, s := range settings {
+		v := getenv(s.env)
+		if v == "" {
+			continue
+		}
+		if err := s.set(c, v); err != nil {
+			return &FieldError{Field: s.field, Flag: s.flag, Env: s.env, Value: v, Err: err}
+		}
+	}
+	return nil
+}
+
+// Validate checks every field and returns the first invalid one as a
+// *FieldError.
+func (c *Config) Validate() error { return c.validate(nil) }
+
+// validate checks the fields whose flags are listed, or all when flags is
+// nil: a command is not refused for a setting it does not use.
+func (c *Config) validate(flags []string) error {
+	for _, s := range settings {
+		if s.check == nil || (flags != nil && !slices.Contains(flags, s.flag)) {
+			continue
+		}
+		if err := s.check(c); err != nil {
+			return &FieldError{Field: s.field, Flag: s.flag, Env: s.env, Value: c.value(s.field), Err: err}
+		}
+	}
+	return nil
+}
+
+func (c *Config) value(field string) string {
+	switch field {
+	case "Addr":
+		return c.Addr
+	case "DataDir":
+		return c.DataDir
+	case "DatabaseURL":
+		return redactURL(c.DatabaseURL)
+	case "RedisURL":
+		return redactURL(c.RedisURL)
+	case "Sync":
+		return c.Sync
+	case "LogFormat":
+		return c.LogFormat
+	case "LogLevel":
+		return c.LogLevel
+	case "ShutdownTimeout":
+		return c.ShutdownTimeout.String()
+	case "Signup":
+		return c.Signup
+	case "SecureCookies":
+		return strconv.FormatBool(c.SecureCookies)
+	}
+	return ""
+}
+
+// redactURL hides a database URL's password, so that errors may quote it.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	user, _, hasPass := strings.Cut(userinfo, ":")
+	if !hasPass {
+		return u
+	}
+	return scheme + "://" + user + ":xxxxx@" + host
+}
+
+// slogLevel is LogLevel as a slog.Level; Validate has checked it.
+func (c *Config) slogLevel() slog.Level {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

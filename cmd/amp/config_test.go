@@ -1,0 +1,144 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// parseServe parses serve's command line as runServe does, without
+// serving.
+func parseServe(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	cl := newCmdLine(testEnv(env), "serve", "", "", serveSettings...)
+	_, _, err := cl.parse(args, 0, 0)
+	return cl.cfg, err
+}
+
+func testEnv(vars map[string]string) *env {
+	return &env{getenv: mapEnv(vars), stdin: strings.NewReader(""), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, err := parseServe(t, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := DefaultConfig()
+		if fmt.Sprint(cfg) != fmt.Sprint(want) {
+			t.Errorf("got %+v, want %+v", cfg, want)
+		}
+		if cfg.Addr != "127.0.0.1:8080" || cfg.DataDir != "./amp-data" {
+			t.Errorf("got addr %q data %q", cfg.Addr, cfg.DataDir)
+		}
+	})
+	t.Run("EnvOverridesDefaults", func(t *testing.T) {
+		cfg, err := parseServe(t, map[string]string{
+			"AMP_ADDR": ":9000", "AMP_DATA_DIR": "/var/lib/amp", "AMP_SYNC": "full", "AMP_LOG_FORMAT": "json",
+			"AMP_LOG_LEVEL": "debug", "AMP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7", "AMP_SHUTDOWN_TIMEOUT": "3s",
+			"AMP_DATABASE_URL": "postgres://amp@db/amp",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Config{
+			Addr: ":9000", DataDir: "/var/lib/amp", Sync: "full", LogFormat: "json", LogLevel: "debug",
+			TrustedProxies:  []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")},
+			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp",
+		}
+		if fmt.Sprint(cfg) != fmt.Sprint(want) {
+			t.Errorf("got %+v, want %+v", cfg, want)
+		}
+	})
+	t.Run("FlagsOverrideEnv", func(t *testing.T) {
+		cfg, err := parseServe(t, map[string]string{"AMP_ADDR": ":9000", "AMP_DATA_DIR": "/env", "AMP_TRUSTED_PROXIES": "10.0.0.0/8"},
+			"--addr", "127.0.0.1:0", "-data", "/flag", "--trusted-proxy", "fd00::/8", "--trusted-proxy", "172.16.0.0/12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Addr != "127.0.0.1:0" || cfg.DataDir != "/flag" {
+			t.Errorf("got addr %q data %q", cfg.Addr, cfg.DataDir)
+		}
+		// The flags replace the variable's list rather than add to it.
+		want := []netip.Prefix{netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("172.16.0.0/12")}
+		if fmt.Sprint(cfg.TrustedProxies) != fmt.Sprint(want) {
+			t.Errorf("trusted proxies: got %v, want %v", cfg.TrustedProxies, want)
+		}
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		args      []string
+		wantField string
+		wantIn    string // the error names the flag and variable too
+	}{
+		{"AddrWithoutPort", nil, []string{"--addr", "localhost"}, "Addr", "--addr or AMP_ADDR"},
+		{"AddrBadPort", map[string]string{"AMP_ADDR": "127.0.0.1:99999"}, nil, "Addr", "AMP_ADDR"},
+		{"EmptyData", nil, []string{"--data", ""}, "DataDir", "--data"},
+		{"Sync", nil, []string{"--sync", "sometimes"}, "Sync", "normal, full"},
+		{"LogFormat", map[string]string{"AMP_LOG_FORMAT": "xml"}, nil, "LogFormat", "AMP_LOG_FORMAT"},
+		{"LogLevel", nil, []string{"--log-level", "loud"}, "LogLevel", "--log-level"},
+		{"DatabaseURL", nil, []string{"--database-url", "mysql://x"}, "DatabaseURL", "postgres://"},
+		{"TrustedProxyEnv", map[string]string{"AMP_TRUSTED_PROXIES": "10.0.0.0/99"}, nil, "TrustedProxies", "AMP_TRUSTED_PROXIES"},
+		{"ShutdownTimeout", nil, []string{"--shutdown-timeout", "-1s"}, "ShutdownTimeout", "positive"},
+		{"ShutdownTimeoutEnv", map[string]string{"AMP_SHUTDOWN_TIMEOUT": "soon"}, nil, "ShutdownTimeout", "AMP_SHUTDOWN_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseServe(t, tt.env, tt.args...)
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %v, want a *FieldError", err)
+			}
+			if fe.Field != tt.wantField || !strings.Contains(err.Error(), tt.wantIn) {
+				t.Errorf("got field %s, error %q; want field %s and %q in it", fe.Field, err, tt.wantField, tt.wantIn)
+			}
+			if !errors.Is(err, errUsage) {
+				t.Errorf("an invalid setting is not a usage error: %v", err)
+			}
+		})
+	}
+	t.Run("BadFlag", func(t *testing.T) {
+		_, err := parseServe(t, nil, "--trusted-proxy", "not-a-network")
+		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "not-a-network") {
+			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("PasswordRedacted", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.DatabaseURL = "mysql://amp:s3cret@db/amp"
+		if err := cfg.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("got %v, want an error without the password", err)
+		}
+	})
+	t.Run("UnusedSettingIgnored", func(t *testing.T) {
+		// keys create does not listen, so a bad AMP_ADDR must not stop it.
+		cl := newCmdLine(testEnv(map[string]string{"AMP_ADDR": "nonsense"}), "keys list", "", "", adminSettings...)
+		if _, _, err := cl.parse(nil, 0, 0); err != nil {
+			t.Errorf("got %v", err)
+		}
+	})
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"7d": 7 * 24 * time.Hour, "1.5d": 36 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute, "0d": 0,
+	} {
+		got, err := parseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "7days", "-1d", "soon", "1e9d"} {
+		if _, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q): got nil error", in)
+		}
+	}
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/service"
+)
+
+func keyCommands() []subcommand {
+	return []subcommand{
+		{"create", "--data DIR --account ID --mode test|live [--name N] [--scopes a,b] [--rate-limit N] [--expires-in DURATION]", "create a key and print it", runKeysCreate},
+		{"list", "--data DIR --account ID", "list an account's keys, masked", runKeysList},
+		{"revoke", "--data DIR KEY_OR_ID", "revoke a key at once", runKeysRevoke},
+		{"roll", "--data DIR KEY_OR_ID [--grace now|1h|24h|7d]", "replace a key, keeping the old one valid for a grace period", runKeysRoll},
+	}
+}
+
+func runKeys(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "keys", `API keys authenticate requests as "Authorization: Bearer <key>". A key
+belongs to one account and one mode (test or live), carries scopes
+(context, outcome, profiles:read, profiles:write), and is stored only as a
+SHA-256 hash: the full key is printed once, at creation.`, keyCommands(), args)
+}
+
+func runKeysCreate(ctx context.Context, e *env, args []string) error {
+	cl := newCmdLine(e, "keys create", subSynopsis(keyCommands(), "create"), `
+Create an API key and print it, alone, on standard output. It is shown
+only this once: store it in a secret manager or an environment variable
+(AMP_API_KEY).`, adminSettings...)
+	account := cl.fs.String("account", "", "the account's `ID`")
+	mode := cl.fs.String("mode", "", "`MODE`: test (free, data reset monthly) or live (metered)")
+	name := cl.fs.String("name", "", "a `NAME` to recognise the key by")
+	scopes := cl.fs.String("scopes", "", "comma-separated `SCOPES` among context, outcome, profiles:read, profiles:write (default all)")
+	rateLimit := cl.fs.Int("rate-limit", 0, "the key's own limit, `N` requests/second; it can only lower the plan's rate")
+	expiresIn := cl.fs.String("expires-in", "", "lifetime of the key, a `DURATION` such as 90d or 36h (default never)")
+	if _, done, err := cl.parse(args, 0, 0); done {
+		return err
+	}
+	if err := cl.required("account", *account); err != nil {
+		return err
+	}
+	if err := cl.required("mode", *mode); err != nil {
+		return err
+	}
+	opts := service.KeyOptions{Name: *name, RateLimit: *rateLimit}
+	for s := range strings.SplitSeq(*scopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			opts.Scopes = append(opts.Scopes, amp.Scope(s))
+		}
+	}
+	if *expiresIn != "" {
+		d, err := parseDuration(*expiresIn)
+		if err != nil {
+			return usageError("amp keys create: --expires-in: %v", err)
+		}
+		if d <= 0 {
+			return usageError("amp keys create: --expires-in must be positive")
+		}
+		opts.ExpiresIn = d
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return err
+	}
+	created, err := a.svc.CreateKey(ctx, *account, amp.Mode(*mode), opts)
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, created.Secret)
+	return nil
+}
+
+func runKeysList(ctx context.Context, e *env, args []string) error {
+	cl := newCmdLine(e, "keys list", subSynopsis(keyCommands(), "list"), `
+List an account's keys, oldest first. Keys are shown masked (mode and last
+4 characters): the full key is never stored, so it cannot be shown again.`,
+		adminSettings...)
+	account := cl.fs.String("account", "", "the account's `ID`")
+	if _, done, err := cl.parse(args, 0, 0); done {
+		return err
+	}
+	if err := cl.required("account", *account); err != nil {
+		return err
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := a.svc.Account(ctx, *account); err != nil {
+		a.Close()
+		return err
+	}
+	keys, err := a.svc.Keys(ctx, *account)
+	now := a.svc.Now()
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKEY\tNAME\tSTATUS\tSCOPES\tRATE/S\tEXPIRES\tCREATED\tLAST USED")
+	for _, k := range keys {
+		rate := "plan"
+		if k.RateLimit > 0 {
+			rate = fmt.Sprint(k.RateLimit)
+		}
+		scopes := make([]string, len(k.Scopes))
+		for i, s := range k.Scopes {
+			scopes[i] = string(s)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), keyStatus(k, now),
+			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
+	}
+	return tw.Flush()
+}
+
+func keyStatus(k *amp.APIKey, now time.Time) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func runKeysRevoke(ctx context.Context, e *env, args []string) error {
+	cl := newCmdLine(e, "keys revoke", subSynopsis(keyCommands(), "revoke"), `
+Revoke a key, given in full or by its id (key_…). A running server refuses
+it within a second, with 401 UNAUTHORIZED. Revoking a revoked key is not an
+error. Give - to read the key from standard input, which keeps it out of
+the process list and the shell history.`, adminSettings...)
+	account := cl.fs.String("account", "", "only revoke the key if it belongs to this account `ID`")
+	pos, done, err := cl.parse(args, 1, 1)
+	if done {
+		return err
+	}
+	if pos[0], err = keyArg(e, pos[0]); err != nil {
+		return err
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return err
+	}
+	k, err := a.svc.RevokeKey(ctx, *account, pos[0])
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked %s (%s)\n", k.ID, k.Masked())
+	return nil
+}
+
+func runKeysRoll(ctx context.Context, e *env, args []string) error {
+	cl := newCmdLine(e, "keys roll", subSynopsis(keyCommands(), "roll"), `
+Replace a key, given in full or by its id: print a new key with the same
+account, mode, name, scopes and limits, alone, on standard output, and keep
+the old key valid for the grace period, after which it answers 401
+KEY_EXPIRED. Deploy the new key within the grace period. Give - to read
+the old key from standard input.`, adminSettings...)
+	account := cl.fs.String("account", "", "only roll the key if it belongs to this account `ID`")
+	graceFlag := cl.fs.String("grace", "24h", "how long the old key keeps working: now, or a `DURATION` up to 7d (e.g. 1h, 24h, 7d)")
+	pos, done, err := cl.parse(args, 1, 1)
+	if done {
+		return err
+	}
+	if pos[0], err = keyArg(e, pos[0]); err != nil {
+		return err
+	}
+	var grace time.Duration
+	if *graceFlag != "now" {
+		if grace, err = parseDuration(*graceFlag); err != nil {
+			return usageError("amp keys roll: --grace: %v", err)
+		}
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return err
+	}
+	created, err := a.svc.RollKey(ctx, *account, pos[0], grace)
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, created.Secret)
+	return nil
+}
+
+// keyArg returns the KEY_OR_ID argument, read from standard input when it
+// is "-".
+func keyArg(e *env, arg string) (string, error) {
+	if arg != "-" {
+		return arg, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(e.stdin, 1024))
+	if err != nil {
+		return "", fmt.Errorf("read key from standard input: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", usageError("no key on standard input")
+	}
+	return key, nil
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/amp-protocol/amp/internal/redis"
+)
+
+// openRedis returns the client of the Redis server whose rate buckets and
+// monthly quota counts the instances share (cfg.RedisURL). An unreachable server is not an error:
+// the limits fall back to this instance's own until it answers (see
+// internal/redis), so that instances can start during a Redis outage; it
+// is logged.
+func openRedis(cfg *Config, log *slog.Logger) (*redis.Client, error) {
+	c, err := redis.Open(cfg.RedisURL, redis.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx); err != nil {
+		log.Warn("redis unreachable at start; this instance limits on its own until it answers", "err", err)
+	} else {
+		log.Info("rate limits and quotas shared through redis")
+	}
+	return c, nil
+}

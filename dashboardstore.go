@@ -1,0 +1,72 @@
+package amp
+
+import (
+	"context"
+	"time"
+)
+
+// DashboardUser is a person who signs in to the web dashboard. Each user
+// owns exactly one account, created with the user at sign-up (or chosen by
+// the operator when the user is added from the command line).
+type DashboardUser struct {
+	ID           string
+	Email        string // normalised: trimmed and lower-cased
+	PasswordHash string // a PHC string ("$argon2id$v=19$m=…,t=…,p=…$salt$hash"); never the password
+	AccountID    string
+	CreatedAt    time.Time
+	// PasswordChangedAt is when the password was last set; sessions created
+	// before it are no longer valid.
+	PasswordChangedAt time.Time
+}
+
+// DashboardSession is a signed-in browser. The session token itself lives
+// only in the browser's cookie; the store keeps its SHA-256, so that a copy
+// of the database does not let anyone sign in.
+type DashboardSession struct {
+	TokenHash  string // hex SHA-256 of the token
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time // for the idle timeout; refreshed at most once a minute
+	ExpiresAt  time.Time // absolute end, whatever the activity
+}
+
+// DashboardStore persists the dashboard's users and sessions. Backends that
+// implement it pass storetest.RunDashboard. Methods return ErrNotFound,
+// ErrConflict or ErrUnavailable (wrapped) for those conditions.
+type DashboardStore interface {
+	// CreateDashboardUser stores u. When a is not nil, the account is
+	// created in the same transaction, so that a failed sign-up leaves no
+	// account behind. ErrConflict if the email, the user id or the account
+	// id is taken, or if the account already has a user; ErrNotFound if a is
+	// nil and u.AccountID does not exist.
+	CreateDashboardUser(ctx context.Context, u *DashboardUser, a *Account) error
+	// DashboardUser returns a user by id, or ErrNotFound.
+	DashboardUser(ctx context.Context, id string) (*DashboardUser, error)
+	// DashboardUserByEmail returns the user with the normalised email, or
+	// ErrNotFound.
+	DashboardUserByEmail(ctx context.Context, email string) (*DashboardUser, error)
+	// SetDashboardPassword replaces a user's password hash and
+	// PasswordChangedAt. ErrNotFound if there is no such user.
+	SetDashboardPassword(ctx context.Context, userID, hash string, changedAt time.Time) error
+
+	// CreateDashboardSession stores s. ErrConflict if the token hash exists;
+	// ErrNotFound if the user does not.
+	CreateDashboardSession(ctx context.Context, s *DashboardSession) error
+	// DashboardSession returns the session with the token hash, expired or
+	// not (the caller decides), or ErrNotFound.
+	DashboardSession(ctx context.Context, tokenHash string) (*DashboardSession, error)
+	// TouchDashboardSession sets a session's LastSeenAt if at is later than
+	// the stored one. A missing session is not an error.
+	TouchDashboardSession(ctx context.Context, tokenHash string, at time.Time) error
+	// DeleteDashboardSession ends one session. A missing session is not an
+	// error.
+	DeleteDashboardSession(ctx context.Context, tokenHash string) error
+	// DeleteDashboardSessions ends every session of the user except the one
+	// with the token hash keep (none when keep is ""), and returns how many
+	// it ended.
+	DeleteDashboardSessions(ctx context.Context, userID, keep string) (int64, error)
+	// DeleteExpiredDashboardSessions removes the sessions whose ExpiresAt is
+	// at or before now, or that were last seen at or before idleBefore, and
+	// returns how many it removed.
+	DeleteExpiredDashboardSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+}

@@ -1,0 +1,292 @@
+package dashboard
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/service"
+)
+
+// Key lifetimes offered by the create form, in days (0: never expires).
+var expiryChoices = []int{0, 7, 30, 90, 365}
+
+// Grace periods offered when rolling a key (contract §3).
+var graceChoices = []struct {
+	Value string
+	Label string
+	D     time.Duration
+}{
+	{"0", "None: the old key stops now", 0},
+	{"1h", "1 hour", time.Hour},
+	{"24h", "24 hours", 24 * time.Hour},
+	{"168h", "7 days", 7 * 24 * time.Hour},
+}
+
+// keyRow is one key of the list.
+type keyRow struct {
+	*amp.APIKey
+	Status   string // active, expiring, expired, revoked
+	Warnings []string
+}
+
+// keyForm is the create form's input, kept to refill it after a mistake.
+type keyForm struct {
+	Name      string
+	Mode      amp.Mode
+	Scopes    map[amp.Scope]bool
+	RateLimit string
+	Expiry    int
+}
+
+type keysPage struct {
+	Active, Inactive []keyRow
+	Form             keyForm
+	AllScopes        []amp.Scope
+	ExpiryChoices    []int
+	PlanRate         int
+}
+
+type keyCreatedPage struct {
+	Secret   string
+	Key      *amp.APIKey
+	Rolled   *amp.APIKey // the key this one replaces, when rolled
+	APIBase  string
+	Endpoint string
+}
+
+type keyActionPage struct {
+	Key          *amp.APIKey
+	GraceChoices any
+}
+
+func (h *handler) keysPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	form := keyForm{Mode: rq.mode, Scopes: map[amp.Scope]bool{}}
+	for _, s := range amp.AllScopes {
+		form.Scopes[s] = true
+	}
+	pd, err := h.keysData(r.Context(), rq, form)
+	if err != nil {
+		return err
+	}
+	switch r.URL.Query().Get("done") {
+	case "revoked":
+		pd.Flash = "The key was revoked. Requests with it are refused from now on."
+	case "welcome":
+		pd.Flash = "Welcome to AMP. Create a test key to make your first request."
+	}
+	return h.render(w, http.StatusOK, "keys", pd)
+}
+
+func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pageData, error) {
+	keys, err := h.svc.Keys(ctx, rq.account.ID)
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := h.keyWarnings(ctx, rq)
+	if err != nil {
+		// The list matters more than its warnings.
+		h.log.Warn("dashboard: key warnings unavailable", "account_id", rq.account.ID, "err", err)
+	}
+	now := h.now()
+	data := &keysPage{
+		Form:          form,
+		AllScopes:     amp.AllScopes,
+		ExpiryChoices: expiryChoices,
+		PlanRate:      rq.account.Plan.Rate(rq.account.CustomRate),
+	}
+	// Newest first.
+	for _, k := range slices.Backward(keys) {
+		if k.Mode != rq.mode {
+			continue
+		}
+		row := keyRow{APIKey: k, Status: keyStatus(k, now), Warnings: warnings[k.ID]}
+		if row.Status == "active" || row.Status == "expiring" {
+			data.Active = append(data.Active, row)
+		} else {
+			data.Inactive = append(data.Inactive, row)
+		}
+	}
+	return h.page(rq, "keys", "API keys", data), nil
+}
+
+func keyStatus(k *amp.APIKey, now time.Time) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return "expired"
+	case k.ExpiresAt != nil:
+		return "expiring"
+	}
+	return "active"
+}
+
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request) error {
+	form := keyForm{
+		Name:      strings.TrimSpace(r.PostFormValue("name")),
+		Mode:      amp.Mode(r.PostFormValue("mode")),
+		Scopes:    map[amp.Scope]bool{},
+		RateLimit: strings.TrimSpace(r.PostFormValue("rate_limit")),
+	}
+	for _, s := range r.PostForm["scopes"] {
+		form.Scopes[amp.Scope(s)] = true
+	}
+	opts := service.KeyOptions{Name: form.Name}
+	problem := ""
+	exp, err := strconv.Atoi(r.PostFormValue("expires_in_days"))
+	if err != nil || !slices.Contains(expiryChoices, exp) {
+		problem = "Choose an expiry from the list."
+	}
+	form.Expiry = exp
+	opts.ExpiresIn = time.Duration(exp) * 24 * time.Hour
+	for _, s := range amp.AllScopes {
+		if form.Scopes[s] {
+			opts.Scopes = append(opts.Scopes, s)
+		}
+	}
+	switch {
+	case form.Name == "":
+		problem = "Give the key a name, such as the service or environment that will use it."
+	case len(form.Name) > service.MaxKeyNameBytes || strings.IndexFunc(form.Name, unicode.IsControl) >= 0:
+		problem = fmt.Sprintf("A key name must be at most %d bytes, without control characters.", service.MaxKeyNameBytes)
+	case !form.Mode.Valid():
+		problem = "Choose test or live mode."
+	case len(opts.Scopes) == 0 || len(opts.Scopes) != len(r.PostForm["scopes"]):
+		problem = "Choose at least one permission."
+	}
+	if form.RateLimit != "" {
+		n, err := strconv.Atoi(form.RateLimit)
+		if err != nil || n < 1 || n > 1_000_000 {
+			problem = cmp.Or(problem, "The rate limit must be a whole number of requests per second, from 1 to 1,000,000, or empty for the plan's.")
+		}
+		opts.RateLimit = n
+	}
+	if problem != "" {
+		pd, err := h.keysData(r.Context(), rq, form)
+		if err != nil {
+			return err
+		}
+		pd.Error = problem
+		return h.render(w, http.StatusBadRequest, "keys", pd)
+	}
+	created, err := h.svc.CreateKey(r.Context(), rq.account.ID, form.Mode, opts)
+	if err != nil {
+		return err
+	}
+	h.log.Info("dashboard: key created", "user_id", rq.user.ID, "key_id", created.Key.ID, "mode", created.Key.Mode)
+	return h.showSecret(w, r, rq, created, nil)
+}
+
+// showSecret renders the one page that ever shows a key in full. It is
+// rendered in the response to the post (never after a redirect), with
+// Cache-Control: no-store, so that neither history nor cache keeps it.
+func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request, created *service.CreatedKey, rolled *amp.APIKey) error {
+	krq := *rq
+	krq.mode = created.Key.Mode
+	base := "http://" + r.Host
+	if r.TLS != nil || h.cfg.Secure {
+		base = "https://" + r.Host
+	}
+	title := "Your new key"
+	if rolled != nil {
+		title = "Your rolled key"
+	}
+	pd := h.page(&krq, "keys", title, &keyCreatedPage{
+		Secret:   created.Secret,
+		Key:      created.Key,
+		Rolled:   rolled,
+		APIBase:  base,
+		Endpoint: base + "/v1/context",
+	})
+	return h.render(w, http.StatusOK, "key_created", pd)
+}
+
+// ownKey returns the key id of the signed-in account in the page's mode; a
+// key of another account or mode is NOT_FOUND, as a missing one is.
+func (h *handler) ownKey(ctx context.Context, rq *request, id string) (*amp.APIKey, error) {
+	keys, err := h.svc.Keys(ctx, rq.account.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.ID == id && k.AccountID == rq.account.ID && k.Mode == rq.mode {
+			return k, nil
+		}
+	}
+	return nil, amp.Errorf(amp.CodeNotFound, "No such API key.")
+}
+
+func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if s := keyStatus(k, h.now()); s == "revoked" || s == "expired" {
+		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
+	}
+	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))
+}
+
+func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) error {
+	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	grace := time.Duration(-1)
+	for _, g := range graceChoices {
+		if g.Value == r.PostFormValue("grace") {
+			grace = g.D
+		}
+	}
+	if grace < 0 {
+		pd := h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices})
+		pd.Error = "Choose a grace period from the list."
+		return h.render(w, http.StatusBadRequest, "key_roll", pd)
+	}
+	created, err := h.svc.RollKey(r.Context(), rq.account.ID, k.ID, grace)
+	if amp.ErrorCode(err) == amp.CodeInvalidRequest {
+		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
+	}
+	if err != nil {
+		return err
+	}
+	old, err := h.ownKey(r.Context(), rq, k.ID)
+	if err != nil {
+		return err
+	}
+	h.log.Info("dashboard: key rolled", "user_id", rq.user.ID, "key_id", k.ID, "new_key_id", created.Key.ID)
+	return h.showSecret(w, r, rq, created, old)
+}
+
+func (h *handler) revokePage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if k.RevokedAt != nil {
+		http.Redirect(w, r, modePath(rq.mode, "keys"), http.StatusSeeOther)
+		return nil
+	}
+	return h.render(w, http.StatusOK, "key_revoke", h.page(rq, "keys", "Revoke key", &keyActionPage{Key: k}))
+}
+
+func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, rq *request) error {
+	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := h.svc.RevokeKey(r.Context(), rq.account.ID, k.ID); err != nil {
+		return err
+	}
+	h.log.Info("dashboard: key revoked", "user_id", rq.user.ID, "key_id", k.ID)
+	http.Redirect(w, r, modePath(rq.mode, "keys")+"?done=revoked", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,65 @@
+package learn_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/learn"
+)
+
+// benchStates returns a user with evidence in three task types and every
+// complexity, and a population with the maximum number of task types: the
+// largest states Decide and Learn work on.
+func benchStates(b *testing.B) (user, pop []byte) {
+	b.Helper()
+	w := newWorld(11)
+	cx := []amp.TaskComplexity{amp.TaskComplexityLow, amp.TaskComplexityMedium, amp.TaskComplexityHigh}
+	for i := range 2000 {
+		u := fmt.Sprintf("u%d", i%50)
+		ctx := amp.LearnContext{TaskType: fmt.Sprintf("task-type-%d", i%learn.MaxPopulationTaskTypes), Complexity: cx[i%3]}
+		if u == "u0" {
+			ctx.TaskType = []string{"debugging", "writing", "review"}[i%3]
+		}
+		w.step(b, u, ctx, func(amp.Recommendation) bool { return i%3 != 0 })
+	}
+	return w.users["u0"], w.pop
+}
+
+func BenchmarkDecide(b *testing.B) {
+	user, pop := benchStates(b)
+	e := learn.New(learn.Config{})
+	in := &amp.DecideInput{
+		User: user, Population: pop, Interactions: 40,
+		Context: amp.LearnContext{TaskType: "debugging", Complexity: amp.TaskComplexityHigh},
+		Rand:    rand.New(rand.NewPCG(1, 1)),
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(len(user)), "user-bytes")
+	b.ReportMetric(float64(len(pop)), "population-bytes")
+	for b.Loop() {
+		if _, err := e.Decide(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLearn(b *testing.B) {
+	user, pop := benchStates(b)
+	e := learn.New(learn.Config{})
+	ok := true
+	in := &amp.LearnInput{
+		User: user, Population: pop,
+		Decision: &amp.Decision{TaskType: "debugging", TaskComplexity: amp.TaskComplexityHigh,
+			Recommendation: amp.Recommendation{Framing: amp.FramingMicroTask, Style: amp.StyleTechnical,
+				Handling: amp.HandlingHintsOnly, Encouragement: amp.EncouragementModerate}},
+		Outcome: &amp.OutcomeRecord{Started: true, Completed: &ok},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Learn(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

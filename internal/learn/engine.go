@@ -1,0 +1,345 @@
+package learn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/amp-protocol/amp"
+)
+
+// Config tunes the engine. Zero fields take the defaults of DefaultConfig,
+// which were tuned on simulated populations kept apart from the ones the
+// project reports (see internal/sim and docs/learning.md).
+type Config struct {
+	// UserDiscount is the weight an outcome keeps per later outcome of the
+	// same user: 0.97 halves its weight after 23 outcomes, so a user whose
+	// taste changes is followed within tens of outcomes, while what the
+	// population taught stays as the prior.
+	UserDiscount float64
+	// PopulationDiscount is the same per outcome of the tenant; it bounds
+	// the population's memory to about 1/(1-d) outcomes.
+	PopulationDiscount float64
+	// NoiseVar is the variance of one reward around its expectation, used
+	// until the population has estimated its own.
+	NoiseVar float64
+	// UserPrior is the population's weight, in outcomes, in a user's
+	// estimate of an option's effect, used until the population has
+	// estimated its own per dimension (see learnPriors).
+	UserPrior float64
+	// LevelPrior is the population's weight, in outcomes, in a user's
+	// reward level (what the user's outcomes are worth whatever is
+	// recommended). A user's run of failures with the usual options is
+	// blamed on the user's level or on the options in proportion to this
+	// weight and UserPrior.
+	LevelPrior float64
+	// ContextPrior is the weight, in outcomes, of "no deviation" in a
+	// user's own deviation for one task type or request complexity.
+	ContextPrior float64
+	// PopulationContextPrior is the same for the population's offsets of
+	// one task type or request complexity.
+	PopulationContextPrior float64
+	// Temper scales the posterior's standard deviations in the policy;
+	// below 1 it is greedier than probability matching, which
+	// over-explores when a population prior is already informative.
+	Temper float64
+	// Floor is the share of each dimension's choices spread uniformly over
+	// its options, so every joint recommendation keeps a propensity of at
+	// least (Floor/4)^4 and offline evaluation of any policy stays possible.
+	Floor float64
+	// ManualWeight is the weight, in outcomes, of a preference set through
+	// PUT /v1/profile; ManualMargin is how much better than the best other
+	// option it is assumed to be, in reward.
+	ManualWeight float64
+	ManualMargin float64
+}
+
+// DefaultConfig returns the tuned defaults.
+func DefaultConfig() Config {
+	return Config{
+		UserDiscount:           0.97,
+		PopulationDiscount:     0.9999,
+		NoiseVar:               0.08,
+		LevelPrior:             3,
+		UserPrior:              12,
+		ContextPrior:           25,
+		PopulationContextPrior: 20,
+		Temper:                 0.15,
+		Floor:                  0.02,
+		ManualWeight:           10,
+		ManualMargin:           0.1,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	set := func(v *float64, def float64) {
+		if *v <= 0 || math.IsNaN(*v) {
+			*v = def
+		}
+	}
+	set(&c.UserDiscount, d.UserDiscount)
+	set(&c.PopulationDiscount, d.PopulationDiscount)
+	set(&c.NoiseVar, d.NoiseVar)
+	set(&c.LevelPrior, d.LevelPrior)
+	set(&c.UserPrior, d.UserPrior)
+	set(&c.ContextPrior, d.ContextPrior)
+	set(&c.PopulationContextPrior, d.PopulationContextPrior)
+	set(&c.Temper, d.Temper)
+	set(&c.Floor, d.Floor)
+	set(&c.ManualWeight, d.ManualWeight)
+	set(&c.ManualMargin, d.ManualMargin)
+	c.UserDiscount = math.Min(c.UserDiscount, 1)
+	c.PopulationDiscount = math.Min(c.PopulationDiscount, 1)
+	c.Floor = math.Min(c.Floor, 1)
+	return c
+}
+
+// Engine is the learning engine. It is safe for concurrent use: it holds
+// only its configuration.
+type Engine struct {
+	cfg Config
+}
+
+var _ amp.Learner = (*Engine)(nil)
+
+// New returns an engine with cfg; zero fields take their defaults.
+func New(cfg Config) *Engine {
+	return &Engine{cfg: cfg.withDefaults()}
+}
+
+// ---- the amp.Learner interface ----
+
+var errNoRand = errors.New("learn: Decide needs a random source")
+
+// Decide chooses a recommendation for one context request. See the package
+// documentation for the model, the policy and the meaning of the Choice's
+// fields.
+func (e *Engine) Decide(in *amp.DecideInput) (*amp.Choice, error) {
+	if in.Rand == nil {
+		return nil, errNoRand
+	}
+	var est estimate
+	if err := e.estimateInput(in, &est); err != nil {
+		return nil, err
+	}
+	var pol policy
+	e.policyFor(&est, &pol)
+	var arms [numDims]int
+	prop, conf := 1.0, 0.0
+	explored := false
+	for d := range numDims {
+		a := sample(&pol.prob[d], in.Rand.Float64())
+		arms[d] = a
+		prop *= pol.prob[d][a]
+		conf += confidence(&est, &pol, d, a)
+		explored = explored || a != pol.best[d]
+	}
+	return &amp.Choice{
+		Recommendation: recommendation(arms),
+		Propensity:     prop,
+		Explored:       explored,
+		Confidence:     conf / numDims,
+		Rationale:      rationale(&est, &pol, arms, explored, taskKey(in.Context.TaskType), in.Context.Complexity),
+	}, nil
+}
+
+// Probability returns the probability that Decide, given in, recommends
+// rec: the policy's exact propensity of any joint recommendation. Offline
+// evaluation uses it to score the engine on logged decisions.
+func (e *Engine) Probability(in *amp.DecideInput, rec amp.Recommendation) (float64, error) {
+	arms, err := armsOf(rec)
+	if err != nil {
+		return 0, err
+	}
+	var est estimate
+	if err := e.estimateInput(in, &est); err != nil {
+		return 0, err
+	}
+	var pol policy
+	e.policyFor(&est, &pol)
+	p := 1.0
+	for d := range numDims {
+		p *= pol.prob[d][arms[d]]
+	}
+	return p, nil
+}
+
+// Distribution returns the policy's probabilities of each option, per
+// dimension, for in: [dimension][option] in the order of amp.Framings,
+// amp.Styles, amp.Handlings and amp.Encouragements. Each row sums to 1, and
+// a joint recommendation's probability is the product of its options'.
+func (e *Engine) Distribution(in *amp.DecideInput) ([4][4]float64, error) {
+	var est estimate
+	if err := e.estimateInput(in, &est); err != nil {
+		return [4][4]float64{}, err
+	}
+	var pol policy
+	e.policyFor(&est, &pol)
+	return pol.prob, nil
+}
+
+func (e *Engine) estimateInput(in *amp.DecideInput, est *estimate) error {
+	tk := taskKey(in.Context.TaskType)
+	cx := complexityIndex(in.Context.Complexity)
+	p, err := decodePopulation(in.Population, &tk)
+	if err != nil {
+		return fmt.Errorf("population: %w", err)
+	}
+	var u *userState
+	if !in.Holdout {
+		if u, err = decodeUser(in.User, &tk); err != nil {
+			return fmt.Errorf("user: %w", err)
+		}
+	}
+	e.estimateFor(u, p, tk, cx, est)
+	return nil
+}
+
+func sample(p *[numArms]float64, x float64) int {
+	for a := range numArms - 1 {
+		if x < p[a] {
+			return a
+		}
+		x -= p[a]
+	}
+	return numArms - 1
+}
+
+func recommendation(arms [numDims]int) amp.Recommendation {
+	return amp.Recommendation{
+		Framing:       amp.Framings[arms[dimFraming]],
+		Style:         amp.Styles[arms[dimStyle]],
+		Handling:      amp.Handlings[arms[dimHandling]],
+		Encouragement: amp.Encouragements[arms[dimEncouragement]],
+	}
+}
+
+func indexOf[T comparable](list []T, v T) int {
+	for i, x := range list {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func armsOf(r amp.Recommendation) ([numDims]int, error) {
+	arms := [numDims]int{
+		indexOf(amp.Framings, r.Framing),
+		indexOf(amp.Styles, r.Style),
+		indexOf(amp.Handlings, r.Handling),
+		indexOf(amp.Encouragements, r.Encouragement),
+	}
+	for _, a := range arms {
+		if a < 0 {
+			return arms, fmt.Errorf("learn: recommendation %+v has an unknown option", r)
+		}
+	}
+	return arms, nil
+}
+
+// ApplyPreferences folds manual preferences into the user's state. Each set
+// dimension gets pseudo-evidence worth ManualWeight outcomes that the chosen
+// option is ManualMargin better than the best other option currently is
+// for this user (overall, outside any context). The pseudo-evidence decays
+// like real outcomes, and real outcomes with the option weigh against it,
+// so a preference the user's behaviour contradicts is eventually
+// overturned. Setting a dimension again replaces its earlier preference.
+func (e *Engine) ApplyPreferences(user, population []byte, prefs *amp.Preferences) ([]byte, error) {
+	u, err := decodeUser(user, nil)
+	if err != nil {
+		return nil, fmt.Errorf("user: %w", err)
+	}
+	p, err := decodePopulation(population, nil)
+	if err != nil {
+		return nil, fmt.Errorf("population: %w", err)
+	}
+	var est estimate
+	e.estimateFor(u, p, "", -1, &est)
+	set := [numDims]int{
+		indexOf(amp.Framings, prefs.Framing),
+		indexOf(amp.Styles, prefs.Style),
+		indexOf(amp.Handlings, prefs.Handling),
+		indexOf(amp.Encouragements, prefs.Encouragement),
+	}
+	for d, a := range set {
+		if a < 0 {
+			continue
+		}
+		// Compare with the effects without the old preference of d.
+		m := &u.Manual[d]
+		if m.Arm >= 0 {
+			old := *m
+			m.Arm = -1
+			var clean estimate
+			e.estimateFor(u, p, "", -1, &clean)
+			est.mean[d] = clean.mean[d]
+			*m = old
+		}
+		bestOther := math.Inf(-1)
+		for j := range numArms {
+			if j != a {
+				bestOther = math.Max(bestOther, est.mean[d][j])
+			}
+		}
+		*m = manualPref{
+			Arm:    int8(a),
+			Weight: e.cfg.ManualWeight,
+			Effect: math.Max(-1, math.Min(1, bestOther+e.cfg.ManualMargin)),
+			Seq:    u.Seq,
+		}
+	}
+	return u.encode(), nil
+}
+
+// Summarize describes the user's model outside any context: the option
+// with the highest estimated effect per dimension, the posterior
+// probability that it is the best (the per-dimension confidence), and each
+// option's estimated expected reward as its strength.
+func (e *Engine) Summarize(user, population []byte) (*amp.ModelSummary, error) {
+	u, err := decodeUser(user, nil)
+	if err != nil {
+		return nil, fmt.Errorf("user: %w", err)
+	}
+	p, err := decodePopulation(population, nil)
+	if err != nil {
+		return nil, fmt.Errorf("population: %w", err)
+	}
+	var est estimate
+	e.estimateFor(u, p, "", -1, &est)
+	var pol policy
+	e.policyFor(&est, &pol)
+	s := &amp.ModelSummary{
+		Preferred: recommendation(pol.best),
+		Confidence: amp.DimensionValues{
+			Framing:       confidence(&est, &pol, dimFraming, pol.best[dimFraming]),
+			Style:         confidence(&est, &pol, dimStyle, pol.best[dimStyle]),
+			Handling:      confidence(&est, &pol, dimHandling, pol.best[dimHandling]),
+			Encouragement: confidence(&est, &pol, dimEncouragement, pol.best[dimEncouragement]),
+		},
+		Strengths: make(map[string]map[string]float64, numDims),
+	}
+	for d := range numDims {
+		m := make(map[string]float64, numArms)
+		for a := range numArms {
+			m[optionName(d, a)] = clamp01(est.userLevel + est.mean[d][a])
+		}
+		s.Strengths[dimNames[d]] = m
+	}
+	return s, nil
+}
+
+var dimNames = [numDims]string{"framing", "style", "complexity", "encouragement"}
+
+func optionName(d, a int) string {
+	switch d {
+	case dimFraming:
+		return string(amp.Framings[a])
+	case dimStyle:
+		return string(amp.Styles[a])
+	case dimHandling:
+		return string(amp.Handlings[a])
+	}
+	return string(amp.Encouragements[a])
+}

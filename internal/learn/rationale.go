@@ -1,0 +1,139 @@
+package learn
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/amp-protocol/amp"
+)
+
+// minQuoted is the fewest outcomes a statistic must rest on to be quoted.
+const minQuoted = 3
+
+// rationale states the statistic behind a choice: the user's own success
+// rate with one of the chosen options when the user has tried it often
+// enough, otherwise the population's for the context, and says so when the
+// choice explores. The quoted dimension is the one whose chosen option has
+// the most evidence, preferring the most specific context (task type, then
+// request complexity, then everything).
+func rationale(est *estimate, pol *policy, arms [numDims]int, explored bool, tk string, cx amp.TaskComplexity) string {
+	var b strings.Builder
+	b.Grow(128)
+	if explored {
+		for d := range numDims {
+			if arms[d] != pol.best[d] {
+				b.WriteString("Exploring ")
+				b.WriteString(optionName(d, arms[d]))
+				b.WriteString(" (")
+				b.WriteString(dimLabel[d])
+				b.WriteString(") to learn more; ")
+				break
+			}
+		}
+	}
+	if est.personal {
+		if q, ok := quote(est.userCells, arms); ok {
+			b.WriteString("User ")
+			q.write(&b, tk, cx)
+			return capitalised(b.String())
+		}
+	}
+	if q, ok := quote(est.popCells, arms); ok {
+		if est.personal {
+			if n := est.userCells[0]; n.c != nil && n.f*n.c.N >= 0.5 {
+				b.WriteString("User has ")
+				b.WriteString(strconv.Itoa(int(math.Round(n.f * n.c.N))))
+				b.WriteString(" recent outcomes; population default: ")
+			} else {
+				b.WriteString("New user; population default: ")
+			}
+		} else {
+			b.WriteString("Population default (holdout): ")
+		}
+		b.WriteString("similar users ")
+		q.write(&b, tk, cx)
+		return capitalised(b.String())
+	}
+	b.WriteString("No outcomes yet from this user or similar users of this account and mode; trying options evenly")
+	return capitalised(b.String())
+}
+
+var dimLabel = [numDims]string{"framing", "communication style", "complexity handling", "encouragement"}
+
+type quoted struct {
+	slot    int // 0 global, 1 task type, 2 complexity
+	dim     int
+	option  int
+	n, rate float64
+	verb    string
+}
+
+func quote(cells [3]evidenceCell, arms [numDims]int) (quoted, bool) {
+	for _, slot := range [3]int{1, 2, 0} {
+		ec := cells[slot]
+		if ec.c == nil {
+			continue
+		}
+		best := quoted{n: -1}
+		for d := range numDims {
+			x := &ec.c.Arms[d][arms[d]]
+			n := x.N
+			if n > best.n {
+				best = quoted{slot: slot, dim: d, option: arms[d], n: n, rate: x.C / math.Max(n, 1e-9)}
+			}
+		}
+		best.n *= ec.f
+		if best.n >= minQuoted {
+			best.verb = "completed"
+			if ec.c.K < ec.c.N/2 {
+				best.verb = "started"
+			}
+			best.rate = math.Min(1, best.rate)
+			return best, true
+		}
+	}
+	return quoted{}, false
+}
+
+func (q *quoted) write(b *strings.Builder, tk string, cx amp.TaskComplexity) {
+	b.WriteString(q.verb)
+	b.WriteByte(' ')
+	b.WriteString(strconv.Itoa(int(math.Round(100 * q.rate))))
+	b.WriteString("% of ")
+	b.WriteString(strconv.Itoa(int(math.Round(q.n))))
+	b.WriteString(" recent ")
+	switch q.slot {
+	case 1:
+		b.WriteString(tk)
+		b.WriteByte(' ')
+	case 2:
+		b.WriteString(string(cx))
+		b.WriteString("-complexity ")
+	}
+	b.WriteString("tasks ")
+	opt := optionName(q.dim, q.option)
+	switch q.dim {
+	case dimFraming:
+		b.WriteString("framed as ")
+		b.WriteString(opt)
+	case dimStyle:
+		b.WriteString("in a ")
+		b.WriteString(opt)
+		b.WriteString(" style")
+	case dimHandling:
+		b.WriteString("handled as ")
+		b.WriteString(opt)
+	default:
+		b.WriteString("with ")
+		b.WriteString(opt)
+		b.WriteString(" encouragement")
+	}
+}
+
+func capitalised(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}

@@ -1,0 +1,100 @@
+package learn
+
+import (
+	"math"
+
+	"github.com/amp-protocol/amp"
+)
+
+// The reward recipe: the learning signal of one outcome is a weighted sum of
+// its five fields, each mapped into [0, 1]. Completion carries most weight
+// because it is what integrators care about; the other fields are noisier
+// views of the same engagement and mostly reduce variance.
+const (
+	WeightStarted      = 0.20
+	WeightCompleted    = 0.45
+	WeightFlow         = 0.10
+	WeightSatisfaction = 0.15
+	WeightSpeed        = 0.10
+
+	// SpeedHalfLife is the timeToStart, in seconds, worth half the speed
+	// weight: speed = 0.5^(timeToStart/120). Starting at once scores 1,
+	// after two minutes 0.5, after ten minutes 0.03.
+	SpeedHalfLife = 120.0
+)
+
+// Defaults for fields a report leaves out, after the user started. They are
+// neutral guesses, so an integrator that never sends a field gets a reward
+// that only shifts by a constant and ranks options the same way; one that
+// sends a field only sometimes gets a reward in between.
+const (
+	defaultCompleted    = 0.5
+	defaultFlow         = 0.25 // flow is the exception rather than the rule
+	defaultSatisfaction = 0.5
+	defaultSpeed        = 0.5 // as if the user started after SpeedHalfLife
+)
+
+// Reward maps an outcome onto the learning signal in [0, 1]:
+//
+//	reward = 0.20·started + 0.45·completed + 0.10·flowState
+//	       + 0.15·satisfaction + 0.10·0.5^(timeToStart/120 s)
+//
+// A user who did not start completed nothing, was not in flow and started
+// no time at all: those fields count 0 whatever was reported, and a missing
+// satisfaction counts 0 too. After a start, a missing field takes a neutral
+// default: completed 0.5, flowState 0.25, satisfaction 0.5, timeToStart as if
+// 120 s.
+func Reward(o *amp.OutcomeRecord) float64 {
+	if !o.Started {
+		if o.Satisfaction != nil {
+			return WeightSatisfaction * clamp01(*o.Satisfaction)
+		}
+		return 0
+	}
+	r := WeightStarted
+	r += WeightCompleted * boolOr(o.Completed, defaultCompleted)
+	r += WeightFlow * boolOr(o.FlowState, defaultFlow)
+	if o.Satisfaction != nil {
+		r += WeightSatisfaction * clamp01(*o.Satisfaction)
+	} else {
+		r += WeightSatisfaction * defaultSatisfaction
+	}
+	if o.TimeToStart != nil && !math.IsNaN(*o.TimeToStart) {
+		r += WeightSpeed * math.Exp2(-math.Max(0, *o.TimeToStart)/SpeedHalfLife)
+	} else {
+		r += WeightSpeed * defaultSpeed
+	}
+	return clamp01(r)
+}
+
+// success is the binary outcome the rationale quotes: completion when it
+// was reported, otherwise whether the user started.
+func success(o *amp.OutcomeRecord) (ok, completionKnown bool) {
+	if !o.Started {
+		return false, true
+	}
+	if o.Completed != nil {
+		return *o.Completed, true
+	}
+	return true, false
+}
+
+func boolOr(b *bool, def float64) float64 {
+	if b == nil {
+		return def
+	}
+	if *b {
+		return 1
+	}
+	return 0
+}
+
+func clamp01(x float64) float64 {
+	switch {
+	case math.IsNaN(x) || x < 0:
+		return 0
+	case x > 1:
+		return 1
+	}
+	return x
+}

@@ -1,0 +1,534 @@
+package learn
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/amp-protocol/amp"
+)
+
+// The four adapted dimensions and their options, indexed in the fixed order
+// of amp.Framings, amp.Styles, amp.Handlings and amp.Encouragements.
+const (
+	numDims = 4
+	numArms = 4
+
+	dimFraming       = 0
+	dimStyle         = 1
+	dimHandling      = 2
+	dimEncouragement = 3
+
+	numComplexities = 3 // amp.TaskComplexities; "not given" has no cell
+)
+
+// Caps on the task-type contexts kept. A new task type beyond the cap
+// replaces the one with the least recent evidence (the smallest discounted
+// count), so a state never grows past MaxUserStateBytes or
+// MaxPopulationStateBytes.
+const (
+	MaxUserTaskTypes       = 6
+	MaxPopulationTaskTypes = 16
+)
+
+// Sizes of the encoded states (format version 1). A user's state is at most
+// 2,554 bytes (a new user's first outcome makes it 274 bytes plus one cell of
+// 208 bytes per task type or request complexity seen); a tenant's
+// population is at most 6,446 bytes.
+const (
+	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
+	userHeaderBytes         = 4 + 4 + numDims*13 + 2
+	popHeaderBytes          = 4 + 4 + 8 + 4*numDims*numPriors + 4 + 2
+	MaxUserStateBytes       = userHeaderBytes + (1+numComplexities+MaxUserTaskTypes)*cellBytes + MaxUserTaskTypes*(1+amp.MaxTaskTypeBytes)
+	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*cellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
+)
+
+const (
+	magic0, magic1 = 'a', 'm'
+	kindUser       = 'u'
+	kindPopulation = 'p'
+	formatVersion  = 1
+)
+
+// ErrBadState is wrapped by every error about state bytes the engine cannot
+// read: truncated, of another kind or version, or holding impossible values.
+var ErrBadState = errors.New("learn: unreadable state")
+
+// arm holds the discounted evidence about one option of one dimension in
+// one cell.
+type arm struct {
+	N float64 // discounted count
+	S float64 // discounted sum of learning samples (see Engine.Learn)
+	C float64 // discounted successes: completions, or starts when completion is not reported
+}
+
+// cell is the evidence of one context: everything (the global cell), one
+// task type, or one request complexity. Counts decay lazily: a cell holds
+// the owner's update counter at its last update, and its counts are worth
+// discount^(owner.Seq-cell.Seq) of their stored values.
+type cell struct {
+	Seq  uint32
+	N    float64 // discounted count of outcomes
+	S    float64 // discounted sum of level samples (rewards)
+	K    float64 // discounted count of outcomes that reported completion
+	Arms [numDims][numArms]arm
+}
+
+type taskCell struct {
+	Key string
+	cell
+}
+
+// manualPref is a preference set through PUT /v1/profile: pseudo-evidence
+// worth Weight outcomes (decaying like the user's own evidence from Seq on)
+// that Arm is Effect better than the user's level.
+type manualPref struct {
+	Arm    int8 // -1: none
+	Weight float64
+	Effect float64
+	Seq    uint32
+}
+
+// userState is one user's model.
+type userState struct {
+	Seq    uint32 // outcomes learned
+	Manual [numDims]manualPref
+	Global cell
+	Cx     [numComplexities]cell
+	Tasks  []taskCell
+}
+
+// popState is a tenant's population model: the prior of its users.
+type popState struct {
+	Seq uint32 // outcomes learned
+	// Running empirical-Bayes estimates (see Engine.learnVariances): the
+	// reward noise, the squared prediction errors of each candidate user
+	// prior weight per dimension, and how many samples each rests on
+	// (capped at their memory).
+	NoiseVar, NoiseN float64
+	PriorMSE         [numDims][numPriors]float64
+	PriorN           float64
+	Global           cell
+	Cx               [numComplexities]cell
+	Tasks            []taskCell
+}
+
+func newUserState() *userState {
+	u := &userState{}
+	for d := range u.Manual {
+		u.Manual[d].Arm = -1
+	}
+	return u
+}
+
+func (u *userState) task(key string) *taskCell {
+	for i := range u.Tasks {
+		if u.Tasks[i].Key == key {
+			return &u.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// cells lists every cell of u.
+func (u *userState) cells() []*cell {
+	cs := []*cell{&u.Global, &u.Cx[0], &u.Cx[1], &u.Cx[2]}
+	for i := range u.Tasks {
+		cs = append(cs, &u.Tasks[i].cell)
+	}
+	return cs
+}
+
+func (p *popState) cells() []*cell {
+	cs := []*cell{&p.Global, &p.Cx[0], &p.Cx[1], &p.Cx[2]}
+	for i := range p.Tasks {
+		cs = append(cs, &p.Tasks[i].cell)
+	}
+	return cs
+}
+
+func (p *popState) task(key string) *taskCell {
+	for i := range p.Tasks {
+		if p.Tasks[i].Key == key {
+			return &p.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// taskKey normalises a request's taskType into a context key: trimmed and
+// lower-cased, so "Debugging " and "debugging" share evidence. "" means
+// no task type.
+func taskKey(t string) string {
+	t = strings.TrimSpace(t)
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
+			t = strings.ToLower(t)
+			break
+		}
+	}
+	if len(t) > amp.MaxTaskTypeBytes {
+		t = t[:amp.MaxTaskTypeBytes]
+		for !utf8.ValidString(t) {
+			t = t[:len(t)-1]
+		}
+	}
+	return t
+}
+
+// complexityIndex maps a request complexity to its cell, -1 when not given.
+func complexityIndex(c amp.TaskComplexity) int {
+	switch c {
+	case amp.TaskComplexityLow:
+		return 0
+	case amp.TaskComplexityMedium:
+		return 1
+	case amp.TaskComplexityHigh:
+		return 2
+	}
+	return -1
+}
+
+// ---- encoding (format version 1, little endian, floats as float32) ----
+//
+//	user:       'a' 'm' 'u' 1 | seq u32 | 4 × (arm i8, weight f32, effect f32, seq u32)
+//	            | cx mask u8 | task count u8 | global cell | cx cells in mask order
+//	            | task count × (key length u8, key, cell)
+//	population: 'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32 | 4×8 prior MSE f32 | priorN f32
+//	            | cx mask u8 | task count u8 | global cell | cx cells | tasks
+//	cell:       seq u32 | N f32 | S f32 | K f32 | 16 options × (n, s, c) f32
+//
+// A complexity cell is stored only once it holds evidence.
+
+type writer struct{ b []byte }
+
+func (w *writer) u8(v byte)    { w.b = append(w.b, v) }
+func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *writer) f32(v float64) {
+	w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(float32(v)))
+}
+
+func (w *writer) cell(c *cell) {
+	w.u32(c.Seq)
+	w.f32(c.N)
+	w.f32(c.S)
+	w.f32(c.K)
+	for d := range c.Arms {
+		for a := range c.Arms[d] {
+			x := &c.Arms[d][a]
+			w.f32(x.N)
+			w.f32(x.S)
+			w.f32(x.C)
+		}
+	}
+}
+
+func cxMask(cx *[numComplexities]cell) byte {
+	var m byte
+	for i := range cx {
+		if cx[i].N > 0 {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+func (u *userState) encode() []byte {
+	w := writer{b: make([]byte, 0, userHeaderBytes+(1+len(u.Tasks)+numComplexities)*cellBytes+len(u.Tasks)*16)}
+	w.b = append(w.b, magic0, magic1, kindUser, formatVersion)
+	w.u32(u.Seq)
+	for _, m := range u.Manual {
+		w.u8(byte(m.Arm))
+		w.f32(m.Weight)
+		w.f32(m.Effect)
+		w.u32(m.Seq)
+	}
+	mask := cxMask(&u.Cx)
+	w.u8(mask)
+	w.u8(byte(len(u.Tasks)))
+	w.cell(&u.Global)
+	for i := range u.Cx {
+		if mask&(1<<i) != 0 {
+			w.cell(&u.Cx[i])
+		}
+	}
+	for i := range u.Tasks {
+		w.u8(byte(len(u.Tasks[i].Key)))
+		w.b = append(w.b, u.Tasks[i].Key...)
+		w.cell(&u.Tasks[i].cell)
+	}
+	return w.b
+}
+
+func (p *popState) encode() []byte {
+	w := writer{b: make([]byte, 0, popHeaderBytes+(1+len(p.Tasks)+numComplexities)*cellBytes+len(p.Tasks)*16)}
+	w.b = append(w.b, magic0, magic1, kindPopulation, formatVersion)
+	w.u32(p.Seq)
+	w.f32(p.NoiseVar)
+	w.f32(p.NoiseN)
+	for d := range p.PriorMSE {
+		for _, v := range p.PriorMSE[d] {
+			w.f32(v)
+		}
+	}
+	w.f32(p.PriorN)
+	mask := cxMask(&p.Cx)
+	w.u8(mask)
+	w.u8(byte(len(p.Tasks)))
+	w.cell(&p.Global)
+	for i := range p.Cx {
+		if mask&(1<<i) != 0 {
+			w.cell(&p.Cx[i])
+		}
+	}
+	for i := range p.Tasks {
+		w.u8(byte(len(p.Tasks[i].Key)))
+		w.b = append(w.b, p.Tasks[i].Key...)
+		w.cell(&p.Tasks[i].cell)
+	}
+	return w.b
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrBadState}, args...)...)
+	}
+}
+
+func (r *reader) need(n int) bool {
+	if r.err != nil {
+		return false
+	}
+	if len(r.b) < n {
+		r.fail("truncated")
+		return false
+	}
+	return true
+}
+
+func (r *reader) u8() byte {
+	if !r.need(1) {
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) u32() uint32 {
+	if !r.need(4) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return v
+}
+
+// f32 reads a float that must be finite; nonNeg also refuses negatives, for
+// counts.
+func (r *reader) f32(nonNeg bool) float64 {
+	if !r.need(4) {
+		return 0
+	}
+	v := float64(math.Float32frombits(binary.LittleEndian.Uint32(r.b)))
+	r.b = r.b[4:]
+	if math.IsNaN(v) || math.IsInf(v, 0) || nonNeg && v < 0 {
+		r.fail("invalid number %v", v)
+		return 0
+	}
+	return v
+}
+
+func (r *reader) cell(c *cell, owner uint32) {
+	c.Seq = r.u32()
+	c.N = r.f32(true)
+	c.S = r.f32(false)
+	c.K = r.f32(true)
+	for d := range c.Arms {
+		for a := range c.Arms[d] {
+			x := &c.Arms[d][a]
+			x.N = r.f32(true)
+			x.S = r.f32(false)
+			x.C = r.f32(true)
+		}
+	}
+	if r.err == nil && c.Seq > owner {
+		r.fail("cell newer than its owner")
+	}
+}
+
+func (r *reader) skip(n int) {
+	if r.need(n) {
+		r.b = r.b[n:]
+	}
+}
+
+func (r *reader) header(kind byte) {
+	if !r.need(4) {
+		return
+	}
+	if r.b[0] != magic0 || r.b[1] != magic1 || r.b[2] != kind {
+		r.fail("not a %s state", kindName(kind))
+		return
+	}
+	if r.b[3] != formatVersion {
+		r.fail("unknown format version %d", r.b[3])
+		return
+	}
+	r.b = r.b[4:]
+}
+
+func kindName(k byte) string {
+	if k == kindUser {
+		return "user"
+	}
+	return "population"
+}
+
+// key reads a task key: non-empty, at most amp.MaxTaskTypeBytes of valid
+// UTF-8, and not already seen.
+func (r *reader) key(seen func(string) bool) string {
+	n := int(r.u8())
+	if r.err != nil {
+		return ""
+	}
+	if n == 0 || n > amp.MaxTaskTypeBytes {
+		r.fail("task key length %d", n)
+		return ""
+	}
+	if !r.need(n) {
+		return ""
+	}
+	k := string(r.b[:n])
+	r.b = r.b[n:]
+	if !utf8.ValidString(k) || seen(k) {
+		r.fail("invalid or duplicate task key")
+		return ""
+	}
+	return k
+}
+
+// decodeUser reads a user state; nil or empty bytes are a new user. When
+// only is not nil, task cells other than *only are skipped unread (Decide
+// needs one); the result then holds at most that task.
+func decodeUser(b []byte, only *string) (*userState, error) {
+	u := newUserState()
+	if len(b) == 0 {
+		return u, nil
+	}
+	r := reader{b: b}
+	r.header(kindUser)
+	u.Seq = r.u32()
+	for d := range u.Manual {
+		m := &u.Manual[d]
+		m.Arm = int8(r.u8())
+		m.Weight = r.f32(true)
+		m.Effect = r.f32(false)
+		m.Seq = r.u32()
+		if r.err == nil && (m.Arm < -1 || m.Arm >= numArms || m.Seq > u.Seq || m.Effect < -1 || m.Effect > 1) {
+			r.fail("invalid manual preference")
+		}
+	}
+	mask := r.u8()
+	nt := int(r.u8())
+	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxUserTaskTypes) {
+		r.fail("invalid layout")
+	}
+	r.cell(&u.Global, u.Seq)
+	for i := range u.Cx {
+		if mask&(1<<i) != 0 {
+			r.cell(&u.Cx[i], u.Seq)
+		}
+	}
+	if nt > 0 {
+		u.Tasks = make([]taskCell, 0, nt)
+	}
+	for range nt {
+		k := r.key(func(k string) bool { return u.task(k) != nil })
+		if only != nil && k != *only {
+			r.skip(cellBytes)
+			continue
+		}
+		u.Tasks = append(u.Tasks, taskCell{Key: k})
+		r.cell(&u.Tasks[len(u.Tasks)-1].cell, u.Seq)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return u, nil
+}
+
+// decodePopulation reads a population state; nil or empty bytes are a
+// tenant without one. only works as in decodeUser.
+func decodePopulation(b []byte, only *string) (*popState, error) {
+	p := &popState{}
+	if len(b) == 0 {
+		return p, nil
+	}
+	r := reader{b: b}
+	r.header(kindPopulation)
+	p.Seq = r.u32()
+	p.NoiseVar = r.f32(true)
+	p.NoiseN = r.f32(true)
+	for d := range p.PriorMSE {
+		for j := range p.PriorMSE[d] {
+			p.PriorMSE[d][j] = r.f32(true)
+		}
+	}
+	p.PriorN = r.f32(true)
+	mask := r.u8()
+	nt := int(r.u8())
+	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {
+		r.fail("invalid layout")
+	}
+	r.cell(&p.Global, p.Seq)
+	for i := range p.Cx {
+		if mask&(1<<i) != 0 {
+			r.cell(&p.Cx[i], p.Seq)
+		}
+	}
+	if nt > 0 && only == nil {
+		p.Tasks = make([]taskCell, 0, nt)
+	}
+	// Keys of skipped cells are remembered only to refuse duplicates.
+	var skipped [MaxPopulationTaskTypes]string
+	ns := 0
+	for range nt {
+		k := r.key(func(k string) bool {
+			for _, s := range skipped[:ns] {
+				if s == k {
+					return true
+				}
+			}
+			return p.task(k) != nil
+		})
+		if only != nil && k != *only {
+			if ns < len(skipped) {
+				skipped[ns] = k
+				ns++
+			}
+			r.skip(cellBytes)
+			continue
+		}
+		p.Tasks = append(p.Tasks, taskCell{Key: k})
+		r.cell(&p.Tasks[len(p.Tasks)-1].cell, p.Seq)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return p, nil
+}

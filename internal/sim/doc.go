@@ -1,0 +1,3 @@
+// Package sim simulates users of an AMP integration and scores policies on
+// them.
+package sim
