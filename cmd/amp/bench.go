@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/service"
+	"github.com/amp-protocol/amp/internal/sqlite"
 )
 
 // Targets of issue 2, printed next to the measurements.
@@ -44,6 +46,7 @@ type benchOptions struct {
 	seed         uint64
 	cpuProfile   string
 	postgresURL  string
+	cache        int
 }
 
 func runBench(ctx context.Context, e *env, args []string) error {
@@ -86,6 +89,7 @@ error.`, "sync", "log-format", "log-level")
 	cl.fs.IntVar(&o.rateWorkers, "rate-workers", 64, "`N` workers sending the fixed-rate requests")
 	cl.fs.IntVar(&o.users, "users", 1000, "`N` distinct userIds the requests spread over")
 	cl.fs.Uint64Var(&o.seed, "seed", 1, "`N`, the seed of the requests' random choices")
+	cl.fs.IntVar(&o.cache, "cache", sqlite.DefaultCacheSize, "cache up to `N` SQLite profile rows in memory (sqlite.WithCache; 0: none)")
 	cl.fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (service, echo and load generator) to `FILE`, for go tool pprof")
 	cl.fs.StringVar(&o.postgresURL, "postgres-url", "", "also run the service phases on PostgreSQL, in a scratch database created on the server of this postgres:// `URL` and dropped afterwards (default $AMP_TEST_POSTGRES_URL)")
 	if _, done, err := cl.parse(args, 0, 0); done {
@@ -121,7 +125,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	// The server's logs are formatted as in production, then discarded;
 	// warnings and errors also go to standard error.
 	log := slog.New(teeHandler{newLogger(cfg, io.Discard).Handler(), slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
-	store, err := openStore(ctx, cfg, log)
+	store, err := openBenchStore(ctx, cfg, log, o.cache)
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	}
 
 	w := e.stdout
-	fmt.Fprintf(w, "amp bench: %s, GOMAXPROCS %d, %d CPUs; SQLite synchronous=%s\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Sync)
+	fmt.Fprintf(w, "amp bench: %s, GOMAXPROCS %d, %d CPUs; SQLite synchronous=%s, cache %d profiles\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Sync, o.cache)
 	fmt.Fprintf(w, "load generator, echo server and AMP service share this process; keep-alive connections over loopback\n\n")
 	fmt.Fprintf(w, "closed loop: %d workers, %s per target after %s warm-up\n", o.concurrency, o.duration, o.warmup)
 
@@ -405,4 +409,20 @@ func (b *benchRun) outcomeCall(ctx context.Context, hc *http.Client, worker int)
 	}
 	_, err := b.post(ctx, hc, b.service+"/v1/outcome", []byte(body+"}"), true)
 	return err
+}
+
+// openBenchStore opens the SQLite store of the bench as openStore does, with
+// a learning cache of n profiles (sqlite.WithCache), which only the serving
+// process may have, so openStore, shared with the admin commands, does not
+// pass it.
+func openBenchStore(ctx context.Context, cfg *Config, log *slog.Logger, n int) (amp.Store, error) {
+	opts := []sqlite.Option{sqlite.WithLogger(log), sqlite.WithCache(n)}
+	if cfg.Sync == "full" {
+		opts = append(opts, sqlite.WithFullSync())
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database: %w", err)
+	}
+	return db, nil
 }

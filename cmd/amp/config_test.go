@@ -40,7 +40,7 @@ func TestConfigPrecedence(t *testing.T) {
 		cfg, err := parseServe(t, map[string]string{
 			"AMP_ADDR": ":9000", "AMP_DATA_DIR": "/var/lib/amp", "AMP_SYNC": "full", "AMP_LOG_FORMAT": "json",
 			"AMP_LOG_LEVEL": "debug", "AMP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7", "AMP_SHUTDOWN_TIMEOUT": "3s",
-			"AMP_DATABASE_URL": "postgres://amp@db/amp",
+			"AMP_DATABASE_URL": "postgres://amp@db/amp", "AMP_SIGNUP": "closed", "AMP_SECURE_COOKIES": "true",
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +48,7 @@ func TestConfigPrecedence(t *testing.T) {
 		want := Config{
 			Addr: ":9000", DataDir: "/var/lib/amp", Sync: "full", LogFormat: "json", LogLevel: "debug",
 			TrustedProxies:  []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")},
-			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp",
+			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp", Signup: "closed", SecureCookies: true,
 		}
 		if fmt.Sprint(cfg) != fmt.Sprint(want) {
 			t.Errorf("got %+v, want %+v", cfg, want)

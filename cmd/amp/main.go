@@ -60,6 +60,7 @@ func commands() []command {
 		{"serve", "run the API server", runServe},
 		{"accounts", "create, list and change accounts", runAccounts},
 		{"keys", "create, list, revoke and roll API keys", runKeys},
+		{"users", "add dashboard users (for closed sign-up)", runUsers},
 		{"backup", "write a consistent copy of the SQLite database", runBackup},
 		{"usage", "show the metered usage of an account or a key", runUsage},
 		{"migrate", "apply the schema migrations to the database and exit", runMigrate},

@@ -79,7 +79,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store) (*server, error) 
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Config{Logger: log, TrustedProxies: cfg.TrustedProxies, Metrics: reg})
-	handler, err := routeAll(cfg, log, svc, store, api, reg)
+	handler, err := routeAll(cfg, log, svc, store, api, reg, limiter)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -112,7 +112,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store) (*server, error) 
 // users) and the Prometheus metrics behind one handler. Every path the
 // dashboard and /metrics do not claim goes to the API, whose JSON 404 is
 // the right answer for anything unknown.
-func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api http.Handler, reg *metrics.Metrics) (http.Handler, error) {
+func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api http.Handler, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("GET /metrics", reg.Handler())
@@ -121,12 +121,17 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 		log.Warn("the store keeps no dashboard users; the dashboard is off")
 		return mux, nil
 	}
-	dash, err := dashboard.Build(svc, ds, dashboard.Config{
+	dcfg := dashboard.Config{
 		Logger:         log,
 		AllowSignup:    cfg.Signup == "open",
 		Secure:         cfg.SecureCookies,
 		TrustedProxies: cfg.TrustedProxies,
-	})
+		Quota:          limiter,
+	}
+	if u, ok := store.(amp.UsageStore); ok {
+		dcfg.Usage = u
+	}
+	dash, err := dashboard.Build(svc, ds, dcfg)
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,8 @@ type Config struct {
 	// until the population has estimated its own.
 	NoiseVar float64
 	// UserPrior is the population's weight, in outcomes, in a user's
-	// estimate of an option's effect, used until the population has
-	// estimated its own per dimension (see learnPriors).
+	// estimate of an option's effect (σ²/τ², τ² the spread of users'
+	// effects around the population's).
 	UserPrior float64
 	// LevelPrior is the population's weight, in outcomes, in a user's
 	// reward level (what the user's outcomes are worth whatever is
@@ -60,7 +60,7 @@ func DefaultConfig() Config {
 		UserDiscount:           0.97,
 		PopulationDiscount:     0.9999,
 		NoiseVar:               0.08,
-		LevelPrior:             3,
+		LevelPrior:             10,
 		UserPrior:              12,
 		ContextPrior:           25,
 		PopulationContextPrior: 20,
@@ -105,6 +105,7 @@ var _ amp.Learner = (*Engine)(nil)
 
 // New returns an engine with cfg; zero fields take their defaults.
 func New(cfg Config) *Engine {
+	applyEnv(&cfg)
 	return &Engine{cfg: cfg.withDefaults()}
 }
 

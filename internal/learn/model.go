@@ -2,15 +2,12 @@ package learn
 
 import "math"
 
-// Fixed priors: a neutral reward level of 0.5 worth levelPrior outcomes,
-// and popEffectPrior outcomes of "no effect" in the population's estimate
-// of each option.
+// Fixed priors of the population's own estimates: a neutral reward level
+// of 0.5 worth one outcome, and popEffectPrior outcomes of "no effect" in
+// its estimate of each option.
 const (
+	popLevelPrior  = 1.0
 	popEffectPrior = 2.0
-	// confidenceEvidence is the number of the user's own outcomes with an
-	// option at which it counts for half of its evidence share (see
-	// confidence).
-	confidenceEvidence = 7.0
 )
 
 // estimate is the model's view of one context: each option's effect on the
@@ -18,15 +15,17 @@ const (
 type estimate struct {
 	mean, vr [numDims][numArms]float64
 	// ep is the population's overall effect, eu the user's, ctxEff the
-	// population's offsets dt+dc of the context.
+	// population's offsets of the context (task type plus complexity).
 	ep, eu, ctxEff [numDims][numArms]float64
 	sigma2         float64
-	// Levels: the population's and the user's (the reward the options'
-	// effects do not explain), and the population's offset of the context.
+	// Levels: the population's and the user's (what the user's outcomes
+	// are worth whatever is recommended), and the population's level
+	// offset of the context. The prediction for a recommendation is
+	// userLevel + ctxOffset + Σ_d mean[d][a_d].
 	popLevel, userLevel, ctxOffset float64
 	personal                       bool
-	// The cells behind the estimate, for the rationale: the user's and the
-	// population's global, task-type and complexity cells (nil if absent).
+	// The cells behind the estimate, for the rationale and confidence: the
+	// user's and the population's global, task-type and complexity cells.
 	userCells, popCells [3]evidenceCell
 }
 
@@ -47,75 +46,148 @@ func pow(d float64, age uint32) float64 {
 	return math.Pow(d, float64(age))
 }
 
+// fit is the additive model of one cell: rewards are
+// level + Σ_d (base[d][a_d] + x[d][a_d]) + noise, with the base known and the
+// level and x unknown, each with a Gaussian prior (centre, weight in
+// outcomes).
+type fit struct {
+	levelPrior, levelWeight float64
+	base, prior, weight     *[numDims][numArms]float64
+	level                   float64
+	x                       [numDims][numArms]float64
+}
+
+// solve finds the posterior mode of the cell's level and effects, with the
+// cell's counts scaled by its discount f. A cell stores per option only its
+// count n_a and reward sum R_a, not which options came together, so the
+// normal equations take the other dimensions' options as drawn
+// independently of this one (the engine's policy draws them
+// independently). They then have a closed form. With N outcomes of reward
+// sum S, m_d = Σ_a n_a(base+x)_da / N and M = Σ_d m_d:
+//
+//	x_da = (R_a - n_a(L + M - m_d + base_da) + w_da·prior_da) / (n_a + w_da)
+//	L    = (S - N·M + wL·levelPrior) / (N + wL)
+//
+// Substituting x into m_d gives m_d(1-B_d) = β_d + A_d - B_d(L+M), with
+// A_d = Σ_a n_a(R_a - n_a·base_da + w·prior_da)/((n_a+w)N),
+// B_d = Σ_a n_a²/((n_a+w)N) < 1 and β_d = Σ_a n_a·base_da/N; summing over
+// d leaves two linear equations in L and M. Because level and effects are
+// solved together from raw sums, an option that keeps failing is blamed in
+// proportion to the prior weights of the level and of the option, whatever
+// the model believed when the outcomes came in.
+func (m *fit) solve(c *cell, f float64) {
+	n := f * c.N
+	if n <= 1e-9 {
+		m.level = m.levelPrior
+		m.x = *m.prior
+		return
+	}
+	var a, b [numDims]float64
+	sa, sb := 0.0, 0.0
+	for d := range numDims {
+		ad, bd, beta := 0.0, 0.0, 0.0
+		for k := range numArms {
+			x := &c.Arms[d][k]
+			na, w := f*x.N, m.weight[d][k]
+			ad += na * (f*x.S - na*m.base[d][k] + w*m.prior[d][k]) / (na + w)
+			bd += na * na / (na + w)
+			beta += na * m.base[d][k]
+		}
+		ad, bd, beta = ad/n, bd/n, beta/n
+		a[d] = (beta + ad) / (1 - bd)
+		b[d] = bd / (1 - bd)
+		sa += a[d]
+		sb += b[d]
+	}
+	wl := m.levelWeight
+	rhs := (f*c.S + wl*m.levelPrior) / (n + wl)
+	mm := (sa - sb*rhs) / (1 + sb*wl/(n+wl))
+	m.level = rhs - n*mm/(n+wl)
+	for d := range numDims {
+		md := a[d] - b[d]*(m.level+mm)
+		for k := range numArms {
+			x := &c.Arms[d][k]
+			na, w := f*x.N, m.weight[d][k]
+			m.x[d][k] = (f*x.S - na*(m.level+mm-md+m.base[d][k]) + w*m.prior[d][k]) / (na + w)
+		}
+	}
+}
+
 // estimateFor computes the model of context (tk, cx). u is nil for the
 // population's view (holdout).
 //
 // The model is additive: a reward is a level plus one effect per dimension
-// plus noise. Per option, the population's overall effect ep is the mean of
-// its samples shrunk to zero by popEffectPrior outcomes; its task-type and
-// complexity cells give offsets dt and dc shrunk to zero by
-// PopulationContextPrior outcomes. A user's overall effect eu is the
-// posterior mean under a prior centred on ep whose weight is
-// k' = 1/(1/k_d + 1/(n_pop+popEffectPrior)) outcomes: k_d = σ²/τ²_d for the
-// spread τ²_d of users around the population (estimated by the population,
-// see learnPriors), lowered while the population itself knows little of the
-// option. A manual preference adds its pseudo-outcomes. The user's
-// task-type and complexity cells hold the user's own deviations there,
-// shrunk to zero by ContextPrior outcomes. The effect in the context is
-// eu + (eut-eu) + (euc-eu) + dt + dc, so evidence about debugging tasks and
-// about hard tasks combines for hard debugging tasks, and the population's
-// context offsets apply to every user from the first request. Variances
-// add the same way.
+// plus noise. The population fits its overall level and effects ep (shrunk
+// to no effect by popEffectPrior outcomes) from all its outcomes, and the
+// level and effect offsets of a task type or complexity from that context's
+// outcomes (shrunk to none by PopulationContextPrior outcomes). A user's
+// global cell holds the user's rewards minus the population's context
+// offsets; its effects eu have a prior centred on ep with weight
+// k = 1/(1/UserPrior + 1/(n_pop+popEffectPrior)) outcomes (less while the
+// population itself knows little of the option), its level a prior centred
+// on the population's with weight LevelPrior. A manual preference adds its
+// pseudo-outcomes to one option's prior. The user's task-type and
+// complexity cells fit the user's deviations there, shrunk to none by
+// ContextPrior outcomes. The effect in the context is
+// eu + (user's deviations) + (population's offsets): evidence about
+// debugging tasks and about hard tasks combines for hard debugging tasks,
+// and the population's context offsets apply to every user from the first
+// request. Variances add the same way.
 func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *estimate) {
 	cfg := &e.cfg
-	levelPrior := cfg.LevelPrior
 	sigma2 := e.noiseVar(p)
 	est.sigma2 = sigma2
+	est.userCells = [3]evidenceCell{}
+	est.popCells = [3]evidenceCell{}
+	var zero, popW, ctxW [numDims][numArms]float64
+	for d := range numDims {
+		for a := range numArms {
+			popW[d][a] = popEffectPrior
+			ctxW[d][a] = cfg.PopulationContextPrior
+		}
+	}
 
+	// The population.
 	pg := &p.Global
 	fg := pow(cfg.PopulationDiscount, p.Seq-pg.Seq)
-	lp := (fg*pg.S + levelPrior*0.5) / (fg*pg.N + levelPrior)
-	est.popLevel = lp
-	est.userCells = [3]evidenceCell{}
-	est.popCells = [3]evidenceCell{{c: pg, f: fg}}
+	est.popCells[0] = evidenceCell{c: pg, f: fg}
+	g := fit{levelPrior: 0.5, levelWeight: popLevelPrior, base: &zero, prior: &zero, weight: &popW}
+	g.solve(pg, fg)
+	est.popLevel = g.level
+	est.ep = g.x
 	var popVar, ctxVar [numDims][numArms]float64
 	for d := range numDims {
 		for a := range numArms {
-			x := &pg.Arms[d][a]
-			n := fg * x.N
-			est.ep[d][a] = fg * x.S / (n + popEffectPrior)
-			popVar[d][a] = sigma2 / (n + popEffectPrior)
+			popVar[d][a] = sigma2 / (fg*pg.Arms[d][a].N + popEffectPrior)
 			est.ctxEff[d][a] = 0
 		}
 	}
-	kpc := cfg.PopulationContextPrior
-	popCtx := func(c *cell, slot int) (levelOffset float64) {
+	est.ctxOffset = 0
+	popCtx := func(c *cell, slot int) {
 		f := pow(cfg.PopulationDiscount, p.Seq-c.Seq)
 		est.popCells[slot] = evidenceCell{c: c, f: f}
-		level := (f*c.S + levelPrior*lp) / (f*c.N + levelPrior)
+		m := fit{levelPrior: est.popLevel, levelWeight: cfg.LevelPrior, base: &est.ep, prior: &zero, weight: &ctxW}
+		m.solve(c, f)
+		est.ctxOffset += m.level - est.popLevel
 		for d := range numDims {
 			for a := range numArms {
-				x := &c.Arms[d][a]
-				n := f * x.N
-				est.ctxEff[d][a] += (f*x.S - n*est.ep[d][a]) / (n + kpc)
-				ctxVar[d][a] += sigma2 / (n + kpc)
+				est.ctxEff[d][a] += m.x[d][a]
+				ctxVar[d][a] += sigma2 / (f*c.Arms[d][a].N + ctxW[d][a])
 			}
 		}
-		return level - lp
 	}
-	est.ctxOffset = 0
 	if cx >= 0 && p.Cx[cx].N > 0 {
-		est.ctxOffset += popCtx(&p.Cx[cx], 2)
+		popCtx(&p.Cx[cx], 2)
 	}
 	if tk != "" {
 		if pt := p.task(tk); pt != nil {
-			est.ctxOffset += popCtx(&pt.cell, 1)
+			popCtx(&pt.cell, 1)
 		}
 	}
 
 	if u == nil {
 		est.personal = false
-		est.userLevel = lp
+		est.userLevel = est.popLevel
 		for d := range numDims {
 			for a := range numArms {
 				est.eu[d][a] = est.ep[d][a]
@@ -127,53 +199,61 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	}
 	est.personal = true
 
-	kc := cfg.ContextPrior
+	// The user, overall.
 	gu := cfg.UserDiscount
 	ug := &u.Global
 	fu := pow(gu, u.Seq-ug.Seq)
-	lu := lp + (fu*ug.S-fu*ug.N*lp)/(fu*ug.N+levelPrior)
-	est.userLevel = lu
 	est.userCells[0] = evidenceCell{c: ug, f: fu}
+	var prior, weight [numDims][numArms]float64
 	for d := range numDims {
-		ku := e.userPrior(p, d)
 		m := &u.Manual[d]
 		mw := 0.0
 		if m.Arm >= 0 {
 			mw = m.Weight * pow(gu, u.Seq-m.Seq)
 		}
 		for a := range numArms {
-			x := &ug.Arms[d][a]
-			n := fu * x.N
-			k := 1 / (1/ku + popVar[d][a]/sigma2)
-			num := fu*x.S - n*lu
-			den := n
-			if int(m.Arm) == a {
-				num += mw * m.Effect
-				den += mw
+			k := 1 / (1/cfg.UserPrior + popVar[d][a]/sigma2)
+			prior[d][a], weight[d][a] = est.ep[d][a], k
+			if int(m.Arm) == a && mw > 0 {
+				prior[d][a] = (k*est.ep[d][a] + mw*m.Effect) / (k + mw)
+				weight[d][a] = k + mw
 			}
-			est.eu[d][a] = (num + k*est.ep[d][a]) / (den + k)
+		}
+	}
+	um := fit{levelPrior: est.popLevel, levelWeight: cfg.LevelPrior, base: &zero, prior: &prior, weight: &weight}
+	um.solve(ug, fu)
+	est.userLevel = um.level
+	est.eu = um.x
+	for d := range numDims {
+		for a := range numArms {
 			est.mean[d][a] = est.eu[d][a] + est.ctxEff[d][a]
-			est.vr[d][a] = sigma2/(den+k) + ctxVar[d][a]
+			est.vr[d][a] = sigma2/(fu*ug.Arms[d][a].N+weight[d][a]) + ctxVar[d][a]
+		}
+	}
+
+	// The user's deviations in the context.
+	var userW [numDims][numArms]float64
+	for d := range numDims {
+		for a := range numArms {
+			userW[d][a] = cfg.ContextPrior
 		}
 	}
 	userCtx := func(c *cell, slot int) {
 		f := pow(gu, u.Seq-c.Seq)
 		est.userCells[slot] = evidenceCell{c: c, f: f}
-		level := lu + (f*c.S-f*c.N*lu)/(f*c.N+levelPrior)
+		m := fit{levelPrior: est.userLevel, levelWeight: cfg.LevelPrior, base: &est.eu, prior: &zero, weight: &userW}
+		m.solve(c, f)
 		for d := range numDims {
 			for a := range numArms {
-				x := &c.Arms[d][a]
-				n := f * x.N
-				eu := est.eu[d][a]
-				est.mean[d][a] += (f*x.S-n*level+kc*eu)/(n+kc) - eu
-				est.vr[d][a] += sigma2 / (n + kc)
+				est.mean[d][a] += m.x[d][a]
+				est.vr[d][a] += sigma2 / (f*c.Arms[d][a].N + userW[d][a])
 			}
 		}
 	}
 	noUserData := func() {
 		for d := range numDims {
 			for a := range numArms {
-				est.vr[d][a] += sigma2 / kc
+				est.vr[d][a] += sigma2 / cfg.ContextPrior
 			}
 		}
 	}
@@ -193,42 +273,18 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	}
 }
 
-// Empirical Bayes: the population estimates the reward noise σ² and, per
-// dimension, the weight k_d of the population in a user's estimates. Both
-// are used once they rest on minVarSamples samples; before, the configured
-// NoiseVar and UserPrior.
+// The population estimates the reward noise σ² once it has minVarSamples
+// samples of it; before, the engine uses the configured NoiseVar.
 const (
 	minVarSamples = 300
-	varRate       = 1.0 / 3000 // the running estimates' memory, in samples
+	varRate       = 1.0 / 3000 // the running estimate's memory, in samples
 )
-
-// priorGrid are the candidate weights k of the population in a user's
-// estimates, in outcomes (see learnPriors).
-var priorGrid = [numPriors]float64{2, 3, 5, 8, 12, 18, 27, 40}
-
-const numPriors = 8
 
 func (e *Engine) noiseVar(p *popState) float64 {
 	if p.NoiseN >= minVarSamples {
 		return math.Max(p.NoiseVar, 0.005)
 	}
 	return e.cfg.NoiseVar
-}
-
-// userPrior is the population's weight, in outcomes, in a user's estimate
-// of dimension d's effects: the candidate with the least running squared
-// prediction error.
-func (e *Engine) userPrior(p *popState, d int) float64 {
-	if p.PriorN < minVarSamples {
-		return e.cfg.UserPrior
-	}
-	best := 0
-	for j := 1; j < numPriors; j++ {
-		if p.PriorMSE[d][j] < p.PriorMSE[d][best] {
-			best = j
-		}
-	}
-	return priorGrid[best]
 }
 
 // policy is the exploration policy of one estimate: per dimension, the
@@ -308,6 +364,10 @@ func logPhi(z float64) float64 {
 	z = math.Max(-30, math.Min(30, z))
 	return math.Log(0.5 * math.Erfc(-z/math.Sqrt2))
 }
+
+// confidenceEvidence is the number of the user's own outcomes with an
+// option at which they count for half of its evidence share.
+const confidenceEvidence = 7.0
 
 // confidence of option a of dimension d: half the posterior probability
 // that a is the user's best option in the context, half the share of

@@ -41,7 +41,7 @@ const (
 const (
 	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
 	userHeaderBytes         = 4 + 4 + numDims*13 + 2
-	popHeaderBytes          = 4 + 4 + 8 + 4*numDims*numPriors + 4 + 2
+	popHeaderBytes          = 4 + 4 + 8 + 2
 	MaxUserStateBytes       = userHeaderBytes + (1+numComplexities+MaxUserTaskTypes)*cellBytes + MaxUserTaskTypes*(1+amp.MaxTaskTypeBytes)
 	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*cellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
 )
@@ -61,7 +61,7 @@ var ErrBadState = errors.New("learn: unreadable state")
 // one cell.
 type arm struct {
 	N float64 // discounted count
-	S float64 // discounted sum of learning samples (see Engine.Learn)
+	S float64 // discounted sum of the rewards of outcomes with this option (see Engine.Learn)
 	C float64 // discounted successes: completions, or starts when completion is not reported
 }
 
@@ -72,7 +72,7 @@ type arm struct {
 type cell struct {
 	Seq  uint32
 	N    float64 // discounted count of outcomes
-	S    float64 // discounted sum of level samples (rewards)
+	S    float64 // discounted sum of rewards (see Engine.Learn)
 	K    float64 // discounted count of outcomes that reported completion
 	Arms [numDims][numArms]arm
 }
@@ -104,13 +104,9 @@ type userState struct {
 // popState is a tenant's population model: the prior of its users.
 type popState struct {
 	Seq uint32 // outcomes learned
-	// Running empirical-Bayes estimates (see Engine.learnVariances): the
-	// reward noise, the squared prediction errors of each candidate user
-	// prior weight per dimension, and how many samples each rests on
-	// (capped at their memory).
+	// NoiseVar is the running estimate of the reward noise σ², from
+	// NoiseN samples (capped at its memory; see Engine.learnNoise).
 	NoiseVar, NoiseN float64
-	PriorMSE         [numDims][numPriors]float64
-	PriorN           float64
 	Global           cell
 	Cx               [numComplexities]cell
 	Tasks            []taskCell
@@ -197,7 +193,7 @@ func complexityIndex(c amp.TaskComplexity) int {
 //	user:       'a' 'm' 'u' 1 | seq u32 | 4 × (arm i8, weight f32, effect f32, seq u32)
 //	            | cx mask u8 | task count u8 | global cell | cx cells in mask order
 //	            | task count × (key length u8, key, cell)
-//	population: 'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32 | 4×8 prior MSE f32 | priorN f32
+//	population: 'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32
 //	            | cx mask u8 | task count u8 | global cell | cx cells | tasks
 //	cell:       seq u32 | N f32 | S f32 | K f32 | 16 options × (n, s, c) f32
 //
@@ -269,12 +265,6 @@ func (p *popState) encode() []byte {
 	w.u32(p.Seq)
 	w.f32(p.NoiseVar)
 	w.f32(p.NoiseN)
-	for d := range p.PriorMSE {
-		for _, v := range p.PriorMSE[d] {
-			w.f32(v)
-		}
-	}
-	w.f32(p.PriorN)
 	mask := cxMask(&p.Cx)
 	w.u8(mask)
 	w.u8(byte(len(p.Tasks)))
@@ -481,12 +471,6 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	p.Seq = r.u32()
 	p.NoiseVar = r.f32(true)
 	p.NoiseN = r.f32(true)
-	for d := range p.PriorMSE {
-		for j := range p.PriorMSE[d] {
-			p.PriorMSE[d][j] = r.f32(true)
-		}
-	}
-	p.PriorN = r.f32(true)
 	mask := r.u8()
 	nt := int(r.u8())
 	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {

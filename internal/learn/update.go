@@ -10,22 +10,19 @@ import (
 
 // Learn folds one outcome into the user's and the population's states.
 //
-// The reward r (see Reward) becomes one learning sample per dimension: the
-// part of r that the level and the other dimensions' chosen options do not
-// explain, y_d = r - pred + effect_d, where pred is the model's prediction.
-// Removing the other options' estimated effects (one backfitting step of
-// the additive model) cuts the noise each dimension sees and removes the
-// drift of its baseline as the other dimensions get better. Level samples
-// are r - pred + level, so levels and the effects relative to them stay
-// consistent. The user's cells take samples without the population's
-// context offsets (they are added back when estimating); the population's
-// take them relative to the user's level.
+// Cells keep raw sufficient statistics, never the model's past estimates:
+// per option, the discounted count and reward sum of the outcomes where it
+// was recommended. The user's cells take the reward (see Reward) minus the
+// population's current offsets of the context, so they describe the user
+// outside any context; the population's cells take the reward itself.
+// Estimates are solved from these sums when needed (see fit.solve), so a
+// late outcome revises everything it bears on.
 //
-// The population's samples are not weighted by inverse propensities: on
+// The population's evidence is not weighted by inverse propensities: on
 // simulated populations the variance of the weights (even capped) slowed
 // the population's learning far more than the bias they remove (options
-// chosen mostly for the users who like them look a little better than they
-// are for everyone). Holdout decisions teach the population only.
+// recommended mostly to the users who like them look a little better than
+// they are for everyone). Holdout decisions teach the population only.
 func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	dec, o := in.Decision, in.Outcome
 	if dec == nil || o == nil {
@@ -52,22 +49,21 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 
 	r := Reward(o)
 	succ, known := success(o)
-	pred := est.userLevel + est.ctxOffset
-	for d := range numDims {
-		pred += est.mean[d][arms[d]]
-	}
-	resid := r - pred
-	ev := evidence{level: resid + est.userLevel, arms: arms, success: b2f(succ), known: b2f(known)}
-	pev := evidence{level: resid + est.userLevel + est.ctxOffset, arms: arms, success: ev.success, known: ev.known}
-	for d := range numDims {
-		y := resid + est.mean[d][arms[d]] // effect_d plus noise
-		ev.y[d] = y - est.ctxEff[d][arms[d]] + est.userLevel
-		pev.y[d] = y
-	}
-
 	out := &amp.Learned{User: in.User, Reward: r}
 	if u != nil {
-		e.learnPriors(p, u, &est, arms, pred, r)
+		pred := est.userLevel + est.ctxOffset
+		for d := range numDims {
+			pred += est.mean[d][arms[d]]
+		}
+		e.learnNoise(p, u, r-pred)
+		// The user's cells model the user's rewards without the
+		// population's context offsets, which are added back when
+		// estimating.
+		adj := r - est.ctxOffset
+		for d := range numDims {
+			adj -= est.ctxEff[d][arms[d]]
+		}
+		ev := evidence{reward: adj, arms: arms, success: b2f(succ), known: b2f(known)}
 		if u.Seq >= rebaseAt {
 			for d := range u.Manual {
 				m := &u.Manual[d]
@@ -93,10 +89,10 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		out.User = u.encode()
 	}
 
+	pev := evidence{reward: r, arms: arms, success: b2f(succ), known: b2f(known)}
 	if p.Seq >= rebaseAt {
 		rebase(&p.Seq, e.cfg.PopulationDiscount, p.cells())
 	}
-
 	p.Seq++
 	gp := e.cfg.PopulationDiscount
 	pev.add(&p.Global, p.Seq, gp)
@@ -115,48 +111,16 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	return out, nil
 }
 
-// learnPriors keeps the population's empirical-Bayes estimates, from a
-// user's evidence before the outcome is added. σ² is the running mean
-// squared prediction error on users with at least 10 outcomes, whose
-// predictions are close to their expectations. For each dimension d and
-// each candidate weight k of priorGrid, it keeps the running squared error
-// the prediction would have had with the user's effect of d's chosen
-// option estimated with weight k. Under the hierarchical model the weight
-// with the least expected error is σ²/τ²_d, so the minimiser estimates it
-// without a model of how users differ. Only options the user has tried
-// count, since for the others every k gives the population's estimate.
-func (e *Engine) learnPriors(p *popState, u *userState, est *estimate, arms [numDims]int, pred, r float64) {
+// learnNoise keeps the population's running estimate of the reward noise
+// σ²: the mean squared prediction error on users with at least 10 recent
+// outcomes, whose predictions are close to their expectations.
+func (e *Engine) learnNoise(p *popState, u *userState, resid float64) {
 	ug := &u.Global
-	gu := e.cfg.UserDiscount
-	f := pow(gu, u.Seq-ug.Seq)
-	resid := r - pred
-	if f*ug.N >= 10 {
-		p.NoiseN = math.Min(p.NoiseN+1, 1/varRate)
-		p.NoiseVar += (resid*resid - p.NoiseVar) / p.NoiseN
-	}
-	tried := false
-	for d, a := range arms {
-		tried = tried || f*ug.Arms[d][a].N >= 1
-	}
-	if !tried {
+	if pow(e.cfg.UserDiscount, u.Seq-ug.Seq)*ug.N < 10 {
 		return
 	}
-	p.PriorN = math.Min(p.PriorN+1, 1/varRate)
-	for d, a := range arms {
-		x := &ug.Arms[d][a]
-		n := f * x.N
-		m := &u.Manual[d]
-		mw := 0.0
-		if int(m.Arm) == a {
-			mw = m.Weight * pow(gu, u.Seq-m.Seq)
-		}
-		base := pred - est.eu[d][a]
-		for j, k := range priorGrid {
-			eu := (f*x.S - n*est.userLevel + k*est.ep[d][a] + mw*m.Effect) / (n + k + mw)
-			err := r - base - eu
-			p.PriorMSE[d][j] += (err*err - p.PriorMSE[d][j]) / p.PriorN
-		}
-	}
+	p.NoiseN = math.Min(p.NoiseN+1, 1/varRate)
+	p.NoiseVar += (resid*resid - p.NoiseVar) / p.NoiseN
 }
 
 func b2f(b bool) float64 {
@@ -168,10 +132,9 @@ func b2f(b bool) float64 {
 
 // evidence is one outcome ready to be added to cells.
 type evidence struct {
-	level          float64          // level sample
-	y              [numDims]float64 // effect sample of each dimension's chosen option
-	arms           [numDims]int     // the chosen options
-	success, known float64          // 1 or 0
+	reward         float64
+	arms           [numDims]int // the chosen options
+	success, known float64      // 1 or 0
 }
 
 // add discounts c to its owner's counter seq and adds the evidence.
@@ -181,12 +144,12 @@ func (ev *evidence) add(c *cell, seq uint32, discount float64) {
 	}
 	c.Seq = seq
 	c.N++
-	c.S += ev.level
+	c.S += ev.reward
 	c.K += ev.known
 	for d := range numDims {
 		x := &c.Arms[d][ev.arms[d]]
 		x.N++
-		x.S += ev.y[d]
+		x.S += ev.reward
 		x.C += ev.success
 	}
 }

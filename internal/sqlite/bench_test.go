@@ -25,9 +25,9 @@ const (
 // is what group commit feeds on.
 var benchParallelism = []int{1, 16, 64}
 
-func benchDB(b *testing.B) *DB {
+func benchDB(b *testing.B, opts ...Option) *DB {
 	b.Helper()
-	return openTest(b, filepath.Join(b.TempDir(), "bench.db"))
+	return openTest(b, filepath.Join(b.TempDir(), "bench.db"), opts...)
 }
 
 func benchDecision(id string, user int) *amp.Decision {
@@ -121,10 +121,16 @@ func BenchmarkRecordOutcome(b *testing.B) {
 
 // BenchmarkContextPath is the whole store work of one /v1/context call:
 // read the profile and the population, then save the decision.
-func BenchmarkContextPath(b *testing.B) {
+func BenchmarkContextPath(b *testing.B) { benchContextPath(b) }
+
+// BenchmarkContextPathCached is BenchmarkContextPath with the learning
+// cache, as `amp serve` runs.
+func BenchmarkContextPathCached(b *testing.B) { benchContextPath(b, WithCache(DefaultCacheSize)) }
+
+func benchContextPath(b *testing.B, opts ...Option) {
 	for _, par := range benchParallelism {
 		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
-			db := benchDB(b)
+			db := benchDB(b, opts...)
 			seedDecisions(b, db, 0)
 			var next atomic.Int64
 			b.SetParallelism(par)
@@ -159,8 +165,14 @@ func BenchmarkContextPath(b *testing.B) {
 }
 
 // BenchmarkProfileRead measures the reads of /v1/context alone.
-func BenchmarkProfileRead(b *testing.B) {
-	db := benchDB(b)
+func BenchmarkProfileRead(b *testing.B) { benchProfileRead(b) }
+
+// BenchmarkProfileReadCached is BenchmarkProfileRead with the learning
+// cache.
+func BenchmarkProfileReadCached(b *testing.B) { benchProfileRead(b, WithCache(DefaultCacheSize)) }
+
+func benchProfileRead(b *testing.B, opts ...Option) {
+	db := benchDB(b, opts...)
 	seedDecisions(b, db, 0)
 	var next atomic.Int64
 	b.ReportAllocs()

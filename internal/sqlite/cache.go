@@ -219,15 +219,29 @@ func newLearningCache(profiles int) *learningCache {
 	}
 }
 
-// setProfile caches p, which was just committed under k, as it will read
-// back from the database: times in UTC to the microsecond, empty metadata
-// as none. p is copied, so the caller may keep using it. A model that is
-// empty but not nil is forgotten instead, since how it reads back (nil or
-// empty) is the driver's business.
+// setProfile caches p, which was just committed under k; writer goroutine
+// only, after the commit. p is copied, so the caller may keep using it.
 func (lc *learningCache) setProfile(k profileKey, p *amp.ProfileRecord) {
-	if p.Model != nil && len(p.Model) == 0 {
+	lc.setStoredProfile(k, storedProfile(k, p))
+}
+
+// setStoredProfile caches c, a result of storedProfile; nil forgets k.
+func (lc *learningCache) setStoredProfile(k profileKey, c *amp.ProfileRecord) {
+	if c == nil {
 		lc.profiles.del(k)
 		return
+	}
+	lc.profiles.set(k, &cachedProfile{p: c})
+}
+
+// storedProfile returns a copy of p as it will read back from the database
+// once stored under k: times in UTC to the microsecond, empty metadata as
+// none. It returns nil for a model that is empty but not nil, since how
+// that reads back (nil or empty) is the driver's business: such a profile
+// is not cached.
+func storedProfile(k profileKey, p *amp.ProfileRecord) *amp.ProfileRecord {
+	if p.Model != nil && len(p.Model) == 0 {
+		return nil
 	}
 	c := &amp.ProfileRecord{
 		Tenant:       k.Tenant,
@@ -243,7 +257,7 @@ func (lc *learningCache) setProfile(k profileKey, p *amp.ProfileRecord) {
 		mc.SetAt = asStored(m.SetAt)
 		c.Manual = &mc
 	}
-	lc.profiles.set(k, &cachedProfile{p: c})
+	return c
 }
 
 // setPopulation caches pop, just committed for t, as it will read back.

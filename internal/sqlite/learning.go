@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/amp-protocol/amp"
@@ -18,9 +19,29 @@ func (db *DB) Profile(ctx context.Context, t amp.Tenant, userID string) (*amp.Pr
 	if err := db.ready(ctx); err != nil {
 		return nil, err
 	}
+	var (
+		key profileKey
+		gen uint64
+	)
+	if db.cache != nil {
+		key = profileKey{t, userID}
+		var c *cachedProfile
+		if c, gen = db.cache.profiles.get(key); c != nil {
+			if c.p == nil {
+				return nil, fmt.Errorf("sqlite: profile: %w", amp.ErrNotFound)
+			}
+			return copyProfile(c.p), nil
+		}
+	}
 	p := &amp.ProfileRecord{Tenant: t, UserID: userID}
 	if err := scanProfile(db.r.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p); err != nil {
+		if db.cache != nil && errors.Is(err, sql.ErrNoRows) {
+			db.cache.profiles.offer(key, &cachedProfile{}, gen)
+		}
 		return nil, db.mapErr("profile", err)
+	}
+	if db.cache != nil {
+		db.cache.profiles.offer(key, &cachedProfile{p: copyProfile(p)}, gen)
 	}
 	return p, nil
 }
@@ -31,10 +52,20 @@ func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationReco
 	if err := db.ready(ctx); err != nil {
 		return nil, err
 	}
+	var gen uint64
+	if db.cache != nil {
+		var c *amp.PopulationRecord
+		if c, gen = db.cache.populations.get(t); c != nil {
+			return copyPopulation(c), nil
+		}
+	}
 	pop := &amp.PopulationRecord{Tenant: t}
 	err := scanPopulation(db.r.population.QueryRowContext(bg, t.AccountID, string(t.Mode)), pop)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, db.mapErr("population", err)
+	}
+	if db.cache != nil {
+		db.cache.populations.offer(t, copyPopulation(pop), gen)
 	}
 	return pop, nil
 }
@@ -47,17 +78,31 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 	// Arguments are built here, on the caller's goroutine, to keep the
 	// single writer goroutine's share of the work small.
 	dargs := decisionArgs(d)
-	var pargs []any
+	var (
+		pargs  []any
+		key    = profileKey{d.Tenant, d.UserID}
+		cached *amp.ProfileRecord
+	)
 	if newProfile != nil {
 		pargs = profileArgs(d.Tenant, d.UserID, newProfile)
+		if db.cache != nil {
+			// Copied now: a caller that gives up waiting may reuse
+			// newProfile while the write is still to run.
+			cached = storedProfile(key, newProfile)
+		}
 	}
 	return db.writeNoSavepoint(ctx, func(w *writer) error {
 		if _, err := w.exec(w.insDecision, dargs...); err != nil {
 			return db.mapErr("save decision", err)
 		}
 		if pargs != nil {
-			if _, err := w.exec(w.insProfileIfAbsent, pargs...); err != nil {
+			n, err := w.exec(w.insProfileIfAbsent, pargs...)
+			if err != nil {
 				return db.mapErr("save decision: create profile", err)
+			}
+			if n > 0 && db.cache != nil {
+				// The user had none: the cache may say so.
+				w.afterCommit(func() { db.cache.setStoredProfile(key, cached) })
 			}
 		}
 		return nil
@@ -123,6 +168,16 @@ func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string,
 		}
 		o.ReportedAt = asStored(o.ReportedAt)
 		out = o
+		if db.cache != nil {
+			// The population most of all: every /v1/context reads it and
+			// every outcome changes it.
+			w.afterCommit(func() {
+				db.cache.setProfile(profileKey{t, d.UserID}, p)
+				if popExists || pop.Model != nil {
+					db.cache.setPopulation(t, pop)
+				}
+			})
+		}
 		return nil
 	})
 	if err != nil {
@@ -157,6 +212,9 @@ func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, ap
 			p.Manual = &m
 		}
 		out = p
+		if db.cache != nil {
+			w.afterCommit(func() { db.cache.setProfile(profileKey{t, userID}, p) })
+		}
 		return nil
 	})
 	if err != nil {
@@ -184,6 +242,9 @@ func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) er
 		if _, err := w.exec(w.delUserDecisions, t.AccountID, mode, userID); err != nil {
 			return db.mapErr("delete profile: decisions", err)
 		}
+		if db.cache != nil {
+			w.afterCommit(func() { db.cache.profiles.del(profileKey{t, userID}) })
+		}
 		return nil
 	})
 }
@@ -207,6 +268,13 @@ func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 			return db.mapErr("reset test data: populations", err)
 		}
 		profiles = n
+		if db.cache != nil {
+			// Rare: forgetting live rows too is simpler than sorting them out.
+			w.afterCommit(func() {
+				db.cache.profiles.clear()
+				db.cache.populations.clear()
+			})
+		}
 		return nil
 	})
 	if err != nil {

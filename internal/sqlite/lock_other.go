@@ -12,5 +12,3 @@ import (
 func lockLearning(path string) (*os.File, error) {
 	return nil, errors.New("WithCache needs an advisory file lock, not supported on this platform")
 }
-
-const lockSupported = false

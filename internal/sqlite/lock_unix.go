@@ -43,6 +43,3 @@ func lockLearning(path string) (*os.File, error) {
 	}
 	return f, nil
 }
-
-// lockSupported reports whether lockLearning works on this platform.
-const lockSupported = true

@@ -36,6 +36,7 @@ type config struct {
 	busyTimeout time.Duration
 	maxBatch    int
 	logger      *slog.Logger
+	cache       int // profiles cached; 0: no cache
 }
 
 // WithFullSync makes every commit durable against power loss and OS crashes
@@ -56,6 +57,25 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 // WithMaxBatch caps how many queued writes share one transaction (default
 // DefaultMaxBatch).
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
+
+// WithCache keeps up to n profile rows (and the populations of up to
+// min(n, 4096) tenants) in memory, written through by the writer after each
+// commit, so that reads of them skip SQLite (see cache.go). It is sound
+// only while this process is the only one writing learning rows to the
+// file, so Open then takes an exclusive advisory lock on the file's
+// path+".lock" until Close, and fails with amp.ErrUnavailable if another
+// process holds it: the process serving the API should pass it (one per
+// data directory); admin commands, which write accounts, keys and
+// settings only, should not, and may run beside it.
+//
+// Memory: a cached profile costs about 300 bytes plus its model and
+// metadata; with the learner's models of about 1 KiB, DefaultCacheSize
+// profiles take some 130 MiB at most. n <= 0 disables the cache.
+func WithCache(n int) Option { return func(c *config) { c.cache = n } }
+
+// DefaultCacheSize is the number of profiles WithCache is meant to be given
+// by a server with no better figure.
+const DefaultCacheSize = 100_000
 
 // WithLogger sets the logger of the store (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -87,6 +107,11 @@ type DB struct {
 
 	maxBatch int
 	batches  atomic.Int64 // committed transactions, for tests and metrics
+
+	// cache is nil without WithCache; lock is the file holding the
+	// exclusive lock that the cache needs.
+	cache *learningCache
+	lock  *os.File
 
 	// The checkpointer (checkpoint.go).
 	ckdb            *sql.DB
@@ -138,6 +163,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		ckptKick:    make(chan struct{}, 1),
 		ckptStop:    make(chan struct{}),
 		ckptStopped: make(chan struct{}),
+	}
+	if cfg.cache > 0 {
+		// Before anything touches the file: a second server must not even
+		// run migrations under the first.
+		if db.lock, err = lockLearning(abs); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		db.cache = newLearningCache(cfg.cache)
 	}
 	if err := db.open(ctx, &cfg); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: open %s: %w", path, err), db.closeConns())
@@ -270,6 +303,12 @@ func (db *DB) closeConns() error {
 	}
 	if db.ckdb != nil {
 		errs = append(errs, db.ckdb.Close())
+	}
+	if db.lock != nil {
+		// Closing the file releases the lock. The lock file stays: removing
+		// it would let a waiting process lock a file that a third one
+		// recreates beside it.
+		errs = append(errs, db.lock.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -25,8 +25,11 @@ type op struct {
 	fn  writeFunc
 	// noSavepoint: run fn without a savepoint (see writeNoSavepoint).
 	noSavepoint bool
-	err         error
-	done        chan error // buffered: the writer never blocks on a caller
+	// onCommit is what fn asked, through writer.afterCommit, to run once
+	// its changes have committed.
+	onCommit func()
+	err      error
+	done     chan error // buffered: the writer never blocks on a caller
 }
 
 // ops are recycled, done channel included, when their caller has taken the
@@ -172,8 +175,15 @@ func (db *DB) runTx(ops []*op) (rest []*op) {
 			}
 		}
 		w.changed = 0
+		w.onCommit = nil
 		var panicked bool
 		o.err, panicked = w.runOp(o, db.log)
+		o.onCommit = w.onCommit
+		if o.err != nil {
+			// Its changes are undone: so must be what it would have done
+			// after them.
+			o.onCommit = nil
+		}
 		switch {
 		case single:
 			if o.err != nil {
@@ -206,6 +216,14 @@ func (db *DB) runTx(ops []*op) (rest []*op) {
 	}
 	db.batches.Add(1)
 	db.kickCheckpoint(len(ops))
+	// Before the answers, so that a caller who got one reads its own
+	// write from the cache.
+	for _, o := range ops {
+		if o.onCommit != nil {
+			o.onCommit()
+			o.onCommit = nil
+		}
+	}
 	for _, o := range ops {
 		o.done <- o.err
 	}
@@ -272,6 +290,8 @@ type writer struct {
 	// changed counts the statements run by exec that changed rows, since
 	// the current write began.
 	changed int
+	// onCommit is set by the current write through afterCommit.
+	onCommit func()
 
 	begin, commit, rollback, savepoint, release, rollbackTo *sql.Stmt
 
@@ -365,6 +385,13 @@ func (w *writer) exec(s *sql.Stmt, args ...any) (int64, error) {
 	}
 	return n, err
 }
+
+// afterCommit makes f run on the writer goroutine once the current write
+// has committed, and not at all if it is rolled back. It is how the
+// write-through cache stays in step with what is durable: changing it
+// inside the write would show readers rows that may yet be rolled back.
+// A write calls it at most once.
+func (w *writer) afterCommit(f func()) { w.onCommit = f }
 
 // rollbackTx ends the transaction, if SQLite has not already done so.
 func (w *writer) rollbackTx() {

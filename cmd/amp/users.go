@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/dashboard"
+)
+
+func userCommands() []subcommand {
+	return []subcommand{
+		{"add", "--data DIR --email EMAIL [--account ID | --account-name NAME] < password", "add a dashboard user, reading the password from standard input", runUsersAdd},
+	}
+}
+
+func runUsers(ctx context.Context, e *env, args []string) error {
+	return runGroup(ctx, e, "users", "Dashboard users sign in to manage one account's keys, usage and profiles.", userCommands(), args)
+}
+
+func runUsersAdd(ctx context.Context, e *env, args []string) error {
+	cl := newCmdLine(e, "users add", subSynopsis(userCommands(), "add"), `
+Add a dashboard user, for deployments whose sign-up is closed (serve
+--signup closed). The password is read from the first line of standard
+input, so that it appears neither in the process list nor in the shell's
+history; it must follow the sign-up form's rules (at least 12 characters).
+
+With --account the user owns an existing account, such as the "default"
+account of a new server (one user per account). Without it a new starter
+account is created, named --account-name or, when empty, the email. The
+new user's id is printed on standard output.`, adminSettings...)
+	email := cl.fs.String("email", "", "the user's `EMAIL`, used to sign in")
+	account := cl.fs.String("account", "", "`ID` of an existing account the user will own")
+	accountName := cl.fs.String("account-name", "", "`NAME` of the new account when --account is not given")
+	if _, done, err := cl.parse(args, 0, 0); done {
+		return err
+	}
+	if err := cl.required("email", *email); err != nil {
+		return err
+	}
+	if *account != "" && *accountName != "" {
+		return usageError("amp users add: give --account or --account-name, not both")
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		if err != nil {
+			return usageError("amp users add: no password on standard input (%v)", err)
+		}
+		return usageError("amp users add: the password on standard input is empty")
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return err
+	}
+	ds, ok := a.store.(amp.DashboardStore)
+	if !ok {
+		a.Close()
+		return errors.New("amp users add: this store keeps no dashboard users")
+	}
+	u, err := dashboard.AddUser(ctx, a.svc, ds, dashboard.UserOptions{
+		Email: *email, Password: password, AccountID: *account, AccountName: *accountName,
+	})
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, amp.ErrConflict) {
+		return fmt.Errorf("amp users add: the email is taken or the account already has a user")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, u.ID)
+	return nil
+}
