@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -46,7 +45,10 @@ type benchOptions struct {
 	seed         uint64
 	cpuProfile   string
 	postgresURL  string
-	cache        int
+	// cache is the size of the SQLite learning cache: that of a server.
+	cache int
+	// compareLimits adds a run without limits and metering.
+	compareLimits bool
 }
 
 func runBench(ctx context.Context, e *env, args []string) error {
@@ -89,8 +91,8 @@ error.`, "sync", "log-format", "log-level")
 	cl.fs.IntVar(&o.rateWorkers, "rate-workers", 64, "`N` workers sending the fixed-rate requests")
 	cl.fs.IntVar(&o.users, "users", 1000, "`N` distinct userIds the requests spread over")
 	cl.fs.Uint64Var(&o.seed, "seed", 1, "`N`, the seed of the requests' random choices")
-	cl.fs.IntVar(&o.cache, "cache", sqlite.DefaultCacheSize, "cache up to `N` SQLite profile rows in memory (sqlite.WithCache; 0: none)")
 	cl.fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (service, echo and load generator) to `FILE`, for go tool pprof")
+	cl.fs.BoolVar(&o.compareLimits, "compare-limits", false, "also run the closed-loop service phases on a second instance without rate limits, quotas and metering, and print what they cost")
 	cl.fs.StringVar(&o.postgresURL, "postgres-url", "", "also run the service phases on PostgreSQL, in a scratch database created on the server of this postgres:// `URL` and dropped afterwards (default $AMP_TEST_POSTGRES_URL)")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
@@ -109,6 +111,7 @@ error.`, "sync", "log-format", "log-level")
 	if u := o.postgresURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return usageError("amp bench: --postgres-url must be a postgres:// or postgresql:// URL")
 	}
+	o.cache = sqlite.DefaultCacheSize
 	return bench(ctx, e, &cl.cfg, &o)
 }
 
@@ -125,7 +128,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	// The server's logs are formatted as in production, then discarded;
 	// warnings and errors also go to standard error.
 	log := slog.New(teeHandler{newLogger(cfg, io.Discard).Handler(), slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
-	store, err := openBenchStore(ctx, cfg, log, o.cache)
+	store, err := openStore(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
@@ -241,6 +244,11 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	tw.Flush()
 	if outFixed.Exhausted {
 		fmt.Fprintf(w, "(the fixed-rate outcome phase ran out of fresh requestIds after %s)\n", outFixed.Elapsed.Round(time.Millisecond))
+	}
+	if o.compareLimits {
+		if err := benchWithoutLimits(ctx, w, cfg, o, log, ctxRes, outRes); err != nil {
+			return err
+		}
 	}
 	if o.postgresURL != "" {
 		sqlite := benchResults{ctx: ctxRes, out: outRes, ctxFixed: ctxFixed, outFixed: outFixed}
@@ -409,20 +417,4 @@ func (b *benchRun) outcomeCall(ctx context.Context, hc *http.Client, worker int)
 	}
 	_, err := b.post(ctx, hc, b.service+"/v1/outcome", []byte(body+"}"), true)
 	return err
-}
-
-// openBenchStore opens the SQLite store of the bench as openStore does, with
-// a learning cache of n profiles (sqlite.WithCache), which only the serving
-// process may have, so openStore, shared with the admin commands, does not
-// pass it.
-func openBenchStore(ctx context.Context, cfg *Config, log *slog.Logger, n int) (amp.Store, error) {
-	opts := []sqlite.Option{sqlite.WithLogger(log), sqlite.WithCache(n)}
-	if cfg.Sync == "full" {
-		opts = append(opts, sqlite.WithFullSync())
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("open SQLite database: %w", err)
-	}
-	return db, nil
 }

@@ -36,7 +36,7 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 	pcfg := *cfg
 	pcfg.DatabaseURL = dbURL
 	pcfg.Addr = "127.0.0.1:0"
-	store, err := openStore(ctx, &pcfg, log)
+	store, err := openStore(ctx, &pcfg, log, true)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ kind of database migrated; the migrations applied are logged.`, adminSettings...
 	}
 	cfg := &cl.cfg
 	log := newLogger(cfg, e.stderr)
-	store, err := openStore(ctx, cfg, log)
+	store, err := openStore(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}

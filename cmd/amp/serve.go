@@ -28,7 +28,7 @@ same data directory while serve runs.`, serveSettings...)
 	}
 	cfg := &cl.cfg
 	log := newLogger(cfg, e.stderr)
-	store, err := openStore(ctx, cfg, log)
+	store, err := openStore(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}

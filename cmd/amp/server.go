@@ -34,10 +34,26 @@ type server struct {
 	ln      net.Listener
 }
 
+// serverOptions change how newServer wires a server; only amp bench uses
+// them.
+type serverOptions struct {
+	// noLimits runs the service without rate limits, quotas and metering,
+	// the baseline against which bench measures what they cost.
+	noLimits bool
+}
+
+type serverOption func(*serverOptions)
+
+func withoutLimits() serverOption { return func(o *serverOptions) { o.noLimits = true } }
+
 // newServer wires the service over store and listens on cfg.Addr. The
 // server owns store from then on: run closes it, and so does newServer if
 // it fails.
-func newServer(cfg *Config, log *slog.Logger, store amp.Store) (*server, error) {
+func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOption) (*server, error) {
+	var o serverOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
 	var usage amp.UsageStore
 	if u, ok := store.(amp.UsageStore); ok {
 		usage = u
@@ -64,8 +80,11 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store) (*server, error) 
 	}()
 	limiter := ratelimit.New(lcfg)
 	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log, Limiter: limiter}
+	if o.noLimits {
+		scfg.Limiter = nil
+	}
 	var m *meter.Meter
-	if usage != nil {
+	if usage != nil && !o.noLimits {
 		var err error
 		if m, err = meter.New(meter.Config{Store: usage, Logger: log, Metrics: reg}); err != nil {
 			store.Close()

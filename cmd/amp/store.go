@@ -30,7 +30,14 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 // openStore opens the configured database: PostgreSQL when DatabaseURL is
 // set, else SQLite at DataDir/amp.db, creating the directory (0700: it
 // holds every profile) when absent. Migrations are applied on open.
-func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (amp.Store, error) {
+//
+// serving says that the caller serves the API. A serving process keeps
+// SQLite's profile and population rows in memory (sqlite.WithCache), which
+// is sound only while it is the one process that writes them, so the store
+// then takes the data directory's lock; the administrative commands, which
+// write only accounts, keys and settings, open without it and so keep
+// working beside a running server.
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger, serving bool) (amp.Store, error) {
 	if cfg.DatabaseURL != "" {
 		db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
 		if err != nil {
@@ -42,6 +49,9 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (amp.Store, e
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	opts := []sqlite.Option{sqlite.WithLogger(log)}
+	if serving {
+		opts = append(opts, sqlite.WithCache(sqlite.DefaultCacheSize))
+	}
 	if cfg.Sync == "full" {
 		opts = append(opts, sqlite.WithFullSync())
 	}
@@ -70,7 +80,7 @@ type admin struct {
 // other's lock up to the busy timeout.
 func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 	log := newLogger(cfg, e.stderr)
-	store, err := openStore(ctx, cfg, log)
+	store, err := openStore(ctx, cfg, log, false)
 	if err != nil {
 		return nil, err
 	}

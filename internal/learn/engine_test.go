@@ -1,6 +1,7 @@
 package learn_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -109,6 +110,33 @@ func (w *world) trainPopulation(t testing.TB, users, each int) {
 	}
 }
 
+// trainBackground lets users users, each liking one random framing and one
+// random complexity handling, teach the population each outcomes: the
+// population then knows typical levels and that users differ, without a
+// favourite of its own.
+func (w *world) trainBackground(t testing.TB, users, each int) {
+	t.Helper()
+	luck := rand.New(rand.NewPCG(77, 7))
+	for i := range users {
+		u := fmt.Sprintf("bg%d", i)
+		f := amp.Framings[luck.IntN(4)]
+		h := amp.Handlings[luck.IntN(4)]
+		ctx := amp.LearnContext{TaskType: []string{"coding", "debugging", "writing"}[i%3]}
+		for range each {
+			w.step(t, u, ctx, func(r amp.Recommendation) bool {
+				p := 0.15
+				if r.Framing == f {
+					p += 0.35
+				}
+				if r.Handling == h {
+					p += 0.35
+				}
+				return luck.Float64() < p
+			})
+		}
+	}
+}
+
 func TestColdStartUsesPopulation(t *testing.T) {
 	empty := newWorld(1)
 	ctx := amp.LearnContext{TaskType: "coding"}
@@ -139,6 +167,7 @@ func TestColdStartUsesPopulation(t *testing.T) {
 
 func TestContextPreferences(t *testing.T) {
 	w := newWorld(3)
+	w.trainBackground(t, 40, 8)
 	debugging := amp.LearnContext{TaskType: "debugging", Complexity: amp.TaskComplexityHigh}
 	writing := amp.LearnContext{TaskType: "writing", Complexity: amp.TaskComplexityLow}
 	luck := rand.New(rand.NewPCG(3, 3))
@@ -214,6 +243,7 @@ func TestManualPreferenceOutweighsLearned(t *testing.T) {
 
 func TestDriftIsFollowed(t *testing.T) {
 	w := newWorld(6)
+	w.trainBackground(t, 40, 8)
 	ctx := amp.LearnContext{TaskType: "coding"}
 	luck := rand.New(rand.NewPCG(6, 6))
 	prefers := func(f amp.Framing) func(amp.Recommendation) bool {
@@ -411,15 +441,26 @@ func TestRationales(t *testing.T) {
 		w.teach(t, "x", amp.LearnContext{TaskType: "debugging"}, amp.Recommendation{Framing: amp.FramingMicroTask,
 			Style: amp.StyleBriefDirective, Handling: amp.HandlingBreakIntoSteps, Encouragement: amp.EncouragementModerate}, true)
 	}
-	ch = w.decide(t, "x", amp.LearnContext{TaskType: "debugging"})
-	if !strings.HasPrefix(ch.Rationale, "User completed 100% of") && !strings.HasPrefix(ch.Rationale, "Exploring") {
-		t.Errorf("rationale = %q, want the user's completion rate", ch.Rationale)
+	conf, n := 0.0, 0
+	for range 50 {
+		ch = w.decide(t, "x", amp.LearnContext{TaskType: "debugging"})
+		if ch.Explored {
+			if !strings.HasPrefix(ch.Rationale, "Exploring ") {
+				t.Errorf("explored, but rationale = %q", ch.Rationale)
+			}
+			continue
+		}
+		if !strings.HasPrefix(ch.Rationale, "User completed 100% of") || !strings.Contains(ch.Rationale, "debugging") {
+			t.Errorf("rationale = %q, want the user's completion rate for debugging", ch.Rationale)
+		}
+		conf += ch.Confidence
+		n++
 	}
-	if !strings.Contains(ch.Rationale, "debugging") && !strings.HasPrefix(ch.Rationale, "Exploring") {
-		t.Errorf("rationale = %q, want the task type", ch.Rationale)
+	if n == 0 {
+		t.Fatal("every decision explored")
 	}
-	if ch.Confidence < 0.5 {
-		t.Errorf("confidence after 30 consistent outcomes = %.2f, want ≥ 0.5", ch.Confidence)
+	if conf /= float64(n); conf < 0.5 {
+		t.Errorf("mean confidence after 30 consistent outcomes = %.2f, want ≥ 0.5", conf)
 	}
 }
 

@@ -7,13 +7,16 @@ import "math"
 // its estimate of each option.
 const (
 	popLevelPrior  = 1.0
-	popEffectPrior = 2.0
+	popEffectPrior = 20.0
 )
 
 // estimate is the model's view of one context: each option's effect on the
 // reward, relative to the user's level, with its posterior variance.
 type estimate struct {
 	mean, vr [numDims][numArms]float64
+	// vpop is the part of vr that is the population's own uncertainty
+	// about its estimates; the policy does not temper it.
+	vpop [numDims][numArms]float64
 	// ep is the population's overall effect, eu the user's, ctxEff the
 	// population's offsets of the context (task type plus complexity).
 	ep, eu, ctxEff [numDims][numArms]float64
@@ -24,6 +27,7 @@ type estimate struct {
 	// userLevel + ctxOffset + Σ_d mean[d][a_d].
 	popLevel, userLevel, ctxOffset float64
 	personal                       bool
+	surprise, shortfall            float64 // the user's, 0 for the population
 	// The cells behind the estimate, for the rationale and confidence: the
 	// user's and the population's global, task-type and complexity cells.
 	userCells, popCells [3]evidenceCell
@@ -187,17 +191,20 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 
 	if u == nil {
 		est.personal = false
+		est.surprise, est.shortfall = 0, 0
 		est.userLevel = est.popLevel
 		for d := range numDims {
 			for a := range numArms {
 				est.eu[d][a] = est.ep[d][a]
 				est.mean[d][a] = est.ep[d][a] + est.ctxEff[d][a]
 				est.vr[d][a] = popVar[d][a] + ctxVar[d][a]
+				est.vpop[d][a] = est.vr[d][a]
 			}
 		}
 		return
 	}
 	est.personal = true
+	est.surprise, est.shortfall = u.Surprise, u.Shortfall
 
 	// The user, overall.
 	gu := cfg.UserDiscount
@@ -214,9 +221,10 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 		for a := range numArms {
 			k := 1 / (1/cfg.UserPrior + popVar[d][a]/sigma2)
 			prior[d][a], weight[d][a] = est.ep[d][a], k
-			if int(m.Arm) == a && mw > 0 {
-				prior[d][a] = (k*est.ep[d][a] + mw*m.Effect) / (k + mw)
-				weight[d][a] = k + mw
+			if int(m.Arm) == a {
+				// A manual preference replaces the population's opinion of
+				// the option, with extra weight that decays like outcomes.
+				prior[d][a], weight[d][a] = m.Effect, k+mw
 			}
 		}
 	}
@@ -228,6 +236,10 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 		for a := range numArms {
 			est.mean[d][a] = est.eu[d][a] + est.ctxEff[d][a]
 			est.vr[d][a] = sigma2/(fu*ug.Arms[d][a].N+weight[d][a]) + ctxVar[d][a]
+			// The population's uncertainty reaches the user's estimate in
+			// proportion to the prior's share of it.
+			share := weight[d][a] / (fu*ug.Arms[d][a].N + weight[d][a])
+			est.vpop[d][a] = share*share*popVar[d][a] + ctxVar[d][a]
 		}
 	}
 
@@ -295,23 +307,71 @@ type policy struct {
 	prob  [numDims][numArms]float64 // what the policy samples from
 	pbest [numDims][numArms]float64 // posterior probability of being the best option
 	best  [numDims]int              // option with the highest posterior mean
+	alarm float64                   // how far surprise widened exploration, 0 to 1
+}
+
+// Surprise. Outcomes that keep falling short of predictions mean the
+// model's best guess is wrong for this user: taste changed, or differs from
+// similar users' in a way the prior hides. Two running means (rate
+// surpriseRate) of the user's standardised prediction errors watch for it:
+// Surprise against the user's own model, which catches a change of taste,
+// and Shortfall against what the population expects from the same
+// recommendations, which catches a user the options tried so far fail
+// (whose low level the user's model would otherwise take as the user's
+// nature). While the model fits, each is about N(0, 0.33²). Below
+// -surpriseStart (over two standard deviations), or Shortfall below
+// -shortfallStart, the policy's tempering gives way, linearly until
+// -surpriseFull or -shortfallFull, to plain probability matching, which
+// tries the options the user's evidence has not ruled out, and the user's
+// old evidence is forgotten faster (alarmForgetting). Users the model fits,
+// the vast majority, keep the greedier policy and their memory.
+const (
+	surpriseRate   = 0.2
+	surpriseStart  = 0.75
+	surpriseFull   = 1.5
+	shortfallStart = 1.0
+	shortfallFull  = 2.0
+	maxSurprise    = 4
+	// alarmForgetting is the extra share of a surprised user's evidence
+	// forgotten per outcome at full alarm, on top of UserDiscount.
+	alarmForgetting = 0.15
+)
+
+func alarm(surprise, shortfall float64) float64 {
+	a := (-surprise - surpriseStart) / (surpriseFull - surpriseStart)
+	b := (-shortfall - shortfallStart) / (shortfallFull - shortfallStart)
+	return math.Max(0, math.Min(1, math.Max(a, b)))
 }
 
 // policyFor computes the policy of est. Each dimension samples option a
 // with probability (1-Floor)·P̂(a is best) + Floor/4, where P̂ approximates
 // Thompson sampling's probability matching in closed form: the product,
 // over the other options j, of P(effect_a > effect_j) under the Gaussian
-// posteriors with standard deviations scaled by Temper, renormalised.
+// posteriors, renormalised. The user's own uncertainty is tempered (its
+// standard deviation scaled by Temper): over a few tens of interactions,
+// exploring for one user rarely pays. The population's uncertainty about
+// its own estimates is not: exploring an option the population knows
+// little about costs each user little and teaches every later user, and an
+// option that started unluckily would otherwise never be tried again.
 // Unlike sampled Thompson draws, this gives every recommendation an exact
 // propensity. pbest is the same probability without tempering: the
-// posterior probability that an option is the best.
+// posterior probability that an option is the best. A surprised user's
+// tempering is relaxed (see alarm).
 func (e *Engine) policyFor(est *estimate, pol *policy) {
-	t2 := e.cfg.Temper * e.cfg.Temper
+	t := e.cfg.Temper
+	pol.alarm = alarm(est.surprise, est.shortfall)
+	t += (1 - t) * pol.alarm
+	t2 := t * t
 	floor := e.cfg.Floor
 	for d := range numDims {
 		pol.best[d] = argmax(&est.mean[d])
 		matchProb(&est.mean[d], &est.vr[d], 1, &pol.pbest[d])
-		matchProb(&est.mean[d], &est.vr[d], t2, &pol.prob[d])
+		var v [numArms]float64
+		for a := range numArms {
+			vp := math.Min(est.vpop[d][a], est.vr[d][a])
+			v[a] = t2*(est.vr[d][a]-vp) + vp
+		}
+		matchProb(&est.mean[d], &v, 1, &pol.prob[d])
 		for a := range numArms {
 			pol.prob[d][a] = (1-floor)*pol.prob[d][a] + floor/numArms
 		}

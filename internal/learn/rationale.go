@@ -27,7 +27,11 @@ func rationale(est *estimate, pol *policy, arms [numDims]int, explored bool, tk 
 				b.WriteString(optionName(d, arms[d]))
 				b.WriteString(" (")
 				b.WriteString(dimLabel[d])
-				b.WriteString(") to learn more; ")
+				if pol.alarm > 0 {
+					b.WriteString(") because recent outcomes fell short of expectations; ")
+				} else {
+					b.WriteString(") to learn more; ")
+				}
 				break
 			}
 		}

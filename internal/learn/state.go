@@ -40,7 +40,7 @@ const (
 // population is at most 6,446 bytes.
 const (
 	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
-	userHeaderBytes         = 4 + 4 + numDims*13 + 2
+	userHeaderBytes         = 4 + 4 + 8 + numDims*13 + 2
 	popHeaderBytes          = 4 + 4 + 8 + 2
 	MaxUserStateBytes       = userHeaderBytes + (1+numComplexities+MaxUserTaskTypes)*cellBytes + MaxUserTaskTypes*(1+amp.MaxTaskTypeBytes)
 	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*cellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
@@ -94,11 +94,15 @@ type manualPref struct {
 
 // userState is one user's model.
 type userState struct {
-	Seq    uint32 // outcomes learned
-	Manual [numDims]manualPref
-	Global cell
-	Cx     [numComplexities]cell
-	Tasks  []taskCell
+	Seq uint32 // outcomes learned
+	// Surprise and Shortfall are running means of the user's standardised
+	// prediction errors against the user's model and against the
+	// population's (see alarm).
+	Surprise, Shortfall float64
+	Manual              [numDims]manualPref
+	Global              cell
+	Cx                  [numComplexities]cell
+	Tasks               []taskCell
 }
 
 // popState is a tenant's population model: the prior of its users.
@@ -190,7 +194,7 @@ func complexityIndex(c amp.TaskComplexity) int {
 
 // ---- encoding (format version 1, little endian, floats as float32) ----
 //
-//	user:       'a' 'm' 'u' 1 | seq u32 | 4 × (arm i8, weight f32, effect f32, seq u32)
+//	user:       'a' 'm' 'u' 1 | seq u32 | surprise f32 | shortfall f32 | 4 × (arm i8, weight f32, effect f32, seq u32)
 //	            | cx mask u8 | task count u8 | global cell | cx cells in mask order
 //	            | task count × (key length u8, key, cell)
 //	population: 'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32
@@ -236,6 +240,8 @@ func (u *userState) encode() []byte {
 	w := writer{b: make([]byte, 0, userHeaderBytes+(1+len(u.Tasks)+numComplexities)*cellBytes+len(u.Tasks)*16)}
 	w.b = append(w.b, magic0, magic1, kindUser, formatVersion)
 	w.u32(u.Seq)
+	w.f32(u.Surprise)
+	w.f32(u.Shortfall)
 	for _, m := range u.Manual {
 		w.u8(byte(m.Arm))
 		w.f32(m.Weight)
@@ -417,6 +423,11 @@ func decodeUser(b []byte, only *string) (*userState, error) {
 	r := reader{b: b}
 	r.header(kindUser)
 	u.Seq = r.u32()
+	u.Surprise = r.f32(false)
+	u.Shortfall = r.f32(false)
+	if r.err == nil && (math.Abs(u.Surprise) > maxSurprise || math.Abs(u.Shortfall) > maxSurprise) {
+		r.fail("invalid surprise")
+	}
 	for d := range u.Manual {
 		m := &u.Manual[d]
 		m.Arm = int8(r.u8())

@@ -56,6 +56,15 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 			pred += est.mean[d][arms[d]]
 		}
 		e.learnNoise(p, u, r-pred)
+		popPred := est.popLevel + est.ctxOffset
+		for d := range numDims {
+			popPred += est.ep[d][arms[d]] + est.ctxEff[d][arms[d]]
+		}
+		sd := math.Sqrt(est.sigma2)
+		z := math.Max(-maxSurprise, math.Min(maxSurprise, (r-pred)/sd))
+		u.Surprise += surpriseRate * (z - u.Surprise)
+		z = math.Max(-maxSurprise, math.Min(maxSurprise, (r-popPred)/sd))
+		u.Shortfall += surpriseRate * (z - u.Shortfall)
 		// The user's cells model the user's rewards without the
 		// population's context offsets, which are added back when
 		// estimating.
@@ -74,6 +83,16 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		}
 		u.Seq++
 		gu := e.cfg.UserDiscount
+		// A user who surprises the model is probably not the user the old
+		// evidence describes: forget it faster while the alarm lasts.
+		var pol policy
+		e.policyFor(&est, &pol)
+		if pol.alarm > 0 {
+			f := 1 - alarmForgetting*pol.alarm
+			for _, c := range u.cells() {
+				c.scale(f)
+			}
+		}
 		ev.add(&u.Global, u.Seq, gu)
 		if tk != "" {
 			c := u.task(tk)

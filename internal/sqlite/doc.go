@@ -30,6 +30,19 @@
 // connection of its own every so many writes, so that the checkpoint's
 // fsyncs do not stall the writer. Close drains the queue, then stops both.
 //
+// # Learning cache
+//
+// With WithCache, profile and population rows are also kept in memory
+// (cache.go): every /v1/context reads both, and in WAL mode each commit
+// makes the read connections drop their page caches, so without it nearly
+// every such read went back to the file. The writer goroutine updates the
+// cache only after the commit that changed the rows, before it answers the
+// writes, and readers' fills are refused if the writer changed that part
+// of the cache meanwhile. It is sound only while no other process writes
+// learning rows, so WithCache takes an exclusive lock on the database's
+// path+".lock": one serving process per database; admin commands open it
+// without the cache and run beside it.
+//
 // # Durability
 //
 // By default the database runs with synchronous=NORMAL: a committed write

@@ -66,7 +66,7 @@ func (db *DB) queue(ctx context.Context, fn writeFunc, noSavepoint bool) error {
 	db.mu.RLock()
 	if db.closed.Load() {
 		db.mu.RUnlock()
-		o.ctx, o.fn = nil, nil
+		o.ctx, o.fn, o.onCommit = nil, nil, nil
 		opPool.Put(o)
 		return errClosed
 	}
@@ -75,20 +75,20 @@ func (db *DB) queue(ctx context.Context, fn writeFunc, noSavepoint bool) error {
 		db.mu.RUnlock()
 	case <-ctx.Done():
 		db.mu.RUnlock()
-		o.ctx, o.fn = nil, nil
+		o.ctx, o.fn, o.onCommit = nil, nil, nil
 		opPool.Put(o)
 		return ctx.Err()
 	}
 	select {
 	case err := <-o.done:
-		o.ctx, o.fn = nil, nil
+		o.ctx, o.fn, o.onCommit = nil, nil, nil
 		opPool.Put(o)
 		return err
 	case <-ctx.Done():
 		// An answer that is already there wins over the cancellation.
 		select {
 		case err := <-o.done:
-			o.ctx, o.fn = nil, nil
+			o.ctx, o.fn, o.onCommit = nil, nil, nil
 			opPool.Put(o)
 			return err
 		default:

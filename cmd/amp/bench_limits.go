@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"text/tabwriter"
+
+	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/service"
+)
+
+// benchWithoutLimits runs bench's closed-loop service phases on a second
+// SQLite instance whose service has no limiter and no meter, and prints the
+// throughput with them over the throughput without them: the cost of rate
+// limits, quotas and metering on the request path, measured in the same
+// run as the figures it is compared with.
+func benchWithoutLimits(ctx context.Context, w io.Writer, cfg *Config, o *benchOptions, log *slog.Logger, withCtx, withOut *loadResult) error {
+	dir, err := os.MkdirTemp("", "amp-bench-nolimits-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ncfg := *cfg
+	ncfg.DataDir = dir
+	ncfg.Addr = "127.0.0.1:0"
+	store, err := openStore(ctx, &ncfg, log, true)
+	if err != nil {
+		return err
+	}
+	srv, err := newServer(&ncfg, log, store, withoutLimits())
+	if err != nil {
+		return err
+	}
+	runCtx, stopServer := context.WithCancel(ctx)
+	serverDone := make(chan error, 1)
+	go func() { serverDone <- srv.run(runCtx) }()
+	defer func() {
+		stopServer()
+		<-serverDone
+	}()
+	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
+	if err != nil {
+		return err
+	}
+	key, err := srv.svc.CreateKey(ctx, acct.ID, amp.ModeLive, service.KeyOptions{Name: "bench"})
+	if err != nil {
+		return err
+	}
+	b := &benchRun{
+		o:       o,
+		service: srv.baseURL(),
+		auth:    "Bearer " + key.Secret,
+		rands:   make([]*rand.Rand, o.concurrency),
+	}
+	for i := range b.rands {
+		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
+	}
+	phase := func(fn call) *loadResult {
+		if o.warmup > 0 {
+			closedLoop(ctx, o.concurrency, o.warmup, fn)
+		}
+		return closedLoop(ctx, o.concurrency, o.duration, fn)
+	}
+	noCtx := phase(b.contextCall)
+	b.fill(ctx, int(1.5*noCtx.Rate()*(o.warmup+o.duration).Seconds()))
+	noOut := phase(b.outcomeCall)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nrate limits, quotas and metering (second instance without them, same phases):\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\twith/s\twithout/s\twith/without\tp99 with\tp99 without\t")
+	for _, r := range []struct {
+		name          string
+		with, without *loadResult
+	}{{"POST /v1/context", withCtx, noCtx}, {"POST /v1/outcome", withOut, noOut}} {
+		ratio := 0.0
+		if r.without.Rate() > 0 {
+			ratio = r.with.Rate() / r.without.Rate()
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%s\t%s\t\n", r.name, r.with.Rate(), r.without.Rate(), ratio,
+			ms(r.with.Quantile(0.99)), ms(r.without.Quantile(0.99)))
+	}
+	tw.Flush()
+	for _, r := range []*loadResult{noCtx, noOut} {
+		if r.FirstErr != nil {
+			fmt.Fprintf(w, "first error without limits: %v\n", r.FirstErr)
+			break
+		}
+	}
+	return nil
+}
