@@ -41,6 +41,9 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for _, s := range keyCommands() {
 		paths = append(paths, []string{"keys", s.name})
 	}
+	for _, s := range userCommands() {
+		paths = append(paths, []string{"users", s.name})
+	}
 	for _, p := range paths {
 		out, errOut, err := ampCmd(t, nil, nil, "", append(p, "-h")...)
 		if err != nil || !strings.HasPrefix(out, "Usage: amp ") && !strings.Contains(out, "Usage:") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/dashboard"
+	"github.com/amp-protocol/amp/internal/evaluate"
 	"github.com/amp-protocol/amp/internal/httpapi"
 	"github.com/amp-protocol/amp/internal/meter"
 	"github.com/amp-protocol/amp/internal/metrics"
@@ -146,6 +147,17 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 		Secure:         cfg.SecureCookies,
 		TrustedProxies: cfg.TrustedProxies,
 		Quota:          limiter,
+		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
+			r, err := evaluate.Lift(ctx, store, t, since)
+			if err != nil {
+				return nil, err
+			}
+			return &dashboard.Lift{
+				TreatedOutcomes: r.Personalised.Known, HoldoutOutcomes: r.Holdout.Known,
+				TreatedRate: r.Personalised.CompletionRate, HoldoutRate: r.Holdout.CompletionRate,
+				Lift: r.Lift, Low: r.Low, High: r.High,
+			}, nil
+		},
 	}
 	if u, ok := store.(amp.UsageStore); ok {
 		dcfg.Usage = u

@@ -18,7 +18,9 @@ func benchStates(b *testing.B) (user, pop []byte) {
 	cx := []amp.TaskComplexity{amp.TaskComplexityLow, amp.TaskComplexityMedium, amp.TaskComplexityHigh}
 	for i := range 2000 {
 		u := fmt.Sprintf("u%d", i%50)
-		ctx := amp.LearnContext{TaskType: fmt.Sprintf("task-type-%d", i%learn.MaxPopulationTaskTypes), Complexity: cx[i%3]}
+		// 13 task types of 60 characters, and the user's 3: the population
+		// holds its maximum of 16.
+		ctx := amp.LearnContext{TaskType: fmt.Sprintf("%060d", i%(learn.MaxPopulationTaskTypes-3)), Complexity: cx[i%3]}
 		if u == "u0" {
 			ctx.TaskType = []string{"debugging", "writing", "review"}[i%3]
 		}
@@ -45,18 +47,25 @@ func BenchmarkDecide(b *testing.B) {
 	}
 }
 
-func BenchmarkLearn(b *testing.B) {
+func BenchmarkLearn(b *testing.B) { benchmarkLearn(b, "debugging") }
+
+// BenchmarkLearnNewTaskType measures the rarer outcome whose task type the
+// population does not hold yet: it evicts one and re-encodes everything.
+func BenchmarkLearnNewTaskType(b *testing.B) { benchmarkLearn(b, "a-task-type-never-seen") }
+
+func benchmarkLearn(b *testing.B, taskType string) {
 	user, pop := benchStates(b)
 	e := learn.New(learn.Config{})
 	ok := true
 	in := &amp.LearnInput{
 		User: user, Population: pop,
-		Decision: &amp.Decision{TaskType: "debugging", TaskComplexity: amp.TaskComplexityHigh,
+		Decision: &amp.Decision{TaskType: taskType, TaskComplexity: amp.TaskComplexityHigh,
 			Recommendation: amp.Recommendation{Framing: amp.FramingMicroTask, Style: amp.StyleTechnical,
 				Handling: amp.HandlingHintsOnly, Encouragement: amp.EncouragementModerate}},
 		Outcome: &amp.OutcomeRecord{Started: true, Completed: &ok},
 	}
 	b.ReportAllocs()
+	b.ReportMetric(float64(len(pop)), "population-bytes")
 	for b.Loop() {
 		if _, err := e.Learn(in); err != nil {
 			b.Fatal(err)

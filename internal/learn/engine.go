@@ -9,8 +9,8 @@ import (
 )
 
 // Config tunes the engine. Zero fields take the defaults of DefaultConfig,
-// which were tuned on simulated populations kept apart from the ones the
-// project reports (see internal/sim and docs/learning.md).
+// which were tuned on the simulated populations of seeds 1 to 30 of
+// internal/sim; the project reports figures on other seeds.
 type Config struct {
 	// UserDiscount is the weight an outcome keeps per later outcome of the
 	// same user: 0.97 halves its weight after 23 outcomes, so a user whose
@@ -18,7 +18,9 @@ type Config struct {
 	// population taught stays as the prior.
 	UserDiscount float64
 	// PopulationDiscount is the same per outcome of the tenant; it bounds
-	// the population's memory to about 1/(1-d) outcomes.
+	// the population's memory to about 1/(1-d) outcomes (10,000 by
+	// default: the task-type and complexity offsets need many outcomes, so
+	// a shorter memory cost more than it gained on simulated populations).
 	PopulationDiscount float64
 	// NoiseVar is the variance of one reward around its expectation, used
 	// until the population has estimated its own.
@@ -105,7 +107,6 @@ var _ amp.Learner = (*Engine)(nil)
 
 // New returns an engine with cfg; zero fields take their defaults.
 func New(cfg Config) *Engine {
-	applyEnv(&cfg)
 	return &Engine{cfg: cfg.withDefaults()}
 }
 
@@ -115,7 +116,10 @@ var errNoRand = errors.New("learn: Decide needs a random source")
 
 // Decide chooses a recommendation for one context request. See the package
 // documentation for the model, the policy and the meaning of the Choice's
-// fields.
+// fields. in.Rand is required; in.Interactions and in.Context.Hour do not
+// change the choice (the engine keeps its own discounted counts, and
+// time-of-day patterns are reported from the stored outcomes). A holdout
+// request ignores the user's state: it gets the population default.
 func (e *Engine) Decide(in *amp.DecideInput) (*amp.Choice, error) {
 	if in.Rand == nil {
 		return nil, errNoRand
@@ -241,23 +245,21 @@ func armsOf(r amp.Recommendation) ([numDims]int, error) {
 }
 
 // ApplyPreferences folds manual preferences into the user's state. Each set
-// dimension gets pseudo-evidence worth ManualWeight outcomes that the chosen
-// option is ManualMargin better than the best other option currently is
-// for this user (overall, outside any context). The pseudo-evidence decays
-// like real outcomes, and real outcomes with the option weigh against it,
-// so a preference the user's behaviour contradicts is eventually
-// overturned. Setting a dimension again replaces its earlier preference.
+// dimension's option becomes, for this user, ManualMargin better than the
+// best other option in every context, with the weight of the population's
+// prior plus ManualWeight pseudo-outcomes: it outweighs what the user and
+// similar users taught so far. The pseudo-outcomes decay like real ones,
+// and the user's outcomes with the option weigh against the prior, so a
+// preference the user's behaviour contradicts is overturned. Setting a
+// dimension again replaces its earlier preference; population is unused.
 func (e *Engine) ApplyPreferences(user, population []byte, prefs *amp.Preferences) ([]byte, error) {
 	u, err := decodeUser(user, nil)
 	if err != nil {
 		return nil, fmt.Errorf("user: %w", err)
 	}
-	p, err := decodePopulation(population, nil)
-	if err != nil {
+	if _, err := decodePopulation(population, nil); err != nil {
 		return nil, fmt.Errorf("population: %w", err)
 	}
-	var est estimate
-	e.estimateFor(u, p, "", -1, &est)
 	set := [numDims]int{
 		indexOf(amp.Framings, prefs.Framing),
 		indexOf(amp.Styles, prefs.Style),
@@ -265,30 +267,8 @@ func (e *Engine) ApplyPreferences(user, population []byte, prefs *amp.Preference
 		indexOf(amp.Encouragements, prefs.Encouragement),
 	}
 	for d, a := range set {
-		if a < 0 {
-			continue
-		}
-		// Compare with the effects without the old preference of d.
-		m := &u.Manual[d]
-		if m.Arm >= 0 {
-			old := *m
-			m.Arm = -1
-			var clean estimate
-			e.estimateFor(u, p, "", -1, &clean)
-			est.mean[d] = clean.mean[d]
-			*m = old
-		}
-		bestOther := math.Inf(-1)
-		for j := range numArms {
-			if j != a {
-				bestOther = math.Max(bestOther, est.mean[d][j])
-			}
-		}
-		*m = manualPref{
-			Arm:    int8(a),
-			Weight: e.cfg.ManualWeight,
-			Effect: math.Max(-1, math.Min(1, bestOther+e.cfg.ManualMargin)),
-			Seq:    u.Seq,
+		if a >= 0 {
+			u.Manual[d] = manualPref{Arm: int8(a), Weight: e.cfg.ManualWeight, Margin: math.Min(1, e.cfg.ManualMargin), Seq: u.Seq}
 		}
 	}
 	return u.encode(), nil

@@ -431,12 +431,13 @@ func TestSameSeedSameResult(t *testing.T) {
 func TestRationales(t *testing.T) {
 	w := newWorld(9)
 	ch := w.decide(t, "x", amp.LearnContext{})
-	if !strings.Contains(ch.Rationale, "No outcomes yet") {
+	if !strings.Contains(strings.ToLower(ch.Rationale), "no outcomes yet") {
 		t.Errorf("empty model rationale = %q", ch.Rationale)
 	}
 	if ch.Confidence < 0 || ch.Confidence > 0.4 {
 		t.Errorf("empty model confidence = %v", ch.Confidence)
 	}
+	w.trainBackground(t, 40, 8)
 	for range 30 {
 		w.teach(t, "x", amp.LearnContext{TaskType: "debugging"}, amp.Recommendation{Framing: amp.FramingMicroTask,
 			Style: amp.StyleBriefDirective, Handling: amp.HandlingBreakIntoSteps, Encouragement: amp.EncouragementModerate}, true)

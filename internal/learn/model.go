@@ -7,7 +7,7 @@ import "math"
 // its estimate of each option.
 const (
 	popLevelPrior  = 1.0
-	popEffectPrior = 20.0
+	popEffectPrior = 30.0
 )
 
 // estimate is the model's view of one context: each option's effect on the
@@ -212,24 +212,39 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	fu := pow(gu, u.Seq-ug.Seq)
 	est.userCells[0] = evidenceCell{c: ug, f: fu}
 	var prior, weight [numDims][numArms]float64
+	manual := false
 	for d := range numDims {
-		m := &u.Manual[d]
-		mw := 0.0
-		if m.Arm >= 0 {
-			mw = m.Weight * pow(gu, u.Seq-m.Seq)
-		}
 		for a := range numArms {
-			k := 1 / (1/cfg.UserPrior + popVar[d][a]/sigma2)
-			prior[d][a], weight[d][a] = est.ep[d][a], k
-			if int(m.Arm) == a {
-				// A manual preference replaces the population's opinion of
-				// the option, with extra weight that decays like outcomes.
-				prior[d][a], weight[d][a] = m.Effect, k+mw
-			}
+			prior[d][a] = est.ep[d][a]
+			weight[d][a] = 1 / (1/cfg.UserPrior + popVar[d][a]/sigma2)
 		}
+		manual = manual || u.Manual[d].Arm >= 0
 	}
 	um := fit{levelPrior: est.popLevel, levelWeight: cfg.LevelPrior, base: &zero, prior: &prior, weight: &weight}
 	um.solve(ug, fu)
+	if manual {
+		// A manual preference replaces the population's opinion of its
+		// option: a prior, worth the population's weight plus the
+		// preference's (decaying) pseudo-outcomes, that in this context it
+		// is Margin better than the best other option is for this user.
+		// The user's own outcomes with it can still pull it down.
+		for d := range numDims {
+			m := &u.Manual[d]
+			if m.Arm < 0 {
+				continue
+			}
+			a := int(m.Arm)
+			best := math.Inf(-1)
+			for j := range numArms {
+				if j != a {
+					best = math.Max(best, um.x[d][j]+est.ctxEff[d][j])
+				}
+			}
+			prior[d][a] = best + m.Margin - est.ctxEff[d][a]
+			weight[d][a] += m.Weight * pow(gu, u.Seq-m.Seq)
+		}
+		um.solve(ug, fu)
+	}
 	est.userLevel = um.level
 	est.eu = um.x
 	for d := range numDims {
@@ -239,6 +254,9 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 			// The population's uncertainty reaches the user's estimate in
 			// proportion to the prior's share of it.
 			share := weight[d][a] / (fu*ug.Arms[d][a].N + weight[d][a])
+			if int(u.Manual[d].Arm) == a {
+				share = 0 // the manual preference replaced the population's opinion
+			}
 			est.vpop[d][a] = share*share*popVar[d][a] + ctxVar[d][a]
 		}
 	}

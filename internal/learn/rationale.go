@@ -37,29 +37,29 @@ func rationale(est *estimate, pol *policy, arms [numDims]int, explored bool, tk 
 		}
 	}
 	if est.personal {
-		if q, ok := quote(est.userCells, arms); ok {
-			b.WriteString("User ")
+		if q, ok := quote(est.userCells, arms, pol); ok {
+			b.WriteString("user ")
 			q.write(&b, tk, cx)
 			return capitalised(b.String())
 		}
 	}
-	if q, ok := quote(est.popCells, arms); ok {
+	if q, ok := quote(est.popCells, arms, pol); ok {
 		if est.personal {
 			if n := est.userCells[0]; n.c != nil && n.f*n.c.N >= 0.5 {
-				b.WriteString("User has ")
+				b.WriteString("user has ")
 				b.WriteString(strconv.Itoa(int(math.Round(n.f * n.c.N))))
 				b.WriteString(" recent outcomes; population default: ")
 			} else {
-				b.WriteString("New user; population default: ")
+				b.WriteString("new user; population default: ")
 			}
 		} else {
-			b.WriteString("Population default (holdout): ")
+			b.WriteString("population default (holdout): ")
 		}
 		b.WriteString("similar users ")
 		q.write(&b, tk, cx)
 		return capitalised(b.String())
 	}
-	b.WriteString("No outcomes yet from this user or similar users of this account and mode; trying options evenly")
+	b.WriteString("no outcomes yet from this user or similar users of this account and mode; trying options evenly")
 	return capitalised(b.String())
 }
 
@@ -73,22 +73,26 @@ type quoted struct {
 	verb    string
 }
 
-func quote(cells [3]evidenceCell, arms [numDims]int) (quoted, bool) {
+// quote picks the statistic to quote from the most specific cell with
+// enough evidence: among the chosen options with at least minQuoted
+// outcomes there, the one of the most decisive dimension (the highest
+// posterior probability of being the best), since it explains the choice
+// best.
+func quote(cells [3]evidenceCell, arms [numDims]int, pol *policy) (quoted, bool) {
 	for _, slot := range [3]int{1, 2, 0} {
 		ec := cells[slot]
 		if ec.c == nil {
 			continue
 		}
-		best := quoted{n: -1}
+		best, bestP := quoted{}, -1.0
 		for d := range numDims {
 			x := &ec.c.Arms[d][arms[d]]
-			n := x.N
-			if n > best.n {
-				best = quoted{slot: slot, dim: d, option: arms[d], n: n, rate: x.C / math.Max(n, 1e-9)}
+			n := ec.f * x.N
+			if n >= minQuoted && pol.pbest[d][arms[d]] > bestP {
+				best, bestP = quoted{slot: slot, dim: d, option: arms[d], n: n, rate: x.C / x.N}, pol.pbest[d][arms[d]]
 			}
 		}
-		best.n *= ec.f
-		if best.n >= minQuoted {
+		if bestP >= 0 {
 			best.verb = "completed"
 			if ec.c.K < ec.c.N/2 {
 				best.verb = "started"

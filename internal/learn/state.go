@@ -34,10 +34,12 @@ const (
 	MaxPopulationTaskTypes = 16
 )
 
-// Sizes of the encoded states (format version 1). A user's state is at most
-// 2,554 bytes (a new user's first outcome makes it 274 bytes plus one cell of
-// 208 bytes per task type or request complexity seen); a tenant's
-// population is at most 6,446 bytes.
+// Sizes of the encoded states (format version 1). A user's state is at
+// most 2,540 bytes: a 70-byte header, a 208-byte cell for everything, and
+// one more cell (plus its name) per task type (at most MaxUserTaskTypes)
+// and per request complexity seen; a new user's first outcome on a
+// "debugging" task of high complexity makes it 704 bytes. A tenant's
+// population is at most 5,218 bytes.
 const (
 	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
 	userHeaderBytes         = 4 + 4 + 8 + numDims*13 + 2
@@ -80,15 +82,16 @@ type cell struct {
 type taskCell struct {
 	Key string
 	cell
+	at int // offset in the decoded bytes (population only; 0 for a new cell)
 }
 
 // manualPref is a preference set through PUT /v1/profile: pseudo-evidence
 // worth Weight outcomes (decaying like the user's own evidence from Seq on)
-// that Arm is Effect better than the user's level.
+// that Arm is Margin better than the best other option.
 type manualPref struct {
 	Arm    int8 // -1: none
 	Weight float64
-	Effect float64
+	Margin float64
 	Seq    uint32
 }
 
@@ -114,6 +117,20 @@ type popState struct {
 	Global           cell
 	Cx               [numComplexities]cell
 	Tasks            []taskCell
+
+	// Where each decoded cell starts in the bytes it was decoded from (0:
+	// absent), and where every task cell's key and cell start, decoded or
+	// not, so that Learn can rewrite only the cells it changed.
+	globalAt int
+	cxAt     [numComplexities]int
+	raw      [MaxPopulationTaskTypes]rawTask
+	nraw     int
+}
+
+// rawTask locates a task cell in encoded bytes.
+type rawTask struct {
+	key           []byte
+	keyAt, cellAt int
 }
 
 func newUserState() *userState {
@@ -205,6 +222,86 @@ func complexityIndex(c amp.TaskComplexity) int {
 
 type writer struct{ b []byte }
 
+// patchPopulation returns a copy of b, the bytes p was decoded from, with
+// p's header and the given cells (decoded from b, unchanged in size)
+// rewritten: Learn changes at most three cells of a population, and
+// rewriting only those keeps an outcome's cost independent of the number
+// of task types the population holds.
+func patchPopulation(b []byte, p *popState, cells ...patchedCell) []byte {
+	out := append([]byte(nil), b...)
+	binary.LittleEndian.PutUint32(out[4:], p.Seq)
+	binary.LittleEndian.PutUint32(out[8:], math.Float32bits(float32(p.NoiseVar)))
+	binary.LittleEndian.PutUint32(out[12:], math.Float32bits(float32(p.NoiseN)))
+	for _, pc := range cells {
+		w := writer{b: out[pc.at:pc.at]}
+		w.cell(pc.c)
+	}
+	return out
+}
+
+// rebuildPopulation encodes p, decoded from b with only the task cell
+// updated (nil if none), with the new task cell fresh added under newKey
+// (nil if none; it replaces the task cell with the least discounted
+// evidence when the population holds MaxPopulationTaskTypes). The other
+// task cells are copied from b byte for byte.
+func rebuildPopulation(b []byte, p *popState, updated *taskCell, newKey string, fresh *cell, discount float64) []byte {
+	evict := -1
+	if fresh != nil && p.nraw == MaxPopulationTaskTypes {
+		least := math.Inf(1)
+		for i, rt := range p.raw[:p.nraw] {
+			seq := binary.LittleEndian.Uint32(b[rt.cellAt:])
+			n := float64(math.Float32frombits(binary.LittleEndian.Uint32(b[rt.cellAt+4:])))
+			if n *= pow(discount, p.Seq-seq); n < least {
+				evict, least = i, n
+			}
+		}
+	}
+	nt := p.nraw
+	if fresh != nil && evict < 0 {
+		nt++
+	}
+	w := writer{b: make([]byte, 0, len(b)+cellBytes+len(newKey)+1)}
+	w.b = append(w.b, magic0, magic1, kindPopulation, formatVersion)
+	w.u32(p.Seq)
+	w.f32(p.NoiseVar)
+	w.f32(p.NoiseN)
+	mask := cxMask(&p.Cx)
+	w.u8(mask)
+	w.u8(byte(nt))
+	w.cell(&p.Global)
+	for i := range p.Cx {
+		if mask&(1<<i) != 0 {
+			w.cell(&p.Cx[i])
+		}
+	}
+	writeNew := func() {
+		w.u8(byte(len(newKey)))
+		w.b = append(w.b, newKey...)
+		w.cell(fresh)
+	}
+	for i, rt := range p.raw[:p.nraw] {
+		switch {
+		case i == evict:
+			writeNew()
+		case updated != nil && string(rt.key) == updated.Key:
+			w.b = append(w.b, b[rt.keyAt:rt.cellAt]...)
+			w.cell(&updated.cell)
+		default:
+			w.b = append(w.b, b[rt.keyAt:rt.cellAt+cellBytes]...)
+		}
+	}
+	if fresh != nil && evict < 0 {
+		writeNew()
+	}
+	return w.b
+}
+
+// patchedCell is a cell to rewrite at offset at.
+type patchedCell struct {
+	c  *cell
+	at int
+}
+
 func (w *writer) u8(v byte)    { w.b = append(w.b, v) }
 func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *writer) f32(v float64) {
@@ -245,7 +342,7 @@ func (u *userState) encode() []byte {
 	for _, m := range u.Manual {
 		w.u8(byte(m.Arm))
 		w.f32(m.Weight)
-		w.f32(m.Effect)
+		w.f32(m.Margin)
 		w.u32(m.Seq)
 	}
 	mask := cxMask(&u.Cx)
@@ -390,26 +487,36 @@ func kindName(k byte) string {
 }
 
 // key reads a task key: non-empty, at most amp.MaxTaskTypeBytes of valid
-// UTF-8, and not already seen.
-func (r *reader) key(seen func(string) bool) string {
+// UTF-8. The bytes alias the input.
+func (r *reader) key() []byte {
 	n := int(r.u8())
 	if r.err != nil {
-		return ""
+		return nil
 	}
 	if n == 0 || n > amp.MaxTaskTypeBytes {
 		r.fail("task key length %d", n)
-		return ""
+		return nil
 	}
 	if !r.need(n) {
-		return ""
+		return nil
 	}
-	k := string(r.b[:n])
+	k := r.b[:n:n]
 	r.b = r.b[n:]
-	if !utf8.ValidString(k) || seen(k) {
-		r.fail("invalid or duplicate task key")
-		return ""
+	if !utf8.Valid(k) {
+		r.fail("invalid task key")
+		return nil
 	}
 	return k
+}
+
+// dupKey reports whether k is among keys.
+func dupKey(keys [][]byte, k []byte) bool {
+	for _, x := range keys {
+		if string(x) == string(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeUser reads a user state; nil or empty bytes are a new user. When
@@ -432,9 +539,9 @@ func decodeUser(b []byte, only *string) (*userState, error) {
 		m := &u.Manual[d]
 		m.Arm = int8(r.u8())
 		m.Weight = r.f32(true)
-		m.Effect = r.f32(false)
+		m.Margin = r.f32(false)
 		m.Seq = r.u32()
-		if r.err == nil && (m.Arm < -1 || m.Arm >= numArms || m.Seq > u.Seq || m.Effect < -1 || m.Effect > 1) {
+		if r.err == nil && (m.Arm < -1 || m.Arm >= numArms || m.Seq > u.Seq || m.Margin < -1 || m.Margin > 1) {
 			r.fail("invalid manual preference")
 		}
 	}
@@ -443,22 +550,30 @@ func decodeUser(b []byte, only *string) (*userState, error) {
 	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxUserTaskTypes) {
 		r.fail("invalid layout")
 	}
+	if r.err != nil {
+		return nil, r.err
+	}
 	r.cell(&u.Global, u.Seq)
 	for i := range u.Cx {
 		if mask&(1<<i) != 0 {
 			r.cell(&u.Cx[i], u.Seq)
 		}
 	}
-	if nt > 0 {
-		u.Tasks = make([]taskCell, 0, nt)
+	if only == nil && nt > 0 {
+		u.Tasks = make([]taskCell, 0, nt+1) // room for one more
 	}
-	for range nt {
-		k := r.key(func(k string) bool { return u.task(k) != nil })
-		if only != nil && k != *only {
+	var keys [MaxPopulationTaskTypes][]byte
+	for i := range nt {
+		k := r.key()
+		if r.err == nil && dupKey(keys[:i], k) {
+			r.fail("duplicate task key")
+		}
+		keys[i] = k
+		if only != nil && string(k) != *only {
 			r.skip(cellBytes)
 			continue
 		}
-		u.Tasks = append(u.Tasks, taskCell{Key: k})
+		u.Tasks = append(u.Tasks, taskCell{Key: string(k)})
 		r.cell(&u.Tasks[len(u.Tasks)-1].cell, u.Seq)
 	}
 	if r.err == nil && len(r.b) != 0 {
@@ -487,36 +602,35 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {
 		r.fail("invalid layout")
 	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	p.globalAt = len(b) - len(r.b)
 	r.cell(&p.Global, p.Seq)
 	for i := range p.Cx {
 		if mask&(1<<i) != 0 {
+			p.cxAt[i] = len(b) - len(r.b)
 			r.cell(&p.Cx[i], p.Seq)
 		}
 	}
-	if nt > 0 && only == nil {
-		p.Tasks = make([]taskCell, 0, nt)
+	if only == nil && nt > 0 {
+		p.Tasks = make([]taskCell, 0, nt+1)
 	}
-	// Keys of skipped cells are remembered only to refuse duplicates.
-	var skipped [MaxPopulationTaskTypes]string
-	ns := 0
-	for range nt {
-		k := r.key(func(k string) bool {
-			for _, s := range skipped[:ns] {
-				if s == k {
-					return true
-				}
-			}
-			return p.task(k) != nil
-		})
-		if only != nil && k != *only {
-			if ns < len(skipped) {
-				skipped[ns] = k
-				ns++
-			}
+	var keys [MaxPopulationTaskTypes][]byte
+	for i := range nt {
+		keyAt := len(b) - len(r.b)
+		k := r.key()
+		if r.err == nil && dupKey(keys[:i], k) {
+			r.fail("duplicate task key")
+		}
+		keys[i] = k
+		p.raw[i] = rawTask{key: k, keyAt: keyAt, cellAt: len(b) - len(r.b)}
+		p.nraw = i + 1
+		if only != nil && string(k) != *only {
 			r.skip(cellBytes)
 			continue
 		}
-		p.Tasks = append(p.Tasks, taskCell{Key: k})
+		p.Tasks = append(p.Tasks, taskCell{Key: string(k), at: len(b) - len(r.b)})
 		r.cell(&p.Tasks[len(p.Tasks)-1].cell, p.Seq)
 	}
 	if r.err == nil && len(r.b) != 0 {

@@ -23,6 +23,8 @@ import (
 // the population's learning far more than the bias they remove (options
 // recommended mostly to the users who like them look a little better than
 // they are for everyone). Holdout decisions teach the population only.
+// in.Now is not used: forgetting counts outcomes, not time, so a user who
+// pauses for a month finds the model as it was.
 func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	dec, o := in.Decision, in.Outcome
 	if dec == nil || o == nil {
@@ -34,7 +36,8 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	}
 	tk := taskKey(dec.TaskType)
 	cx := complexityIndex(dec.TaskComplexity)
-	p, err := decodePopulation(in.Population, nil)
+	// Only the cells of this context are decoded; see teachPopulation.
+	p, err := decodePopulation(in.Population, &tk)
 	if err != nil {
 		return nil, fmt.Errorf("population: %w", err)
 	}
@@ -85,10 +88,8 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		gu := e.cfg.UserDiscount
 		// A user who surprises the model is probably not the user the old
 		// evidence describes: forget it faster while the alarm lasts.
-		var pol policy
-		e.policyFor(&est, &pol)
-		if pol.alarm > 0 {
-			f := 1 - alarmForgetting*pol.alarm
+		if a := alarm(est.surprise, est.shortfall); a > 0 {
+			f := 1 - alarmForgetting*a
 			for _, c := range u.cells() {
 				c.scale(f)
 			}
@@ -109,25 +110,69 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	}
 
 	pev := evidence{reward: r, arms: arms, success: b2f(succ), known: b2f(known)}
-	if p.Seq >= rebaseAt {
-		rebase(&p.Seq, e.cfg.PopulationDiscount, p.cells())
+	if out.Population, err = e.teachPopulation(in.Population, p, tk, cx, &pev); err != nil {
+		return nil, fmt.Errorf("population: %w", err)
+	}
+	return out, nil
+}
+
+// teachPopulation adds an outcome to the population, p, decoded from b
+// with only the task cell tk, and returns the new state. When the context's
+// cells already exist, it rewrites just the global, task-type and
+// complexity cells in a copy of b; a new cell (which may evict another) is
+// added copying the other task cells as they are; only a counter rebase
+// (once in 2^31 outcomes) takes a full decode and encode.
+func (e *Engine) teachPopulation(b []byte, p *popState, tk string, cx int, pev *evidence) ([]byte, error) {
+	gp := e.cfg.PopulationDiscount
+	if p.Seq+1 >= rebaseAt {
+		full, err := decodePopulation(b, nil)
+		if err != nil {
+			return nil, err
+		}
+		full.NoiseVar, full.NoiseN = p.NoiseVar, p.NoiseN // learnNoise updated p
+		rebase(&full.Seq, gp, full.cells())
+		full.Seq++
+		pev.add(&full.Global, full.Seq, gp)
+		if tk != "" {
+			c := full.task(tk)
+			if c == nil {
+				full.Tasks = addTask(full.Tasks, tk, MaxPopulationTaskTypes, full.Seq, gp)
+				c = full.task(tk)
+			}
+			pev.add(&c.cell, full.Seq, gp)
+		}
+		if cx >= 0 {
+			pev.add(&full.Cx[cx], full.Seq, gp)
+		}
+		return full.encode(), nil
 	}
 	p.Seq++
-	gp := e.cfg.PopulationDiscount
 	pev.add(&p.Global, p.Seq, gp)
+	var tc *taskCell
+	var fresh *cell
 	if tk != "" {
-		c := p.task(tk)
-		if c == nil {
-			p.Tasks = addTask(p.Tasks, tk, MaxPopulationTaskTypes, p.Seq, gp)
-			c = p.task(tk)
+		if tc = p.task(tk); tc != nil {
+			pev.add(&tc.cell, p.Seq, gp)
+		} else {
+			fresh = &cell{Seq: p.Seq}
+			pev.add(fresh, p.Seq, gp)
 		}
-		pev.add(&c.cell, p.Seq, gp)
 	}
+	newCx := cx >= 0 && p.cxAt[cx] == 0
 	if cx >= 0 {
 		pev.add(&p.Cx[cx], p.Seq, gp)
 	}
-	out.Population = p.encode()
-	return out, nil
+	if len(b) == 0 || fresh != nil || newCx {
+		return rebuildPopulation(b, p, tc, tk, fresh, gp), nil
+	}
+	cells := []patchedCell{{&p.Global, p.globalAt}}
+	if tc != nil {
+		cells = append(cells, patchedCell{&tc.cell, tc.at})
+	}
+	if cx >= 0 {
+		cells = append(cells, patchedCell{&p.Cx[cx], p.cxAt[cx]})
+	}
+	return patchPopulation(b, p, cells...), nil
 }
 
 // learnNoise keeps the population's running estimate of the reward noise

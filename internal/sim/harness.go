@@ -33,14 +33,15 @@ type Result struct {
 
 // Window summarises interactions from..to (1-based, inclusive).
 type Window struct {
-	From, To       int
-	N              int
-	CompletionRate float64 // realised completions per interaction
+	From           int     `json:"from"`
+	To             int     `json:"to"`
+	N              int     `json:"n"`
+	CompletionRate float64 `json:"completionRate"` // realised completions per interaction
 	// Score is the normalised score: (chosen − uniform) / (oracle − uniform),
 	// with each term the expected completion probability summed over the
 	// window's interactions. 0 is uniform random, 1 the oracle that knows
 	// every user's preferences.
-	Score float64
+	Score float64 `json:"score"`
 }
 
 // Window returns the summary of interactions from..to.

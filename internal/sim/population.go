@@ -31,26 +31,29 @@ var (
 // it has never seen. Preferences are utilities on the logit scale of the
 // completion probability.
 type Params struct {
-	Personas          int      // archetypes users are drawn from
-	TaskTypes         []string // task types the population's requests use
-	NoTaskTypeShare   float64  // share of requests without a taskType
-	NoComplexityShare float64  // share of requests without a complexity
+	Personas          int      `json:"personas"`          // archetypes users are drawn from
+	TaskTypes         []string `json:"taskTypes"`         // task types the population's requests use
+	NoTaskTypeShare   float64  `json:"noTaskTypeShare"`   // share of requests without a taskType
+	NoComplexityShare float64  `json:"noComplexityShare"` // share of requests without a complexity
 
-	GlobalScale      float64 // spread of what everybody prefers
-	PersonaScale     float64 // spread of each persona's deviation from it
-	IndividualScale  float64 // spread of each user's deviation from the persona
-	TaskScale        float64 // spread of the task types' effects
-	PersonaTaskShare float64 // share of the task effects' variance that differs by persona
-	ComplexityScale  float64 // spread of the request complexities' effects
+	GlobalScale      float64 `json:"globalScale"`      // spread of what everybody prefers
+	PersonaScale     float64 `json:"personaScale"`     // spread of each persona's deviation from it
+	IndividualScale  float64 `json:"individualScale"`  // spread of each user's deviation from the persona
+	TaskScale        float64 `json:"taskScale"`        // spread of the task types' effects
+	PersonaTaskShare float64 `json:"personaTaskShare"` // share of the task effects' variance that differs by persona
+	ComplexityScale  float64 `json:"complexityScale"`  // spread of the request complexities' effects
 
-	DimWeight  [numDims]float64 // importance of each dimension (mean 1)
-	BaseMean   float64          // mean of the users' base logit
-	BaseSpread float64          // spread of the users' base logits
+	DimWeight  [numDims]float64 `json:"dimWeight"`  // importance of each dimension (mean 1)
+	BaseMean   float64          `json:"baseMean"`   // mean of the users' base logit
+	BaseSpread float64          `json:"baseSpread"` // spread of the users' base logits
 
-	DriftShare float64 // share of users whose taste changes, when drift is on
+	DriftShare float64 `json:"driftShare"` // share of users whose taste changes, when drift is on
 
 	// Probabilities that an optional outcome field is reported.
-	ReportCompleted, ReportFlow, ReportSatisfaction, ReportTimeToStart float64
+	ReportCompleted    float64 `json:"reportCompleted"`
+	ReportFlow         float64 `json:"reportFlow"`
+	ReportSatisfaction float64 `json:"reportSatisfaction"`
+	ReportTimeToStart  float64 `json:"reportTimeToStart"`
 }
 
 // Population is a simulated population: its parameters, the preferences of
