@@ -5,6 +5,7 @@ and ``amp accounts create``. Skipped, with the reason, when AMP_BIN is unset."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 import unittest
@@ -185,7 +186,23 @@ class ErrorsTest(_RealTest):
         self.assertEqual((p.total_interactions, p.completion_rate), (1, 1))
 
     def test_410_request_expired(self) -> None:
-        self.skipTest("needs a requestId older than 24 h and amp serve has no test clock; covered against the fake server")
+        # amp serve has no test clock, so the decision is aged in its SQLite
+        # file (WAL mode lets a second connection write beside the server,
+        # and the server reads decisions from the file, not from memory).
+        assert server is not None
+        amp = self.client()
+        ctx = amp.get_context("py_expired", "a task")
+        db = sqlite3.connect(os.path.join(server.data_dir, "amp.db"), timeout=10)
+        try:
+            with db:
+                changed = db.execute(
+                    "UPDATE decisions SET created_at = created_at - ? WHERE request_id = ?",
+                    (25 * 3600 * 1_000_000, ctx.request_id),  # microseconds
+                ).rowcount
+        finally:
+            db.close()
+        self.assertEqual(changed, 1)
+        self.assertAMPError(self.raises(amp.report_outcome, ctx.request_id, True), "REQUEST_EXPIRED", 410)
 
     def test_400s(self) -> None:
         amp = self.client()

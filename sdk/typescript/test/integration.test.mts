@@ -3,6 +3,8 @@
 // and `amp accounts create`. Skipped, with the reason, when AMP_BIN is unset.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import {
@@ -185,8 +187,29 @@ describe('against a real amp serve', { skip }, () => {
       assert.equal(profile.completionRate, 1);
     });
 
-    test('410 REQUEST_EXPIRED', (t) => {
-      t.skip('needs a requestId older than 24 h and amp serve has no test clock; covered against the fake server');
+    test('410 REQUEST_EXPIRED for a requestId older than 24 hours', async (t) => {
+      // amp serve has no test clock, so the decision is aged in its SQLite
+      // file; Node 20 has no SQLite module, so python3's does it (WAL mode
+      // lets a second connection write beside the server).
+      const ctx = await amp.getContext({ userId: 'ts_expired', task: 'a task' });
+      const age = `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+with db:
+    n = db.execute("UPDATE decisions SET created_at = created_at - ? WHERE request_id = ?", (25 * 3600 * 1000000, sys.argv[2])).rowcount
+print(n)`;
+      let changed: string;
+      try {
+        changed = execFileSync('python3', ['-c', age, join(server.dataDir, 'amp.db'), ctx.requestId], { encoding: 'utf8' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          t.skip('python3 not found: cannot age a decision in the SQLite file');
+          return;
+        }
+        throw err;
+      }
+      assert.equal(changed.trim(), '1');
+      assertError(await rejects(amp.reportOutcome({ requestId: ctx.requestId, started: true })), 'REQUEST_EXPIRED', 410);
     });
 
     test('400s: INVALID_USER_ID, INVALID_TASK, INVALID_PREFERENCE, INVALID_REQUEST', async () => {
