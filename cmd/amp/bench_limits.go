@@ -27,38 +27,11 @@ func benchWithoutLimits(ctx context.Context, w io.Writer, cfg *Config, o *benchO
 	ncfg := *cfg
 	ncfg.DataDir = dir
 	ncfg.Addr = "127.0.0.1:0"
-	store, err := openStore(ctx, &ncfg, log, true)
+	b, stop, err := startBenchInstance(ctx, &ncfg, o, log, withoutLimits())
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(&ncfg, log, store, withoutLimits())
-	if err != nil {
-		return err
-	}
-	runCtx, stopServer := context.WithCancel(ctx)
-	serverDone := make(chan error, 1)
-	go func() { serverDone <- srv.run(runCtx) }()
-	defer func() {
-		stopServer()
-		<-serverDone
-	}()
-	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
-	if err != nil {
-		return err
-	}
-	key, err := srv.svc.CreateKey(ctx, acct.ID, amp.ModeLive, service.KeyOptions{Name: "bench"})
-	if err != nil {
-		return err
-	}
-	b := &benchRun{
-		o:       o,
-		service: srv.baseURL(),
-		auth:    "Bearer " + key.Secret,
-		rands:   make([]*rand.Rand, o.concurrency),
-	}
-	for i := range b.rands {
-		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
-	}
+	defer stop()
 	phase := func(fn call) *loadResult {
 		if o.warmup > 0 {
 			closedLoop(ctx, o.concurrency, o.warmup, fn)
@@ -93,4 +66,45 @@ func benchWithoutLimits(ctx context.Context, w io.Writer, cfg *Config, o *benchO
 		}
 	}
 	return nil
+}
+
+// startBenchInstance runs a further service instance for bench on cfg's
+// store, with an enterprise account whose rate the load cannot reach, and
+// returns a benchRun against it and a function that stops it.
+func startBenchInstance(ctx context.Context, cfg *Config, o *benchOptions, log *slog.Logger, opts ...serverOption) (*benchRun, func(), error) {
+	store, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := newServer(cfg, log, store, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	runCtx, stopServer := context.WithCancel(ctx)
+	serverDone := make(chan error, 1)
+	go func() { serverDone <- srv.run(runCtx) }()
+	stop := func() {
+		stopServer()
+		<-serverDone
+	}
+	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	key, err := srv.svc.CreateKey(ctx, acct.ID, amp.ModeLive, service.KeyOptions{Name: "bench"})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	b := &benchRun{
+		o:       o,
+		service: srv.baseURL(),
+		auth:    "Bearer " + key.Secret,
+		rands:   make([]*rand.Rand, max(o.concurrency, o.rateWorkers)),
+	}
+	for i := range b.rands {
+		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
+	}
+	return b, stop, nil
 }

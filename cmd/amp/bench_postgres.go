@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/service"
 )
 
 // benchResults are the measurements of one service in amp bench.
@@ -36,38 +33,11 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 	pcfg := *cfg
 	pcfg.DatabaseURL = dbURL
 	pcfg.Addr = "127.0.0.1:0"
-	store, err := openStore(ctx, &pcfg, log, true)
+	b, stop, err := startBenchInstance(ctx, &pcfg, o, log)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(&pcfg, log, store)
-	if err != nil {
-		return err
-	}
-	runCtx, stopServer := context.WithCancel(ctx)
-	serverDone := make(chan error, 1)
-	go func() { serverDone <- srv.run(runCtx) }()
-	defer func() {
-		stopServer()
-		<-serverDone
-	}()
-	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
-	if err != nil {
-		return err
-	}
-	key, err := srv.svc.CreateKey(ctx, acct.ID, amp.ModeLive, service.KeyOptions{Name: "bench"})
-	if err != nil {
-		return err
-	}
-	b := &benchRun{
-		o:       o,
-		service: srv.baseURL(),
-		auth:    "Bearer " + key.Secret,
-		rands:   make([]*rand.Rand, max(o.concurrency, o.rateWorkers)),
-	}
-	for i := range b.rands {
-		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
-	}
+	defer stop()
 
 	host := "?"
 	if u, err := url.Parse(o.postgresURL); err == nil {
