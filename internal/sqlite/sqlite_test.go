@@ -42,9 +42,12 @@ func TestStoreFullSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the suite already runs with the default options")
 	}
+	opts := []sqlite.Option{sqlite.WithFullSync(), sqlite.WithMaxBatch(3), sqlite.WithReadConns(1)}
 	storetest.Run(t, func(t *testing.T) amp.Store {
-		return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithFullSync(), sqlite.WithMaxBatch(3), sqlite.WithReadConns(1))
-	})
+		return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"), opts...)
+	}, storetest.Reopen(func(t *testing.T, closed amp.Store) amp.Store {
+		return mustOpen(t, closed.(*sqlite.DB).Path(), opts...)
+	}))
 }
 
 func TestBackup(t *testing.T) {
