@@ -2,6 +2,8 @@ package amp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -123,4 +125,19 @@ type UsageStore interface {
 	// QuotaUsage returns the stored count of the account's live 2xx
 	// requests in the month starting at month; 0 if none was stored.
 	QuotaUsage(ctx context.Context, accountID string, month time.Time) (int64, error)
+}
+
+// Validate checks a query before a backend turns it into SQL: a valid
+// granularity, an account, and a valid mode when one is given.
+func (q *UsageQuery) Validate() error {
+	if !q.Granularity.Valid() {
+		return fmt.Errorf("invalid granularity %q", q.Granularity)
+	}
+	if q.AccountID == "" {
+		return errors.New("query without account")
+	}
+	if q.Mode != "" && !q.Mode.Valid() {
+		return fmt.Errorf("invalid mode %q", q.Mode)
+	}
+	return nil
 }

@@ -345,20 +345,7 @@ func (u *userState) encode() []byte {
 		w.f32(m.Margin)
 		w.u32(m.Seq)
 	}
-	mask := cxMask(&u.Cx)
-	w.u8(mask)
-	w.u8(byte(len(u.Tasks)))
-	w.cell(&u.Global)
-	for i := range u.Cx {
-		if mask&(1<<i) != 0 {
-			w.cell(&u.Cx[i])
-		}
-	}
-	for i := range u.Tasks {
-		w.u8(byte(len(u.Tasks[i].Key)))
-		w.b = append(w.b, u.Tasks[i].Key...)
-		w.cell(&u.Tasks[i].cell)
-	}
+	w.contexts(&u.Global, &u.Cx, u.Tasks)
 	return w.b
 }
 
@@ -368,21 +355,28 @@ func (p *popState) encode() []byte {
 	w.u32(p.Seq)
 	w.f32(p.NoiseVar)
 	w.f32(p.NoiseN)
-	mask := cxMask(&p.Cx)
+	w.contexts(&p.Global, &p.Cx, p.Tasks)
+	return w.b
+}
+
+// contexts writes the evidence cells a user and a population share the
+// layout of: which complexity cells are present, the task count, the
+// global cell, the present complexity cells, then each task's key and cell.
+func (w *writer) contexts(global *cell, cx *[numComplexities]cell, tasks []taskCell) {
+	mask := cxMask(cx)
 	w.u8(mask)
-	w.u8(byte(len(p.Tasks)))
-	w.cell(&p.Global)
-	for i := range p.Cx {
+	w.u8(byte(len(tasks)))
+	w.cell(global)
+	for i := range cx {
 		if mask&(1<<i) != 0 {
-			w.cell(&p.Cx[i])
+			w.cell(&cx[i])
 		}
 	}
-	for i := range p.Tasks {
-		w.u8(byte(len(p.Tasks[i].Key)))
-		w.b = append(w.b, p.Tasks[i].Key...)
-		w.cell(&p.Tasks[i].cell)
+	for i := range tasks {
+		w.u8(byte(len(tasks[i].Key)))
+		w.b = append(w.b, tasks[i].Key...)
+		w.cell(&tasks[i].cell)
 	}
-	return w.b
 }
 
 type reader struct {

@@ -153,14 +153,8 @@ func (db *DB) Usage(ctx context.Context, q amp.UsageQuery) ([]amp.UsageRow, erro
 // their zero values and left out of GROUP BY; only fixed column names are
 // ever written into the SQL, every value is a parameter.
 func usageQuery(q amp.UsageQuery) (string, []any, error) {
-	if !q.Granularity.Valid() {
-		return "", nil, fmt.Errorf("invalid granularity %q", q.Granularity)
-	}
-	if q.AccountID == "" {
-		return "", nil, errors.New("query without account")
-	}
-	if q.Mode != "" && !q.Mode.Valid() {
-		return "", nil, fmt.Errorf("invalid mode %q", q.Mode)
+	if err := q.Validate(); err != nil {
+		return "", nil, err
 	}
 	dims := q.Dims
 	if dims == 0 {

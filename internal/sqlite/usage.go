@@ -106,14 +106,8 @@ func (db *DB) Usage(ctx context.Context, q amp.UsageQuery) ([]amp.UsageRow, erro
 // constants and left out of GROUP BY; only fixed column names are ever
 // written into the SQL.
 func usageQuery(q amp.UsageQuery) (string, []any, error) {
-	if !q.Granularity.Valid() {
-		return "", nil, fmt.Errorf("invalid granularity %q", q.Granularity)
-	}
-	if q.AccountID == "" {
-		return "", nil, errors.New("query without account")
-	}
-	if q.Mode != "" && !q.Mode.Valid() {
-		return "", nil, fmt.Errorf("invalid mode %q", q.Mode)
+	if err := q.Validate(); err != nil {
+		return "", nil, err
 	}
 	dims := q.Dims
 	if dims == 0 {
