@@ -444,16 +444,27 @@ func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, ap
 // DeleteProfile erases the user's decisions, their outcomes (by cascade)
 // and the profile, in the order RecordOutcome locks them; ErrNotFound, with
 // nothing erased, if the user has no profile.
+//
+// Under read committed each statement sees the rows committed when it
+// starts, so a decision logged after the first DELETE began, and perhaps
+// already learned from, would survive the erasure of the profile that
+// learned it. The last statement, run once the profile is deleted, erases
+// those too, skipping any whose outcome is being recorded right now: that
+// RecordOutcome waits for our profile lock, then finds no profile and
+// starts the user afresh, so its decision and outcome stay consistent
+// with the new profile (and waiting for it instead would be a deadlock).
 func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var deleted int64
+		mode := string(t.Mode)
 		b := &pgx.Batch{}
-		b.Queue("DELETE FROM decisions WHERE account_id = $1 AND mode = $2 AND user_id = $3", t.AccountID, string(t.Mode), userID)
+		b.Queue(deleteDecisions("account_id = $1 AND mode = $2 AND user_id = $3", ""), t.AccountID, mode, userID)
 		b.Queue("DELETE FROM profiles WHERE account_id = $1 AND mode = $2 AND user_id = $3",
-			t.AccountID, string(t.Mode), userID).Exec(func(tag pgconn.CommandTag) error {
+			t.AccountID, mode, userID).Exec(func(tag pgconn.CommandTag) error {
 			deleted = tag.RowsAffected()
 			return nil
 		})
+		b.Queue(deleteDecisions("account_id = $1 AND mode = $2 AND user_id = $3", "SKIP LOCKED"), t.AccountID, mode, userID)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return mapErr(err)
 		}
@@ -466,6 +477,18 @@ func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) er
 		return fmt.Errorf("postgres: delete profile: %w", err)
 	}
 	return nil
+}
+
+// deleteDecisions returns a statement that deletes the decisions matching
+// where, locking them first in primary-key order: two erasures that
+// overlap (a user's and the monthly reset, perhaps from two instances)
+// then never wait on each other in a cycle, as two DELETEs scanning in
+// different orders can. wait is "" to wait for locked rows or "SKIP
+// LOCKED" to leave them.
+func deleteDecisions(where, wait string) string {
+	return `DELETE FROM decisions WHERE (account_id, mode, request_id) IN (
+		SELECT account_id, mode, request_id FROM decisions WHERE ` + where + `
+		ORDER BY account_id, mode, request_id FOR UPDATE ` + wait + `)`
 }
 
 // ProfileStats aggregates the user's stored outcomes by their decision's
@@ -601,18 +624,26 @@ func (db *DB) Decisions(ctx context.Context, t amp.Tenant, since time.Time, limi
 
 // ResetTestData erases every test-mode decision (and with them their
 // outcomes), profile and population of every account, in the order
-// RecordOutcome locks them, and returns how many profiles it erased.
+// RecordOutcome locks them, and returns how many profiles it erased. Each
+// table's rows are locked in primary-key order, so that two instances
+// resetting at once serialise; the last statement erases the decisions
+// logged while the others ran, as in DeleteProfile.
 func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 	var n int64
 	mode := string(amp.ModeTest)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue("DELETE FROM decisions WHERE mode = $1", mode)
-		b.Queue("DELETE FROM profiles WHERE mode = $1", mode).Exec(func(tag pgconn.CommandTag) error {
+		b.Queue(deleteDecisions("mode = $1", ""), mode)
+		b.Queue(`DELETE FROM profiles WHERE (account_id, mode, user_id) IN (
+			SELECT account_id, mode, user_id FROM profiles WHERE mode = $1
+			ORDER BY account_id, mode, user_id FOR UPDATE)`, mode).Exec(func(tag pgconn.CommandTag) error {
 			n = tag.RowsAffected()
 			return nil
 		})
-		b.Queue("DELETE FROM populations WHERE mode = $1", mode)
+		b.Queue(`DELETE FROM populations WHERE (account_id, mode) IN (
+			SELECT account_id, mode FROM populations WHERE mode = $1
+			ORDER BY account_id, mode FOR UPDATE)`, mode)
+		b.Queue(deleteDecisions("mode = $1", "SKIP LOCKED"), mode)
 		return mapErr(tx.SendBatch(ctx, b).Close())
 	})
 	if err != nil {
