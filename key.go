@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"strings"
+	"time"
 )
 
 // API key format (contract §3): "amp_sk_" + mode + "_" + 24 random base62
@@ -53,6 +54,33 @@ func RandomID(random io.Reader, prefix string, n int) (string, error) {
 	b.Grow(len(prefix) + n)
 	b.WriteString(prefix)
 	if err := writeRandomBase62(&b, random, n); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// TimeOrderedID returns prefix, then t's Unix milliseconds as 8 base62
+// digits, then n-8 random base62 characters. Ids made later sort after
+// those made earlier (the alphabet is in ASCII order, and 8 digits last
+// until the year 8900), so a B-tree indexed by them grows at its right
+// edge: a batch of inserts dirties one leaf page, not one per id, which is
+// most of what a commit costs. n must exceed 8, and the random part should
+// hold enough to make ids unguessable (16 characters: 95 bits).
+func TimeOrderedID(random io.Reader, prefix string, t time.Time, n int) (string, error) {
+	if n <= 8 {
+		return "", fmt.Errorf("time-ordered id of %d characters: want more than 8", n)
+	}
+	var b strings.Builder
+	b.Grow(len(prefix) + n)
+	b.WriteString(prefix)
+	ms := uint64(max(t.UnixMilli(), 0))
+	var digits [8]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = base62Alphabet[ms%62]
+		ms /= 62
+	}
+	b.Write(digits[:])
+	if err := writeRandomBase62(&b, random, n-len(digits)); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
 )
 
@@ -66,9 +65,10 @@ Phases:
      soon as the last was answered, --duration each after --warmup:
      POST /echo, POST /v1/context, then POST /v1/outcome (each outcome for
      a fresh requestId from a context of phase 1, reported once);
-  2. fixed rate, --rate requests/second for --rate-duration: POST
-     /v1/context, then POST /v1/outcome. Latency counts from when a request
-     was due, so a stall is charged to every request it delays.
+  2. fixed rate, --rate requests/second for --rate-duration: POST /echo
+     (the yardstick of the machine's own tail latency), POST /v1/context,
+     then POST /v1/outcome. Latency counts from when a request was due, so
+     a stall is charged to every request it delays.
 
 With --postgres-url (or AMP_TEST_POSTGRES_URL), bench then runs the
 service phases again on a second service instance over PostgreSQL, in a
@@ -77,7 +77,9 @@ prints a table of the echo, SQLite and PostgreSQL figures side by side.
 
 It prints requests/second and p50/p99 latency of each, the ratios
 service/echo (targets: context >= 0.5, outcome >= 0.3) and the p99 at the
-fixed rate (target <= 2ms). Requests come from an enterprise account with a
+fixed rate (target <= 2ms), and, for each service phase, how many
+writes the SQLite store committed per transaction (its group-commit batch
+size; a commit costs as much as several writes). Requests come from an enterprise account with a
 rate of 1,000,000/s, so the limiter never refuses one, in live mode, so
 usage metering runs as in production. Server logs are formatted at
 --log-level and discarded, except warnings and errors, which go to standard
@@ -128,30 +130,11 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	// The server's logs are formatted as in production, then discarded;
 	// warnings and errors also go to standard error.
 	log := slog.New(teeHandler{newLogger(cfg, io.Discard).Handler(), slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
-	store, err := openStore(ctx, cfg, log, true)
+	b, stop, err := startBenchInstance(ctx, cfg, o, log)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(cfg, log, store)
-	if err != nil {
-		return err
-	}
-	runCtx, stopServer := context.WithCancel(ctx)
-	serverDone := make(chan error, 1)
-	go func() { serverDone <- srv.run(runCtx) }()
-	defer func() {
-		stopServer()
-		<-serverDone
-	}()
-
-	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
-	if err != nil {
-		return err
-	}
-	key, err := srv.svc.CreateKey(ctx, acct.ID, amp.ModeLive, service.KeyOptions{Name: "bench"})
-	if err != nil {
-		return err
-	}
+	defer stop()
 
 	echoLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -161,16 +144,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	go echo.Serve(echoLn)
 	defer echo.Close()
 
-	b := &benchRun{
-		o:       o,
-		service: srv.baseURL(),
-		echo:    "http://" + echoLn.Addr().String(),
-		auth:    "Bearer " + key.Secret,
-		rands:   make([]*rand.Rand, max(o.concurrency, o.rateWorkers)),
-	}
-	for i := range b.rands {
-		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
-	}
+	b.echo = "http://" + echoLn.Addr().String()
 
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -193,9 +167,10 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		if o.warmup > 0 {
 			closedLoop(ctx, o.concurrency, o.warmup, fn)
 		}
-		return closedLoop(ctx, o.concurrency, o.duration, fn)
+		return b.measured(func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, fn) })
 	}
 	echoRes := phase(b.echoCall)
+	echoRes.WritesPerCommit = 0 // the service's background writes, not the echo's
 	ctxRes := phase(b.contextCall)
 	// Outcomes need fresh requestIds: mint, unmeasured, enough for an
 	// outcome phase half again as fast as the context phase was.
@@ -205,12 +180,12 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests/s\tp50\tp99\trequests\terrors\t")
+	fmt.Fprintln(tw, "target\trequests/s\tp50\tp99\trequests\terrors\twrites/commit\t")
 	for _, r := range []struct {
 		name string
 		res  *loadResult
 	}{{"echo (net/http)", echoRes}, {"POST /v1/context", ctxRes}, {"POST /v1/outcome", outRes}} {
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%d\t\n", r.name, r.res.Rate(), ms(r.res.Quantile(0.50)), ms(r.res.Quantile(0.99)), r.res.OK, r.res.Errors)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%d\t%s\t\n", r.name, r.res.Rate(), ms(r.res.Quantile(0.50)), ms(r.res.Quantile(0.99)), r.res.OK, r.res.Errors, perCommit(r.res))
 	}
 	tw.Flush()
 	if outRes.Exhausted {
@@ -226,20 +201,25 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.1f: %s)\n\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
 
 	fmt.Fprintf(w, "fixed rate: %d requests/s for %s, %d workers\n", o.rate, o.rateDuration, o.rateWorkers)
-	ctxFixed := fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.contextCall)
+	echoFixed := fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.echoCall)
+	ctxFixed := b.measured(func() *loadResult { return fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.contextCall) })
 	b.fill(ctx, int(float64(o.rate)*o.rateDuration.Seconds()))
-	outFixed := fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.outcomeCall)
+	outFixed := b.measured(func() *loadResult { return fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.outcomeCall) })
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tachieved/s\tp50\tp99\tmax\terrors\tp99 <= 2ms\t")
+	fmt.Fprintln(tw, "target\tachieved/s\tp50\tp99\tmax\terrors\twrites/commit\tp99 <= 2ms\t")
 	for _, r := range []struct {
 		name string
 		res  *loadResult
-	}{{"POST /v1/context", ctxFixed}, {"POST /v1/outcome", outFixed}} {
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t\n", r.name, r.res.Rate(), ms(r.res.Quantile(0.50)), ms(r.res.Quantile(0.99)),
-			ms(r.res.Quantile(1)), r.res.Errors, verdict(r.res.Quantile(0.99) <= targetP99 && r.res.OK > 0))
+	}{{"echo (net/http)", echoFixed}, {"POST /v1/context", ctxFixed}, {"POST /v1/outcome", outFixed}} {
+		target := verdict(r.res.Quantile(0.99) <= targetP99 && r.res.OK > 0)
+		if r.res == echoFixed {
+			target = "-" // the yardstick
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.name, r.res.Rate(), ms(r.res.Quantile(0.50)), ms(r.res.Quantile(0.99)),
+			ms(r.res.Quantile(1)), r.res.Errors, perCommit(r.res), target)
 	}
 	tw.Flush()
 	if outFixed.Exhausted {
@@ -315,12 +295,41 @@ func echoJSON(w http.ResponseWriter, r *http.Request) {
 // returned, for outcomes to consume in order.
 type benchRun struct {
 	o                   *benchOptions
+	store               amp.Store
 	service, echo, auth string
 	rands               []*rand.Rand // one per worker, so no locking
 
 	mu   sync.Mutex
 	ids  []string
 	next atomic.Int64
+}
+
+// writerStats is what the SQLite store reports of its group commit.
+type writerStats interface {
+	WriterStats() (writes, commits int64)
+}
+
+// measured runs a phase of the service and records in its result how many
+// writes the store committed per transaction meanwhile.
+func (b *benchRun) measured(run func() *loadResult) *loadResult {
+	ws, ok := b.store.(writerStats)
+	if !ok {
+		return run()
+	}
+	w0, c0 := ws.WriterStats()
+	res := run()
+	if w1, c1 := ws.WriterStats(); c1 > c0 {
+		res.WritesPerCommit = float64(w1-w0) / float64(c1-c0)
+	}
+	return res
+}
+
+// perCommit formats a phase's writes per commit, or "-" if not known.
+func perCommit(r *loadResult) string {
+	if r.WritesPerCommit == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", r.WritesPerCommit)
 }
 
 func (b *benchRun) contextBody(worker int) []byte {

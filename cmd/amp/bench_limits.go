@@ -99,6 +99,7 @@ func startBenchInstance(ctx context.Context, cfg *Config, o *benchOptions, log *
 	}
 	b := &benchRun{
 		o:       o,
+		store:   store,
 		service: srv.baseURL(),
 		auth:    "Bearer " + key.Secret,
 		rands:   make([]*rand.Rand, max(o.concurrency, o.rateWorkers)),

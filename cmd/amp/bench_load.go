@@ -27,6 +27,9 @@ type loadResult struct {
 	Elapsed   time.Duration
 	Latencies []time.Duration // of successful calls, sorted
 	Exhausted bool            // the phase ended early for lack of input
+	// WritesPerCommit is the store's group-commit batch size over the
+	// phase; 0 when the store does not report it (PostgreSQL, the echo).
+	WritesPerCommit float64
 }
 
 // Rate is successful requests per second.

@@ -124,7 +124,7 @@ func (s *Service) newRand() *mrand.Rand {
 
 // NewRequestID returns a fresh "req_…" identifier.
 func (s *Service) NewRequestID() string {
-	id, err := amp.RandomID(s.random, "req_", 24)
+	id, err := amp.TimeOrderedID(s.random, "req_", s.now(), 24)
 	if err != nil {
 		// crypto/rand does not fail on supported platforms; a broken
 		// injected source is a programming error.

@@ -107,6 +107,7 @@ type DB struct {
 
 	maxBatch int
 	batches  atomic.Int64 // committed transactions, for tests and metrics
+	writes   atomic.Int64 // writes in them
 
 	// cache is nil without WithCache; lock is the file holding the
 	// exclusive lock that the cache needs.

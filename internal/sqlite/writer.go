@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -107,7 +108,7 @@ func (db *DB) run() {
 	for {
 		select {
 		case o := <-db.ops:
-			batch = db.fill(append(batch[:0], o))
+			batch = db.gather(append(batch[:0], o))
 			db.runBatch(batch)
 			clear(batch) // let answered ops go
 		case <-db.closing:
@@ -123,6 +124,23 @@ func (db *DB) run() {
 			}
 		}
 	}
+}
+
+// gather fills batch with what is queued and with what goroutines ready to
+// run are about to queue: it yields the processor up to gatherYields times
+// while that makes the queue grow. A goroutine that was about to queue a
+// write (an HTTP handler past its decoding, say) then does so before this
+// commit rather than after it; an idle store yields once, to nobody, and
+// commits a lone write at once.
+func (db *DB) gather(batch []*op) []*op {
+	for range gatherYields {
+		n := len(db.ops)
+		runtime.Gosched()
+		if len(db.ops) == n {
+			break
+		}
+	}
+	return db.fill(batch)
 }
 
 // fill appends to batch whatever is queued, without waiting, up to maxBatch.
@@ -215,6 +233,13 @@ func (db *DB) runTx(ops []*op) (rest []*op) {
 		return nil
 	}
 	db.batches.Add(1)
+	committed := 0
+	for _, o := range ops {
+		if o.err == nil {
+			committed++
+		}
+	}
+	db.writes.Add(int64(committed))
 	db.kickCheckpoint(len(ops))
 	// Before the answers, so that a caller who got one reads its own
 	// write from the cache.
@@ -228,6 +253,15 @@ func (db *DB) runTx(ops []*op) (rest []*op) {
 		o.done <- o.err
 	}
 	return nil
+}
+
+// WriterStats reports how many writes the writer goroutine has committed
+// (a write that failed and was rolled back is not counted) and in how many
+// transactions: their ratio is the group commit's batch
+// size, which decides what a write costs (a commit costs about as much as
+// a dozen writes).
+func (db *DB) WriterStats() (writes, commits int64) {
+	return db.writes.Load(), db.batches.Load()
 }
 
 // abort rolls back a transaction that can no longer commit: the first n ops
@@ -398,3 +432,6 @@ func (w *writer) rollbackTx() {
 	// An error here means there was no transaction left to roll back.
 	_, _ = w.rollback.ExecContext(bg)
 }
+
+// gatherYields bounds how often gather yields before a commit.
+const gatherYields = 4

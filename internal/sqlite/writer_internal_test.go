@@ -127,7 +127,7 @@ func TestGroupCommit(t *testing.T) {
 			},
 		}
 		release := blockWriter(t, db)
-		before := db.batches.Load()
+		writesBefore, before := db.WriterStats()
 		results := make(chan result, len(writes))
 		for name, fn := range writes {
 			go func() { results <- result{name, fn()} }()
@@ -156,8 +156,14 @@ func TestGroupCommit(t *testing.T) {
 			t.Error("panics: got nil error")
 		}
 		// The blocking write's batch, then one batch for all of them.
-		if n := db.batches.Load() - before; n != 2 {
+		writesAfter, after := db.WriterStats()
+		if n := after - before; n != 2 {
 			t.Errorf("committed transactions: got %d, want 2", n)
+		}
+		// The blocking write and ok_1, ok_2, ok_3: the failed ones were
+		// rolled back.
+		if n := writesAfter - writesBefore; n != 4 {
+			t.Errorf("committed writes: got %d, want 4", n)
 		}
 		for id, want := range map[string]bool{"req_ok_1": true, "req_ok_2": true, "req_rolled_back": false, "req_panicked": false} {
 			if has(t, db, id) != want {
