@@ -127,6 +127,20 @@ type UsageStore interface {
 	QuotaUsage(ctx context.Context, accountID string, month time.Time) (int64, error)
 }
 
+// Validate checks a row before a backend stores it: a valid granularity
+// and mode, an account and a key.
+func (r *UsageRow) Validate() error {
+	switch {
+	case !r.Granularity.Valid():
+		return fmt.Errorf("invalid granularity %q", r.Granularity)
+	case !r.Mode.Valid():
+		return fmt.Errorf("invalid mode %q", r.Mode)
+	case r.AccountID == "" || r.KeyID == "":
+		return errors.New("row without account or key")
+	}
+	return nil
+}
+
 // Validate checks a query before a backend turns it into SQL: a valid
 // granularity, an account, and a valid mode when one is given.
 func (q *UsageQuery) Validate() error {

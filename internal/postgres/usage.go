@@ -59,7 +59,7 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 	byKey := make(map[usageKey]*merged, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		if err := checkUsageRow(r); err != nil {
+		if err := r.Validate(); err != nil {
 			return fmt.Errorf("postgres: add usage: %w", err)
 		}
 		// Microseconds, UTC: the key as the database will compare it.
@@ -99,18 +99,6 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 		accounts, grans, starts, keyIDs, modes, routes, classes, countries, requests)
 	if err != nil {
 		return fmt.Errorf("postgres: add usage: %w", mapErr(err))
-	}
-	return nil
-}
-
-func checkUsageRow(r *amp.UsageRow) error {
-	switch {
-	case !r.Granularity.Valid():
-		return fmt.Errorf("invalid granularity %q", r.Granularity)
-	case !r.Mode.Valid():
-		return fmt.Errorf("invalid mode %q", r.Mode)
-	case r.AccountID == "" || r.KeyID == "":
-		return errors.New("row without account or key")
 	}
 	return nil
 }

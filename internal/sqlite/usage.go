@@ -33,7 +33,7 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 		return nil
 	}
 	for i := range rows {
-		if err := checkUsageRow(&rows[i]); err != nil {
+		if err := rows[i].Validate(); err != nil {
 			return fmt.Errorf("sqlite: add usage: %w", err)
 		}
 	}
@@ -52,18 +52,6 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 		}
 		return nil
 	})
-}
-
-func checkUsageRow(r *amp.UsageRow) error {
-	switch {
-	case !r.Granularity.Valid():
-		return fmt.Errorf("invalid granularity %q", r.Granularity)
-	case !r.Mode.Valid():
-		return fmt.Errorf("invalid mode %q", r.Mode)
-	case r.AccountID == "" || r.KeyID == "":
-		return errors.New("row without account or key")
-	}
-	return nil
 }
 
 // Usage returns the rows q selects, summed over the dimensions it drops.
