@@ -42,4 +42,10 @@
 // Counts are per process: several instances each enforce the whole quota
 // against the stored count they loaded, so a multi-instance deployment
 // needs a shared counter: Config.Quotas.
+//
+// # Failure budgets
+//
+// Failures, beside the plans, throttles what fails rather than what
+// succeeds: wrong API keys per client IP (the service) and wrong passwords
+// per IP and per email (the dashboard). They are kept per process.
 package ratelimit

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/amp-protocol/amp"
 )
 
@@ -33,17 +31,17 @@ func (p *Principal) Tenant() amp.Tenant { return p.Key.Tenant() }
 // from that IP is refused with RATE_LIMIT_EXCEEDED until the budget refills.
 func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*Principal, error) {
 	now := s.now()
-	if wait, blocked := s.authFailures.blocked(clientIP, now); blocked {
+	if wait := s.authFailures.Wait(clientIP, now); wait > 0 {
 		retry := int(math.Ceil(wait.Seconds()))
 		return nil, amp.Errorf(amp.CodeRateLimitExceeded,
 			"Too many failed authentication attempts. Please retry after %d seconds.", retry).
-			WithDetails(map[string]any{"limit": s.authFailures.perMinute, "window": "60s", "retryAfter": retry})
+			WithDetails(map[string]any{"limit": s.authFailures.Burst(), "window": "60s", "retryAfter": retry})
 	}
 	if secret == "" {
 		return nil, amp.Errorf(amp.CodeUnauthorized, "Missing API key. Send it as 'Authorization: Bearer <key>'.")
 	}
 	fail := func(msg string) error {
-		s.authFailures.fail(clientIP, now)
+		s.authFailures.Fail(clientIP, now)
 		return amp.Errorf(amp.CodeUnauthorized, "%s", msg)
 	}
 	if _, err := amp.ParseKey(secret); err != nil {
@@ -141,67 +139,6 @@ func (c *keyCache) forget(accountID string) {
 		if e.p.Key.AccountID == accountID {
 			delete(c.entries, h)
 		}
-	}
-}
-
-// ipLimiter is a token bucket of failed authentications per client IP,
-// bounded in the number of IPs it tracks.
-type ipLimiter struct {
-	mu        sync.Mutex
-	perMinute int
-	max       int
-	buckets   map[string]*rate.Limiter
-}
-
-func newIPLimiter(perMinute, max int) *ipLimiter {
-	return &ipLimiter{perMinute: perMinute, max: max, buckets: make(map[string]*rate.Limiter)}
-}
-
-// blocked reports whether ip has no failure budget left, and how long until
-// it has one again.
-func (l *ipLimiter) blocked(ip string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[ip]
-	if !ok {
-		return 0, false
-	}
-	tokens := b.TokensAt(now)
-	if tokens >= 1 {
-		return 0, false
-	}
-	perSecond := float64(l.perMinute) / 60
-	return time.Duration((1 - tokens) / perSecond * float64(time.Second)), true
-}
-
-// fail spends one failure of ip's budget.
-func (l *ipLimiter) fail(ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[ip]
-	if !ok {
-		if len(l.buckets) >= l.max {
-			l.evict(now)
-		}
-		b = rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.perMinute)
-		l.buckets[ip] = b
-	}
-	b.AllowN(now, 1)
-}
-
-// evict forgets IPs whose budget has refilled; if none has, it forgets an
-// arbitrary tenth, so that memory stays bounded under a spray of addresses.
-func (l *ipLimiter) evict(now time.Time) {
-	for ip, b := range l.buckets {
-		if b.TokensAt(now) >= float64(l.perMinute) {
-			delete(l.buckets, ip)
-		}
-	}
-	for ip := range l.buckets {
-		if len(l.buckets) < l.max*9/10 {
-			break
-		}
-		delete(l.buckets, ip)
 	}
 }
 

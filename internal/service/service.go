@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
 // RequestTTL is how long a requestId accepts an outcome (contract §2).
@@ -57,7 +58,7 @@ type Service struct {
 	limiter amp.Limiter
 	meter   amp.Meter
 
-	authFailures *ipLimiter
+	authFailures *ratelimit.Failures
 	keys         *keyCache
 	touches      *touchQueue
 }
@@ -100,7 +101,8 @@ func New(cfg Config) (*Service, error) {
 	if perMinute <= 0 {
 		perMinute = 20
 	}
-	s.authFailures = newIPLimiter(perMinute, 100_000)
+	// perMinute failures at once, then one more every minute/perMinute.
+	s.authFailures = ratelimit.NewFailures(time.Minute/time.Duration(perMinute), perMinute, 100_000)
 	s.keys = newKeyCache(keyCacheTTL, 10_000)
 	s.touches = newTouchQueue()
 	return s, nil
