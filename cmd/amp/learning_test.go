@@ -29,7 +29,8 @@ func TestSimulateCommand(t *testing.T) {
 		return out.String()
 	}
 	first := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", png)
-	for _, want := range []string{"seed 31337, 60 users × 25 interactions", "engine", "baseline", "score 21–25", "engine ÷ baseline", "Learning curve: " + png} {
+	for _, want := range []string{"seed 31337, 60 users × 25 interactions", "engine", "baseline", "score 21–25", "engine ÷ baseline", "Learning curve: " + png,
+		"Answers by profile phase", "engine  cold_start "} {
 		if !strings.Contains(first, want) {
 			t.Errorf("output lacks %q:\n%s", want, first)
 		}

@@ -41,7 +41,10 @@ Beta-Thompson sampler with the engine's reward recipe.
 Printed per policy, over interactions 1–5, 1–N and 21–N: the realised
 completion rate and the normalised score, (E[chosen] − E[uniform]) /
 (E[oracle] − E[uniform]) of the expected completion probabilities, where 0
-is uniform random and 1 an oracle that knows every user's preferences. The
+is uniform random and 1 an oracle that knows every user's preferences.
+Then, for the engine (and the server), its answers by the profile phase
+they gave: the share with explorationMode true and the mean confidence,
+which the documentation says fall and grow from phase to phase. The
 learning curve is written as a PNG.`
 
 // runSimulate runs `amp simulate`.
@@ -148,8 +151,9 @@ type simReport struct {
 }
 
 type simPolicy struct {
-	Name    string       `json:"name"`
-	Windows []sim.Window `json:"windows"`
+	Name    string           `json:"name"`
+	Windows []sim.Window     `json:"windows"`
+	Phases  []sim.PhaseStats `json:"phases,omitempty"`
 }
 
 // simRatio is a policy's normalised score over all interactions divided by
@@ -167,7 +171,7 @@ func newSimReport(pop *sim.Population, seed uint64, users, n int, drift bool, re
 	}
 	var base float64
 	for _, res := range results {
-		p := simPolicy{Name: res.Name}
+		p := simPolicy{Name: res.Name, Phases: res.Phases}
 		for _, w := range r.windows {
 			p.Windows = append(p.Windows, res.Window(w[0], w[1]))
 		}
@@ -220,10 +224,36 @@ func (r *simReport) print(w io.Writer) error {
 		fmt.Fprintf(w, "%s ÷ baseline, normalised score over 1–%d: %.2f×\n", ratio.Policy, r.Interactions, ratio.Ratio)
 	}
 	fmt.Fprintln(w, "Normalised score: 0 = uniform random, 1 = an oracle that knows every user's preferences.")
+	if err := r.printPhases(w); err != nil {
+		return err
+	}
 	if r.Plot != "" {
 		fmt.Fprintf(w, "Learning curve: %s\n", r.Plot)
 	}
 	return nil
+}
+
+// printPhases prints, for the policies that report them, their answers by
+// profile phase: how often explorationMode was true and the mean
+// confidence.
+func (r *simReport) printPhases(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	printed := false
+	for _, pol := range r.Policies {
+		if len(pol.Phases) == 0 {
+			continue
+		}
+		if !printed {
+			fmt.Fprintln(w, "\nAnswers by profile phase: share with explorationMode true, mean confidence (answers)")
+			printed = true
+		}
+		line := pol.Name
+		for _, ph := range pol.Phases {
+			line += fmt.Sprintf("\t%s %.2f, %.2f (%d)", ph.Phase, ph.ExploredShare, ph.MeanConfidence, ph.Answers)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
 }
 
 // printFlagUsage prints the synopsis, the documentation and the flags of

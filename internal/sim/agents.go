@@ -29,7 +29,11 @@ type LearnerAgent struct {
 	now    time.Time
 	tenant amp.Tenant
 	seq    int
+	phases phaseCounter
 }
+
+// Phases reports what the agent answered by profile phase.
+func (a *LearnerAgent) Phases() []PhaseStats { return a.phases.stats() }
 
 type agentUser struct {
 	model    []byte
@@ -84,6 +88,7 @@ func (a *LearnerAgent) Decide(_ context.Context, it *Interaction) (amp.Recommend
 	if err != nil {
 		return amp.Recommendation{}, nil, err
 	}
+	a.phases.add(amp.PhaseFor(u.outcomes), ch.Explored, ch.Confidence)
 	d := &amp.Decision{
 		RequestID:      fmt.Sprintf("req_sim%d", a.seq),
 		Tenant:         a.tenant,

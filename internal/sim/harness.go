@@ -29,6 +29,9 @@ type Point struct {
 type Result struct {
 	Name  string
 	Curve []Point // index i holds interaction i+1
+	// Phases is what the agent answered by profile phase, for agents
+	// that say (the engine and a server do; the baseline does not).
+	Phases []PhaseStats
 }
 
 // Window summarises interactions from..to (1-based, inclusive).
@@ -108,6 +111,9 @@ func Run(ctx context.Context, p *Population, interactions int, name string, agen
 		if progress != nil && (i+1)%1000 == 0 {
 			progress(i+1, len(sched))
 		}
+	}
+	if pr, ok := agent.(phaseReporter); ok {
+		res.Phases = pr.Phases()
 	}
 	return res, nil
 }

@@ -32,7 +32,12 @@ type HTTPAgent struct {
 
 	// Retried counts requests that had to be retried.
 	Retried int
+
+	phases phaseCounter
 }
+
+// Phases reports what the server answered by the profile phase it gave.
+func (h *HTTPAgent) Phases() []PhaseStats { return h.phases.stats() }
 
 // NewHTTPAgent returns an agent for the server at baseURL.
 func NewHTTPAgent(baseURL, key, userPrefix string) *HTTPAgent {
@@ -77,6 +82,7 @@ func (h *HTTPAgent) Decide(ctx context.Context, it *Interaction) (amp.Recommenda
 	if resp.RequestID == "" {
 		return amp.Recommendation{}, nil, errors.New("server answered without a requestId")
 	}
+	h.phases.add(resp.Metadata.ProfilePhase, resp.Metadata.ExplorationMode, resp.Confidence)
 	return r, resp.RequestID, nil
 }
 

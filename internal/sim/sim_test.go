@@ -119,7 +119,39 @@ func TestEngineBeatsBaseline(t *testing.T) {
 			if e40 < 1.3*b40 {
 				t.Errorf("engine %.3f over 1–40 is not 1.3× the baseline's %.3f", e40, b40)
 			}
+			checkPhases(t, eng.Phases, 300*40)
 		})
+	}
+}
+
+// checkPhases holds the engine's answers to the documentation's phases:
+// every answer counted, exploration falling and confidence growing from
+// phase to phase, within the documented bands for cold start (0.2–0.4)
+// and learning (0.5–0.7, with some room).
+func checkPhases(t *testing.T, phases []sim.PhaseStats, answers int) {
+	t.Helper()
+	if len(phases) != 3 {
+		t.Fatalf("answers in %d phases, want 3: %+v", len(phases), phases)
+	}
+	total := 0
+	for i, ph := range phases {
+		total += ph.Answers
+		t.Logf("%s: %d answers, explored %.2f, confidence %.2f", ph.Phase, ph.Answers, ph.ExploredShare, ph.MeanConfidence)
+		if i > 0 {
+			if prev := phases[i-1]; ph.ExploredShare >= prev.ExploredShare || ph.MeanConfidence <= prev.MeanConfidence {
+				t.Errorf("%s explores %.2f with confidence %.2f after %s's %.2f and %.2f: want less exploration, more confidence",
+					ph.Phase, ph.ExploredShare, ph.MeanConfidence, prev.Phase, prev.ExploredShare, prev.MeanConfidence)
+			}
+		}
+	}
+	if total != answers {
+		t.Errorf("%d answers counted, want %d", total, answers)
+	}
+	if c := phases[0].MeanConfidence; c < 0.2 || c > 0.4 {
+		t.Errorf("cold-start confidence %.2f, want in [0.2, 0.4]", c)
+	}
+	if c := phases[1].MeanConfidence; c < 0.45 || c > 0.75 {
+		t.Errorf("learning confidence %.2f, want in [0.45, 0.75]", c)
 	}
 }
 
@@ -130,6 +162,7 @@ type fakeServer struct {
 	mu       sync.Mutex
 	e        *learn.Engine
 	users    map[string][]byte
+	outcomes map[string]int
 	pop      []byte
 	pending  map[string]*amp.Decision
 	seq      int
@@ -169,7 +202,8 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.seq++
 		id := fmt.Sprintf("req_%d", f.seq)
 		f.pending[id] = &amp.Decision{RequestID: id, UserID: req.UserID, TaskType: req.TaskType, TaskComplexity: req.Complexity, Recommendation: ch.Recommendation}
-		json.NewEncoder(w).Encode(amp.Context{RequestID: id, Recommendation: ch.Recommendation, Confidence: ch.Confidence, Rationale: ch.Rationale})
+		json.NewEncoder(w).Encode(amp.Context{RequestID: id, Recommendation: ch.Recommendation, Confidence: ch.Confidence, Rationale: ch.Rationale,
+			Metadata: amp.ContextMetadata{ProfilePhase: amp.PhaseFor(f.outcomes[req.UserID]), InteractionCount: f.outcomes[req.UserID], ExplorationMode: ch.Explored}})
 	case "/v1/outcome":
 		var req amp.OutcomeRequest
 		dec := json.NewDecoder(r.Body)
@@ -191,6 +225,7 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.users[d.UserID], f.pop = l.User, l.Population
+		f.outcomes[d.UserID]++
 		json.NewEncoder(w).Encode(amp.OutcomeResponse{Success: true, Message: amp.OutcomeReportedMessage})
 	default:
 		http.NotFound(w, r)
@@ -198,7 +233,7 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestHTTPAgent(t *testing.T) {
-	f := &fakeServer{t: t, e: learn.New(learn.Config{}), users: map[string][]byte{}, pending: map[string]*amp.Decision{},
+	f := &fakeServer{t: t, e: learn.New(learn.Config{}), users: map[string][]byte{}, outcomes: map[string]int{}, pending: map[string]*amp.Decision{},
 		throttle: 3, rng: rand.New(rand.NewPCG(1, 1))}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -218,6 +253,11 @@ func TestHTTPAgent(t *testing.T) {
 	}
 	if len(f.users) != 20 {
 		t.Errorf("server saw %d users, want 20", len(f.users))
+	}
+	// Five interactions each, after 0 to 4 outcomes: all in cold start,
+	// as the server said.
+	if ph := res.Phases; len(ph) != 1 || ph[0].Phase != amp.PhaseColdStart || ph[0].Answers != 100 {
+		t.Errorf("phases as the server reported them: %+v; want 100 cold_start answers", ph)
 	}
 	if agent.Retried != 3 || len(slept) != 3 || slept[0] != 2*time.Second {
 		t.Errorf("retried %d times, slept %v; want 3 retries of 2s", agent.Retried, slept)
