@@ -33,6 +33,17 @@ type DB struct {
 	closed atomic.Bool
 	stop   chan struct{}
 	wg     sync.WaitGroup
+	// stopCtx is cancelled with stop, for the queries of those goroutines.
+	stopCtx    context.Context
+	cancelStop context.CancelFunc
+
+	// The analyser of young tables (analyze.go): decisions logged since
+	// Open, the counts at which to analyse, its kick, and how many times
+	// it has analysed.
+	logged      atomic.Int64
+	analyzeAt   []int64
+	analyzeKick chan struct{}
+	analyzed    atomic.Int64
 }
 
 var _ amp.Store = (*DB)(nil)
@@ -41,9 +52,10 @@ var _ amp.Store = (*DB)(nil)
 type Option func(*options)
 
 type options struct {
-	log      *slog.Logger
-	migrate  bool
-	maxConns int32
+	log       *slog.Logger
+	migrate   bool
+	maxConns  int32
+	analyzeAt []int64
 }
 
 // WithLogger sets the logger for migrations and the key-change listener.
@@ -62,7 +74,7 @@ func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 // reachable and applies pending migrations. A database that cannot be
 // reached yields an error wrapping amp.ErrUnavailable.
 func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
-	o := options{log: slog.Default(), migrate: true}
+	o := options{log: slog.Default(), migrate: true, analyzeAt: defaultAnalyzeAt}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -89,7 +101,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
 	}
-	db := &DB{pool: pool, log: o.log, listen: listen, stop: make(chan struct{})}
+	db := &DB{pool: pool, log: o.log, listen: listen, stop: make(chan struct{}),
+		analyzeAt: o.analyzeAt, analyzeKick: make(chan struct{}, 1)}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -100,6 +113,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
+	db.stopCtx, db.cancelStop = context.WithCancel(context.Background())
+	db.wg.Add(1)
+	go db.analyzer()
 	return db, nil
 }
 
@@ -114,9 +130,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the KeyChanges listeners and closes the pool. Every write a
-// method acknowledged is already committed; Close waits for queries in
-// flight to return their connections. Later calls return
+// Close stops the KeyChanges listeners and the analyser and closes the
+// pool. Every write a method acknowledged is already committed; Close waits
+// for queries in flight to return their connections. Later calls return
 // amp.ErrUnavailable.
 func (db *DB) Close() error {
 	db.mu.Lock()
@@ -126,6 +142,7 @@ func (db *DB) Close() error {
 	}
 	db.closed.Store(true)
 	close(db.stop)
+	db.cancelStop()
 	db.mu.Unlock()
 	db.wg.Wait()
 	db.pool.Close()
