@@ -28,6 +28,12 @@
 // and quota batches are merged and sorted by key before they are written,
 // so that concurrent flushes lock rows in one order.
 //
+// Statistics: the store runs ANALYZE on the learning tables after its
+// 1,000th, 10,000th and 100,000th logged decision since Open (analyze.go),
+// because plans made from the statistics of a nearly empty table scan a
+// tenant's rows for what should be a primary-key lookup, until autovacuum
+// catches up a minute or so later.
+//
 // Key changes: UpdateKey sends a NOTIFY on the amp_key_changes channel in
 // its transaction; KeyChanges delivers the ids to other instances so that
 // they can drop cached keys (a revoked key is refused everywhere within 1 s).
