@@ -133,6 +133,7 @@ func (db *DB) run() {
 // commit rather than after it; an idle store yields once, to nobody, and
 // commits a lone write at once.
 func (db *DB) gather(batch []*op) []*op {
+	const gatherYields = 4
 	for range gatherYields {
 		n := len(db.ops)
 		runtime.Gosched()
@@ -257,9 +258,8 @@ func (db *DB) runTx(ops []*op) (rest []*op) {
 
 // WriterStats reports how many writes the writer goroutine has committed
 // (a write that failed and was rolled back is not counted) and in how many
-// transactions: their ratio is the group commit's batch
-// size, which decides what a write costs (a commit costs about as much as
-// a dozen writes).
+// transactions. Their ratio is the group commit's batch size, which decides
+// what a write costs: a commit costs as much as several writes.
 func (db *DB) WriterStats() (writes, commits int64) {
 	return db.writes.Load(), db.batches.Load()
 }
@@ -432,6 +432,3 @@ func (w *writer) rollbackTx() {
 	// An error here means there was no transaction left to roll back.
 	_, _ = w.rollback.ExecContext(bg)
 }
-
-// gatherYields bounds how often gather yields before a commit.
-const gatherYields = 4
