@@ -73,6 +73,7 @@ func runBin(t *testing.T, bin string, args ...string) string {
 
 // childServer is `amp serve` in a child process.
 type childServer struct {
+	name   string
 	cmd    *exec.Cmd
 	URL    string
 	stdout *lockedBuffer
@@ -80,11 +81,16 @@ type childServer struct {
 	exited chan struct{}
 }
 
-func startChild(t *testing.T, bin, dir string) *childServer {
+// startChild starts `amp serve --addr 127.0.0.1:0` with args and the
+// extra environment (AMP_DATABASE_URL, say) in a child process working in
+// a temporary directory, and waits until it listens. The test's end stops
+// it with SIGTERM, and a failed test logs the end of its standard error.
+func startChild(t *testing.T, bin, name string, args []string, env ...string) *childServer {
 	t.Helper()
-	cs := &childServer{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	cs.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dir)
-	cs.cmd.Env = binEnv
+	cs := &childServer{name: name, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	cs.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cs.cmd.Dir = t.TempDir()
+	cs.cmd.Env = append(append([]string{}, binEnv...), env...)
 	cs.cmd.Stdout = cs.stdout
 	cs.cmd.Stderr = cs.stderr
 	if err := cs.cmd.Start(); err != nil {
@@ -100,6 +106,9 @@ func startChild(t *testing.T, bin, dir string) *childServer {
 		default:
 			cs.cmd.Process.Signal(syscall.SIGTERM)
 			<-cs.exited
+		}
+		if t.Failed() {
+			t.Logf("server %s, end of stderr:\n%s", name, tail(cs.stderr.String(), 40))
 		}
 	})
 	cs.URL = cs.stdout.waitFor(t, listeningRE, cs.exited)[1]
@@ -117,7 +126,7 @@ func TestCrashKeepsAcknowledgedOutcomes(t *testing.T) {
 	dir := t.TempDir()
 	acct := runBin(t, bin, "accounts", "create", "--data", dir, "--name", "crash", "--plan", "enterprise", "--rate", "1000000")
 	key := runBin(t, bin, "keys", "create", "--data", dir, "--account", acct, "--mode", "live")
-	srv := startChild(t, bin, dir)
+	srv := startChild(t, bin, "crash", []string{"--data", dir})
 
 	const (
 		workers   = 8
@@ -197,7 +206,7 @@ func TestCrashKeepsAcknowledgedOutcomes(t *testing.T) {
 	}
 	t.Logf("killed after %d acknowledged outcomes; %d outcomes sent or in flight", acked.Load(), len(reports))
 
-	srv2 := startChild(t, bin, dir)
+	srv2 := startChild(t, bin, "restarted", []string{"--data", dir})
 	c2, err := client.New(key, client.WithBaseURL(srv2.URL+"/v1"), client.WithMaxRetries(0))
 	if err != nil {
 		t.Fatal(err)

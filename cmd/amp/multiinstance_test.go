@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,51 +19,8 @@ import (
 	"github.com/amp-protocol/amp/client"
 )
 
-// instance is one `amp serve` process of a multi-instance deployment.
-type instance struct {
-	name   string
-	cmd    *exec.Cmd
-	URL    string
-	stdout *lockedBuffer
-	stderr *lockedBuffer
-	exited chan struct{}
-}
-
-// startInstance starts `amp serve` in a child process with the extra
-// environment (AMP_DATABASE_URL, AMP_REDIS_URL), and waits until it
-// listens.
-func startInstance(t *testing.T, bin, name string, env ...string) *instance {
-	t.Helper()
-	in := &instance{name: name, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	in.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
-	in.cmd.Dir = t.TempDir()
-	in.cmd.Env = append(append([]string{}, binEnv...), env...)
-	in.cmd.Stdout = in.stdout
-	in.cmd.Stderr = in.stderr
-	if err := in.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		in.cmd.Wait()
-		close(in.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-in.exited:
-		default:
-			in.cmd.Process.Signal(syscall.SIGTERM)
-			<-in.exited
-		}
-		if t.Failed() {
-			t.Logf("instance %s, end of stderr:\n%s", name, tail(in.stderr.String(), 40))
-		}
-	})
-	in.URL = in.stdout.waitFor(t, listeningRE, in.exited)[1]
-	return in
-}
-
 // client returns a client of the instance with key, without retries.
-func (in *instance) client(t *testing.T, key string) *client.Client {
+func (in *childServer) client(t *testing.T, key string) *client.Client {
 	t.Helper()
 	c, err := client.New(key, client.WithBaseURL(in.URL+"/v1"), client.WithMaxRetries(0), client.WithTimeout(30*time.Second))
 	if err != nil {
@@ -104,8 +60,8 @@ func TestMultiInstance(t *testing.T) {
 	key := runBin(t, bin, "keys", "create", db, "--account", acct, "--mode", "live", "--name", "main")
 
 	env := []string{"AMP_DATABASE_URL=" + dbURL, "AMP_REDIS_URL=" + redisURL}
-	a := startInstance(t, bin, "A", env...)
-	b := startInstance(t, bin, "B", env...)
+	a := startChild(t, bin, "A", nil, env...)
+	b := startChild(t, bin, "B", nil, env...)
 	if !strings.Contains(a.stderr.String(), "shared through redis") {
 		t.Fatalf("instance A does not use Redis; stderr:\n%s", a.stderr.String())
 	}
@@ -173,7 +129,7 @@ func TestMultiInstance(t *testing.T) {
 		var wg sync.WaitGroup
 		start := time.Now()
 		end := start.Add(length)
-		for i, in := range []*instance{a, b} {
+		for i, in := range []*childServer{a, b} {
 			for range perInstance {
 				wg.Go(func() {
 					hc := &http.Client{Timeout: 30 * time.Second}
