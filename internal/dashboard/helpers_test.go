@@ -26,6 +26,7 @@ import (
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
+	"github.com/amp-protocol/amp/internal/testclock"
 )
 
 // testParams make argon2id cheap in tests; the defaults are exercised by
@@ -33,24 +34,6 @@ import (
 var testParams = dashboard.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 const testPassword = "correct horse battery staple"
-
-// fakeClock is a settable clock shared by the service and the dashboard.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // env is the dashboard and the API on one real SQLite store, with the
 // meter and the limiter, served by httptest as `amp serve` serves them.
@@ -60,7 +43,7 @@ type env struct {
 	svc     *service.Service
 	meter   *meter.Meter
 	limiter *ratelimit.Limiter
-	clock   *fakeClock
+	clock   *testclock.Clock
 	srv     *httptest.Server
 	cfg     dashboard.Config
 }
@@ -83,7 +66,7 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	clock := &fakeClock{t: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
 	// The log is shown when the test fails.
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -234,7 +234,7 @@ func TestErrorCodes(t *testing.T) {
 			{name: "PastExpiry", run: func(t *testing.T, f *fixture) *result {
 				k := f.key(t, f.acct.ID, amp.ModeLive, service.KeyOptions{ExpiresIn: time.Hour})
 				f.getContext(t, k, "u") // valid before
-				f.clock.advance(2 * time.Hour)
+				f.clock.Advance(2 * time.Hour)
 				return f.do(t, post("/v1/context", k, ctxBody("u", "t")))
 			}},
 			{name: "RolledPastGrace", run: func(t *testing.T, f *fixture) *result {
@@ -242,7 +242,7 @@ func TestErrorCodes(t *testing.T) {
 					t.Fatal(err)
 				}
 				f.getContext(t, f.liveKey, "u") // within the grace period
-				f.clock.advance(time.Hour + time.Second)
+				f.clock.Advance(time.Hour + time.Second)
 				return f.do(t, post("/v1/context", f.liveKey, ctxBody("u", "t")))
 			}},
 		},
@@ -331,7 +331,7 @@ func TestErrorCodes(t *testing.T) {
 		amp.CodeRequestExpired: {
 			{name: "After25Hours", run: func(t *testing.T, f *fixture) *result {
 				c := f.getContext(t, f.liveKey, "u")
-				f.clock.advance(25 * time.Hour)
+				f.clock.Advance(25 * time.Hour)
 				return f.do(t, post("/v1/outcome", f.liveKey, map[string]any{"requestId": c.RequestID, "started": true}))
 			}},
 		},

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,19 +23,8 @@ import (
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
+	"github.com/amp-protocol/amp/internal/testclock"
 )
-
-// clock is a settable test clock shared by the service and the server.
-type clock struct{ t atomic.Pointer[time.Time] }
-
-func newClock(t time.Time) *clock {
-	c := &clock{}
-	c.set(t)
-	return c
-}
-func (c *clock) now() time.Time          { return *c.t.Load() }
-func (c *clock) set(t time.Time)         { c.t.Store(&t) }
-func (c *clock) advance(d time.Duration) { c.set(c.now().Add(d)) }
 
 // fakeLearner is a function-field amp.Learner. Unset fields get a small
 // deterministic behaviour whose output reveals its inputs (the sizes of the
@@ -195,7 +183,7 @@ type options struct {
 // fake learner and limiter, a test clock, two accounts and keys of both
 // modes.
 type fixture struct {
-	clock    *clock
+	clock    *testclock.Clock
 	db       *sqlite.DB
 	svc      *service.Service
 	server   *httpapi.Server
@@ -218,7 +206,7 @@ func newFixture(tb testing.TB, opts ...func(*options)) *fixture {
 		fn(&o)
 	}
 	ctx := context.Background()
-	f := &fixture{clock: newClock(start), logs: &logBuffer{}, meter: &eventMeter{events: make(chan amp.RequestEvent, 1024)}}
+	f := &fixture{clock: testclock.New(start), logs: &logBuffer{}, meter: &eventMeter{events: make(chan amp.RequestEvent, 1024)}}
 	var err error
 	f.db, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "amp.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -239,7 +227,7 @@ func newFixture(tb testing.TB, opts ...func(*options)) *fixture {
 		Store:                 f.db,
 		Learner:               o.learner,
 		Logger:                logger,
-		Now:                   f.clock.now,
+		Now:                   f.clock.Now,
 		Seed:                  1,
 		Limiter:               limiter,
 		Meter:                 f.meter,
@@ -248,7 +236,7 @@ func newFixture(tb testing.TB, opts ...func(*options)) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f.server = httpapi.New(f.svc, httpapi.Config{Logger: logger, TrustedProxies: o.trustedProxies, Now: f.clock.now, Metrics: o.metrics})
+	f.server = httpapi.New(f.svc, httpapi.Config{Logger: logger, TrustedProxies: o.trustedProxies, Now: f.clock.Now, Metrics: o.metrics})
 	if f.acct, err = f.svc.CreateAccount(ctx, "acme", amp.PlanStarter, 0); err != nil {
 		tb.Fatal(err)
 	}

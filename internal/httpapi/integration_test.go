@@ -21,7 +21,7 @@ func TestRealEngineAndLimiter(t *testing.T) {
 		o.limiter = ratelimit.New(ratelimit.Config{})
 	})
 	for i := range 25 {
-		f.clock.advance(time.Second) // let the rate bucket refill
+		f.clock.Advance(time.Second) // let the rate bucket refill
 		c := f.getContext(t, f.testKey, "dev")
 		if got, want := c.Metadata.ProfilePhase, amp.PhaseFor(i); got != want || c.Metadata.InteractionCount != i {
 			t.Fatalf("context %d: phase %s with %d interactions, want %s with %d", i, got, c.Metadata.InteractionCount, want, i)
@@ -33,13 +33,13 @@ func TestRealEngineAndLimiter(t *testing.T) {
 	if p.TotalInteractions != 25 || p.ProfilePhase != amp.PhaseOptimised {
 		t.Errorf("profile after 25 outcomes: %d interactions, phase %s", p.TotalInteractions, p.ProfilePhase)
 	}
-	f.clock.advance(time.Second)
+	f.clock.Advance(time.Second)
 	wantOK(t, f.do(t, request{method: "PUT", path: "/v1/profile/dev", key: f.testKey,
 		body: map[string]any{"preferredFraming": "challenge", "encouragementLevel": "none"}}), &p)
 
 	// The starter plan's burst is one second's worth, 10 requests per
 	// account and mode; the 11th in the same instant is refused.
-	f.clock.advance(2 * time.Second)
+	f.clock.Advance(2 * time.Second)
 	for i := range 10 {
 		res := f.do(t, request{method: "GET", path: "/v1/profile/dev", key: f.liveKey})
 		wantError(t, res, http.StatusNotFound, amp.CodeNotFound) // live mode has no "dev"

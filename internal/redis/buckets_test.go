@@ -11,6 +11,7 @@ import (
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/redis"
+	"github.com/amp-protocol/amp/internal/testclock"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -284,7 +285,7 @@ func TestBucketsFallBackWhileRedisIsDown(t *testing.T) {
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
 	p := newProxy(t, url)
-	clock := &fakeClock{t: t0}
+	clock := testclock.New(t0)
 	m := metrics.New()
 	c := open(t, p.url(url), prefix, redis.WithNow(clock.Now), redis.WithMetrics(m), redis.WithRetryInterval(time.Second))
 	b := redis.NewBuckets(c)
@@ -319,7 +320,7 @@ func TestBucketsFallBackWhileRedisIsDown(t *testing.T) {
 	if tok, _ := rdb.HGet(ctx, key, "t").Float64(); tok != 2 {
 		t.Fatalf("Redis was called within the retry interval: t = %v, want 2", tok)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	if res := take(t, b, t0, bk); !res.Allowed || res.Remaining != 1 {
 		t.Fatalf("after the retry interval: got %+v, want the Redis bucket (1 remaining)", res)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/redis"
+	"github.com/amp-protocol/amp/internal/testclock"
 )
 
 // quotaStore is the quota half of amp.UsageStore in memory.
@@ -263,7 +264,7 @@ func TestQuotaFallBackAndReconcile(t *testing.T) {
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
 	p := newProxy(t, url)
-	clock := &fakeClock{t: t0}
+	clock := testclock.New(t0)
 	store := newQuotaStore()
 	m := metrics.New()
 	a := redis.NewQuota(open(t, p.url(url), prefix, redis.WithNow(clock.Now), redis.WithMetrics(m)), redis.QuotaConfig{Store: store})
@@ -306,7 +307,7 @@ func TestQuotaFallBackAndReconcile(t *testing.T) {
 	}
 
 	p.setCut(false)
-	clock.Add(2 * time.Second)
+	clock.Advance(2 * time.Second)
 	if err := a.Flush(ctx, t0); err != nil {
 		t.Fatal(err)
 	}

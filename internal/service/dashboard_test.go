@@ -16,7 +16,7 @@ func TestPrepareAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Name != "Engines" || a.Plan != amp.PlanStarter || !strings.HasPrefix(a.ID, "acct_") || !a.CreatedAt.Equal(f.clock.now()) {
+	if a.Name != "Engines" || a.Plan != amp.PlanStarter || !strings.HasPrefix(a.ID, "acct_") || !a.CreatedAt.Equal(f.clock.Now()) {
 		t.Errorf("PrepareAccount = %+v", a)
 	}
 	// Not stored: the caller stores it with its own rows.
@@ -47,7 +47,7 @@ func TestProfileDetailAndErase(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids = append(ids, c.RequestID)
-		f.clock.advance(time.Second)
+		f.clock.Advance(time.Second)
 	}
 	tenant := p.Tenant()
 

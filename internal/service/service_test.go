@@ -11,19 +11,8 @@ import (
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
+	"github.com/amp-protocol/amp/internal/testclock"
 )
-
-// clock is a settable test clock.
-type clock struct{ t atomic.Pointer[time.Time] }
-
-func newClock(t time.Time) *clock {
-	c := &clock{}
-	c.set(t)
-	return c
-}
-func (c *clock) now() time.Time          { return *c.t.Load() }
-func (c *clock) set(t time.Time)         { c.t.Store(&t) }
-func (c *clock) advance(d time.Duration) { c.set(c.now().Add(d)) }
 
 // countingStore counts key lookups, to prove that malformed keys never
 // reach storage.
@@ -62,7 +51,7 @@ func (fixedLearner) Summarize(user, pop []byte) (*amp.ModelSummary, error) {
 type fixture struct {
 	svc   *service.Service
 	store *countingStore
-	clock *clock
+	clock *testclock.Clock
 	acct  *amp.Account
 }
 
@@ -74,8 +63,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{store: &countingStore{Store: db}, clock: newClock(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))}
-	f.svc, err = service.New(service.Config{Store: f.store, Learner: fixedLearner{}, Now: f.clock.now, Seed: 1})
+	f := &fixture{store: &countingStore{Store: db}, clock: testclock.New(time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))}
+	f.svc, err = service.New(service.Config{Store: f.store, Learner: fixedLearner{}, Now: f.clock.Now, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +151,7 @@ func TestAuthFailuresLimitedPerIP(t *testing.T) {
 		t.Fatalf("valid key from another IP: %v", err)
 	}
 	// The budget refills at 20 a minute: one more attempt after 3 s.
-	f.clock.advance(3 * time.Second)
+	f.clock.Advance(3 * time.Second)
 	if _, err := f.svc.Authenticate(ctx, secret, "192.0.2.7"); err != nil {
 		t.Fatalf("after refill: %v", err)
 	}
@@ -177,7 +166,7 @@ func TestKeyLifecycle(t *testing.T) {
 		if _, err := f.svc.Authenticate(ctx, secret, "a"); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.advance(time.Hour)
+		f.clock.Advance(time.Hour)
 		_, err := f.svc.Authenticate(ctx, secret, "a")
 		wantCode(t, err, amp.CodeKeyExpired)
 	})
@@ -214,7 +203,7 @@ func TestKeyLifecycle(t *testing.T) {
 				t.Fatalf("during grace: %v", err)
 			}
 		}
-		f.clock.advance(24 * time.Hour)
+		f.clock.Advance(24 * time.Hour)
 		_, err = f.svc.Authenticate(ctx, old, "d")
 		wantCode(t, err, amp.CodeKeyExpired)
 		if _, err := f.svc.Authenticate(ctx, rolled.Secret, "d"); err != nil {
@@ -295,7 +284,7 @@ func TestOutcomeRules(t *testing.T) {
 	wantCode(t, err, amp.CodeNotFound)
 
 	// Past 24 hours the request expires.
-	f.clock.advance(24*time.Hour + time.Second)
+	f.clock.Advance(24*time.Hour + time.Second)
 	err = f.svc.ReportOutcome(ctx, test, &amp.OutcomeRequest{RequestID: other, Started: &yes})
 	wantCode(t, err, amp.CodeRequestExpired)
 
@@ -319,11 +308,11 @@ func TestMonthlyTestReset(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f.clock.set(time.Date(2026, 3, 31, 23, 59, 59, 0, time.UTC))
+	f.clock.Set(time.Date(2026, 3, 31, 23, 59, 59, 0, time.UTC))
 	if reset, _ := f.svc.ResetTestDataIfDue(ctx); reset {
 		t.Fatal("reset before the month ended")
 	}
-	f.clock.set(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))
+	f.clock.Set(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))
 	if reset, err := f.svc.ResetTestDataIfDue(ctx); err != nil || !reset {
 		t.Fatalf("at 00:00 UTC on the 1st: reset=%v err=%v, want a reset", reset, err)
 	}
