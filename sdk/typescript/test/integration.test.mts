@@ -153,7 +153,7 @@ describe('against a real amp serve', { skip }, () => {
 
   describe('errors', () => {
     test('401 UNAUTHORIZED for a key the server does not know', async () => {
-      const bad = client({ apiKey: 'amp_sk_test_000000000000000000000000000000' });
+      const bad = client({ apiKey: 'amp_sk_test_' + '0'.repeat(30) });
       assertError(await rejects(bad.getContext({ userId: 'u', task: 't' })), 'UNAUTHORIZED', 401);
     });
 
