@@ -47,76 +47,38 @@ func BenchmarkSaveDecisionNewUser(b *testing.B) {
 }
 
 func benchSaveDecision(b *testing.B, profile *amp.ProfileRecord) {
-	for _, par := range benchParallelism {
-		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
-			db := benchDB(b)
-			var next atomic.Int64
-			b.SetParallelism(par)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx, cancel := context.WithCancel(context.Background()) // as an HTTP request's
-				defer cancel()
-				for pb.Next() {
-					n := next.Add(1)
-					d := benchDecision("req_"+strconv.FormatInt(n, 10), int(n%benchUsers))
-					if err := db.SaveDecision(ctx, d, profile); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			reportCPU(b, cpu0)
-			reportBatch(b, db)
-		})
-	}
+	runParallel(b, func(b *testing.B) *DB { return benchDB(b) }, func(ctx context.Context, db *DB, n int64) error {
+		return db.SaveDecision(ctx, benchDecision("req_"+strconv.FormatInt(n, 10), int(n%benchUsers)), profile)
+	})
 }
 
 // BenchmarkRecordOutcome measures /v1/outcome's store work: read the
 // decision, profile and population, store outcome, profile and population,
 // durably.
 func BenchmarkRecordOutcome(b *testing.B) {
-	for _, par := range benchParallelism {
-		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
-			db := benchDB(b)
-			seedDecisions(b, db, b.N)
-			userModel := make([]byte, benchUserModel)
-			popModel := make([]byte, benchPopulationSize)
-			apply := func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
-				if already {
-					return nil, fmt.Errorf("%s already reported", d.RequestID)
-				}
-				p.OutcomeCount++
-				p.Model = userModel
-				p.UpdatedAt = t0
-				pop.Model = popModel
-				pop.UpdatedAt = t0
-				completed := true
-				return &amp.OutcomeRecord{Started: true, Completed: &completed, Reward: 1, ReportedAt: t0}, nil
-			}
-			var next atomic.Int64
-			b.SetParallelism(par)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx, cancel := context.WithCancel(context.Background()) // as an HTTP request's
-				defer cancel()
-				for pb.Next() {
-					id := "req_" + strconv.FormatInt(next.Add(1)-1, 10)
-					if _, err := db.RecordOutcome(ctx, tenant, id, apply); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			reportCPU(b, cpu0)
-			reportBatch(b, db)
-		})
+	userModel := make([]byte, benchUserModel)
+	popModel := make([]byte, benchPopulationSize)
+	apply := func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		if already {
+			return nil, fmt.Errorf("%s already reported", d.RequestID)
+		}
+		p.OutcomeCount++
+		p.Model = userModel
+		p.UpdatedAt = t0
+		pop.Model = popModel
+		pop.UpdatedAt = t0
+		completed := true
+		return &amp.OutcomeRecord{Started: true, Completed: &completed, Reward: 1, ReportedAt: t0}, nil
 	}
+	setup := func(b *testing.B) *DB {
+		db := benchDB(b)
+		seedDecisions(b, db, b.N)
+		return db
+	}
+	runParallel(b, setup, func(ctx context.Context, db *DB, n int64) error {
+		_, err := db.RecordOutcome(ctx, tenant, "req_"+strconv.FormatInt(n, 10), apply)
+		return err
+	})
 }
 
 // BenchmarkContextPath is the whole store work of one /v1/context call:
@@ -128,30 +90,41 @@ func BenchmarkContextPath(b *testing.B) { benchContextPath(b) }
 func BenchmarkContextPathCached(b *testing.B) { benchContextPath(b, WithCache(DefaultCacheSize)) }
 
 func benchContextPath(b *testing.B, opts ...Option) {
+	setup := func(b *testing.B) *DB {
+		db := benchDB(b, opts...)
+		seedDecisions(b, db, 0)
+		return db
+	}
+	runParallel(b, setup, func(ctx context.Context, db *DB, n int64) error {
+		user := int(n % benchUsers)
+		if _, err := db.Profile(ctx, tenant, "user_"+strconv.Itoa(user)); err != nil {
+			return err
+		}
+		if _, err := db.Population(ctx, tenant); err != nil {
+			return err
+		}
+		return db.SaveDecision(ctx, benchDecision("req_c"+strconv.FormatInt(n, 10), user), nil)
+	})
+}
+
+// runParallel runs op from b.RunParallel's goroutines, as many per
+// GOMAXPROCS as each of benchParallelism says, on a store setup prepares,
+// and reports CPU time and writes per commit. op's n numbers its calls from
+// 0; each goroutine's ctx can be cancelled, as an HTTP request's can.
+func runParallel(b *testing.B, setup func(b *testing.B) *DB, op func(ctx context.Context, db *DB, n int64) error) {
 	for _, par := range benchParallelism {
 		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
-			db := benchDB(b, opts...)
-			seedDecisions(b, db, 0)
+			db := setup(b)
 			var next atomic.Int64
 			b.SetParallelism(par)
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			b.RunParallel(func(pb *testing.PB) {
-				ctx, cancel := context.WithCancel(context.Background()) // as an HTTP request's
+				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				for pb.Next() {
-					n := next.Add(1)
-					user := int(n % benchUsers)
-					if _, err := db.Profile(ctx, tenant, "user_"+strconv.Itoa(user)); err != nil {
-						b.Error(err)
-						return
-					}
-					if _, err := db.Population(ctx, tenant); err != nil {
-						b.Error(err)
-						return
-					}
-					if err := db.SaveDecision(ctx, benchDecision("req_c"+strconv.FormatInt(n, 10), user), nil); err != nil {
+					if err := op(ctx, db, next.Add(1)-1); err != nil {
 						b.Error(err)
 						return
 					}
