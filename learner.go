@@ -13,8 +13,22 @@ import (
 type Learner interface {
 	// Decide chooses a recommendation for one context request.
 	Decide(in *DecideInput) (*Choice, error)
-	// Learn folds one outcome into the user's and the population's states.
+	// Learn folds one outcome into the user's state. The population is
+	// read, as the user's prior, but not changed: what the outcome teaches
+	// it comes back as Learned.PopulationDelta, for MergePopulation.
+	//
+	// Concurrency: Learn is safe to call from many goroutines at once, and
+	// its result is only as current as in.User. The store keeps a user's
+	// outcomes from learning from the same old state twice (see
+	// LearningStore.RecordOutcome).
 	Learn(in *LearnInput) (*Learned, error)
+	// MergePopulation folds deltas returned by Learn into a population
+	// state and returns the new state. Deltas are independent of each
+	// other and of the population they are merged into, so a store may
+	// merge them later, in batches, from several instances, or again from
+	// its outcome log after a crash; the learner documents how far the
+	// result depends on their order.
+	MergePopulation(population []byte, deltas [][]byte) ([]byte, error)
 	// ApplyPreferences folds manually set preferences into a user's state as
 	// strong evidence that later outcomes can still overturn.
 	ApplyPreferences(user, population []byte, prefs *Preferences) ([]byte, error)
@@ -59,9 +73,11 @@ type LearnInput struct {
 
 // Learned is the result of Learn.
 type Learned struct {
-	User       []byte
-	Population []byte
-	Reward     float64 // the learning signal derived from the outcome, in [0, 1]
+	User []byte
+	// PopulationDelta is what the outcome teaches the tenant's population,
+	// in the learner's own encoding; see Learner.MergePopulation.
+	PopulationDelta []byte
+	Reward          float64 // the learning signal derived from the outcome, in [0, 1]
 }
 
 // ModelSummary describes a user's model.

@@ -198,7 +198,7 @@ type Product struct {
 func (p Product) Name() string { return p.Label }
 
 func (p Product) Prob(d *amp.LoggedDecision) (float64, error) {
-	idx, err := optionIndexes(d.Recommendation)
+	idx, err := d.Recommendation.Options()
 	if err != nil {
 		return 0, err
 	}
@@ -210,30 +210,6 @@ func (p Product) Prob(d *amp.LoggedDecision) (float64, error) {
 }
 
 func (Product) Observe(*amp.LoggedDecision) error { return nil }
-
-func optionIndexes(r amp.Recommendation) ([4]int, error) {
-	idx := [4]int{
-		index(amp.Framings, r.Framing),
-		index(amp.Styles, r.Style),
-		index(amp.Handlings, r.Handling),
-		index(amp.Encouragements, r.Encouragement),
-	}
-	for _, i := range idx {
-		if i < 0 {
-			return idx, fmt.Errorf("unknown option in %+v", r)
-		}
-	}
-	return idx, nil
-}
-
-func index[T comparable](list []T, v T) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
 
 // Replay is the learning engine replayed over the logs from an empty
 // state: before each decision it has learned every earlier outcome, as it
@@ -287,7 +263,9 @@ func (r *Replay) Observe(d *amp.LoggedDecision) error {
 	if err != nil {
 		return err
 	}
-	r.pop = l.Population
+	if r.pop, err = r.Engine.MergePopulation(r.pop, [][]byte{l.PopulationDelta}); err != nil {
+		return err
+	}
 	if r.Personalised {
 		r.users[d.UserID] = l.User
 		r.counts[d.UserID]++

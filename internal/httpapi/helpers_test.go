@@ -65,7 +65,15 @@ func (l *fakeLearner) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	if in.Outcome.Started {
 		reward = 1
 	}
-	return &amp.Learned{User: append(slices.Clone(in.User), 'o'), Population: append(slices.Clone(in.Population), 'p'), Reward: reward}, nil
+	return &amp.Learned{User: append(slices.Clone(in.User), 'o'), PopulationDelta: []byte{'p'}, Reward: reward}, nil
+}
+
+func (l *fakeLearner) MergePopulation(pop []byte, deltas [][]byte) ([]byte, error) {
+	pop = slices.Clone(pop)
+	for _, d := range deltas {
+		pop = append(pop, d...)
+	}
+	return pop, nil
 }
 
 func (l *fakeLearner) ApplyPreferences(user, population []byte, prefs *amp.Preferences) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/amp-protocol/amp"
 )
@@ -211,37 +212,14 @@ func sample(p *[numArms]float64, x float64) int {
 	return numArms - 1
 }
 
-func recommendation(arms [numDims]int) amp.Recommendation {
-	return amp.Recommendation{
-		Framing:       amp.Framings[arms[dimFraming]],
-		Style:         amp.Styles[arms[dimStyle]],
-		Handling:      amp.Handlings[arms[dimHandling]],
-		Encouragement: amp.Encouragements[arms[dimEncouragement]],
-	}
-}
-
-func indexOf[T comparable](list []T, v T) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
+func recommendation(arms [numDims]int) amp.Recommendation { return amp.Options(arms).Recommendation() }
 
 func armsOf(r amp.Recommendation) ([numDims]int, error) {
-	arms := [numDims]int{
-		indexOf(amp.Framings, r.Framing),
-		indexOf(amp.Styles, r.Style),
-		indexOf(amp.Handlings, r.Handling),
-		indexOf(amp.Encouragements, r.Encouragement),
+	o, err := r.Options()
+	if err != nil {
+		return [numDims]int(o), fmt.Errorf("learn: %w", err)
 	}
-	for _, a := range arms {
-		if a < 0 {
-			return arms, fmt.Errorf("learn: recommendation %+v has an unknown option", r)
-		}
-	}
-	return arms, nil
+	return [numDims]int(o), nil
 }
 
 // ApplyPreferences folds manual preferences into the user's state. Each set
@@ -261,10 +239,10 @@ func (e *Engine) ApplyPreferences(user, population []byte, prefs *amp.Preference
 		return nil, fmt.Errorf("population: %w", err)
 	}
 	set := [numDims]int{
-		indexOf(amp.Framings, prefs.Framing),
-		indexOf(amp.Styles, prefs.Style),
-		indexOf(amp.Handlings, prefs.Handling),
-		indexOf(amp.Encouragements, prefs.Encouragement),
+		slices.Index(amp.Framings, prefs.Framing),
+		slices.Index(amp.Styles, prefs.Style),
+		slices.Index(amp.Handlings, prefs.Handling),
+		slices.Index(amp.Encouragements, prefs.Encouragement),
 	}
 	for d, a := range set {
 		if a >= 0 {

@@ -59,7 +59,10 @@ func (w *world) teach(t testing.TB, user string, ctx amp.LearnContext, rec amp.R
 	if err != nil {
 		t.Fatalf("Learn: %v", err)
 	}
-	w.users[user], w.pop = l.User, l.Population
+	w.users[user] = l.User
+	if w.pop, err = w.e.MergePopulation(w.pop, [][]byte{l.PopulationDelta}); err != nil {
+		t.Fatalf("MergePopulation: %v", err)
+	}
 	w.count[user]++
 }
 
@@ -298,7 +301,7 @@ func TestHoldoutIgnoresTheUser(t *testing.T) {
 	if string(l.User) != string(w.users["h"]) {
 		t.Error("holdout outcome changed the user's state")
 	}
-	if string(l.Population) == string(w.pop) {
+	if merged, err := w.e.MergePopulation(w.pop, [][]byte{l.PopulationDelta}); err != nil || string(merged) == string(w.pop) {
 		t.Error("holdout outcome did not teach the population")
 	}
 	ch, err := w.e.Decide(&amp.DecideInput{User: w.users["h"], Population: w.pop, Context: ctx, Holdout: true, Rand: w.rng})

@@ -29,7 +29,10 @@ func sampleStates(t testing.TB) (user, pop []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		user, pop = l.User, l.Population
+		user = l.User
+		if pop, err = e.MergePopulation(pop, [][]byte{l.PopulationDelta}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	user, err := e.ApplyPreferences(user, pop, &amp.Preferences{Style: amp.StyleTechnical})
 	if err != nil {

@@ -8,7 +8,8 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-// Learn folds one outcome into the user's and the population's states.
+// Learn folds one outcome into the user's state, and returns the
+// population's share of it as a delta for MergePopulation.
 //
 // Cells keep raw sufficient statistics, never the model's past estimates:
 // per option, the discounted count and reward sum of the outcomes where it
@@ -49,6 +50,7 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	}
 	var est estimate
 	e.estimateFor(u, p, tk, cx, &est)
+	pdelta := populationDelta{task: tk, complexity: cx}
 
 	r := Reward(o)
 	succ, known := success(o)
@@ -58,7 +60,8 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		for d := range numDims {
 			pred += est.mean[d][arms[d]]
 		}
-		e.learnNoise(p, u, r-pred)
+		pdelta.noise = e.noiseSample(u)
+		pdelta.resid = r - pred
 		popPred := est.popLevel + est.ctxOffset
 		for d := range numDims {
 			popPred += est.ep[d][arms[d]] + est.ctxEff[d][arms[d]]
@@ -109,11 +112,34 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		out.User = u.encode()
 	}
 
-	pev := evidence{reward: r, arms: arms, success: b2f(succ), known: b2f(known)}
-	if out.Population, err = e.teachPopulation(in.Population, p, tk, cx, &pev); err != nil {
-		return nil, fmt.Errorf("population: %w", err)
-	}
+	pdelta.ev = evidence{reward: r, arms: arms, success: b2f(succ), known: b2f(known)}
+	out.PopulationDelta = pdelta.encode()
 	return out, nil
+}
+
+// MergePopulation folds the deltas Learn returned into the population, in
+// the order given. This engine discounts the population's evidence by its
+// count of outcomes, so the order of deltas matters, though only at the
+// scale of one outcome's weight times (1 - PopulationDiscount).
+func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, error) {
+	for _, b := range deltas {
+		var d populationDelta
+		if err := d.decode(b); err != nil {
+			return nil, err
+		}
+		p, err := decodePopulation(population, &d.task)
+		if err != nil {
+			return nil, fmt.Errorf("population: %w", err)
+		}
+		if d.noise {
+			p.NoiseN = math.Min(p.NoiseN+1, 1/varRate)
+			p.NoiseVar += (d.resid*d.resid - p.NoiseVar) / p.NoiseN
+		}
+		if population, err = e.teachPopulation(population, p, d.task, d.complexity, &d.ev); err != nil {
+			return nil, fmt.Errorf("population: %w", err)
+		}
+	}
+	return population, nil
 }
 
 // teachPopulation adds an outcome to the population, p, decoded from b
@@ -175,16 +201,13 @@ func (e *Engine) teachPopulation(b []byte, p *popState, tk string, cx int, pev *
 	return patchPopulation(b, p, cells...), nil
 }
 
-// learnNoise keeps the population's running estimate of the reward noise
-// σ²: the mean squared prediction error on users with at least 10 recent
-// outcomes, whose predictions are close to their expectations.
-func (e *Engine) learnNoise(p *popState, u *userState, resid float64) {
+// noiseSample tells whether an outcome of u teaches the population's running
+// estimate of the reward noise σ² (the mean squared prediction error, see
+// MergePopulation): only users with at least 10 recent outcomes do, whose
+// predictions are close to their expectations.
+func (e *Engine) noiseSample(u *userState) bool {
 	ug := &u.Global
-	if pow(e.cfg.UserDiscount, u.Seq-ug.Seq)*ug.N < 10 {
-		return
-	}
-	p.NoiseN = math.Min(p.NoiseN+1, 1/varRate)
-	p.NoiseVar += (resid*resid - p.NoiseVar) / p.NoiseN
+	return pow(e.cfg.UserDiscount, u.Seq-ug.Seq)*ug.N >= 10
 }
 
 func b2f(b bool) float64 {

@@ -124,7 +124,9 @@ func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.Outc
 			prof.Model = learned.User
 			prof.OutcomeCount++
 			prof.UpdatedAt = now
-			pop.Model = learned.Population
+			if pop.Model, err = s.learner.MergePopulation(pop.Model, [][]byte{learned.PopulationDelta}); err != nil {
+				return nil, fmt.Errorf("merge population: %w", err)
+			}
 			pop.UpdatedAt = now
 			return o, nil
 		})

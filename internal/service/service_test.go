@@ -39,7 +39,13 @@ func (fixedLearner) Decide(in *amp.DecideInput) (*amp.Choice, error) {
 	return &amp.Choice{Recommendation: fixedRec, Propensity: 1, Confidence: 0.3, Rationale: "fixed"}, nil
 }
 func (fixedLearner) Learn(in *amp.LearnInput) (*amp.Learned, error) {
-	return &amp.Learned{User: append(in.User, 'o'), Population: append(in.Population, 'p'), Reward: 1}, nil
+	return &amp.Learned{User: append(in.User, 'o'), PopulationDelta: []byte{'p'}, Reward: 1}, nil
+}
+func (fixedLearner) MergePopulation(pop []byte, deltas [][]byte) ([]byte, error) {
+	for _, d := range deltas {
+		pop = append(pop, d...)
+	}
+	return pop, nil
 }
 func (fixedLearner) ApplyPreferences(user, pop []byte, p *amp.Preferences) ([]byte, error) {
 	return append(user, 'm'), nil

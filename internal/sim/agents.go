@@ -123,7 +123,9 @@ func (a *LearnerAgent) Report(_ context.Context, ticket any, o *amp.OutcomeReque
 	rec.Reward = l.Reward
 	t.user.model = l.User
 	t.user.outcomes++
-	a.pop = l.Population
+	if a.pop, err = a.Learner.MergePopulation(a.pop, [][]byte{l.PopulationDelta}); err != nil {
+		return err
+	}
 	if a.Record {
 		a.Log = append(a.Log, &amp.LoggedDecision{Decision: *t.d, Outcome: rec})
 	}

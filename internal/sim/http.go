@@ -76,8 +76,8 @@ func (h *HTTPAgent) Decide(ctx context.Context, it *Interaction) (amp.Recommenda
 		return amp.Recommendation{}, nil, err
 	}
 	r := resp.Recommendation
-	if !r.Framing.Valid() || !r.Style.Valid() || !r.Handling.Valid() || !r.Encouragement.Valid() {
-		return amp.Recommendation{}, nil, fmt.Errorf("server recommended unknown options: %+v", r)
+	if _, err := r.Options(); err != nil {
+		return amp.Recommendation{}, nil, fmt.Errorf("server answered: %w", err)
 	}
 	if resp.RequestID == "" {
 		return amp.Recommendation{}, nil, errors.New("server answered without a requestId")

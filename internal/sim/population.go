@@ -490,29 +490,14 @@ func (p *Population) Best(it *Interaction) amp.Recommendation {
 	return recOf(arms)
 }
 
-func recOf(arms [numDims]int) amp.Recommendation {
-	return amp.Recommendation{
-		Framing:       amp.Framings[arms[0]],
-		Style:         amp.Styles[arms[1]],
-		Handling:      amp.Handlings[arms[2]],
-		Encouragement: amp.Encouragements[arms[3]],
-	}
-}
+func recOf(arms [numDims]int) amp.Recommendation { return amp.Options(arms).Recommendation() }
 
+// armsOf is the indexed form of a recommendation the simulator itself made
+// or received from the engine; an unknown option is a bug, not an input.
 func armsOf(r amp.Recommendation) [numDims]int {
-	return [numDims]int{
-		indexOf(amp.Framings, r.Framing),
-		indexOf(amp.Styles, r.Style),
-		indexOf(amp.Handlings, r.Handling),
-		indexOf(amp.Encouragements, r.Encouragement),
+	o, err := r.Options()
+	if err != nil {
+		panic("sim: " + err.Error())
 	}
-}
-
-func indexOf[T comparable](list []T, v T) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
-	}
-	return 0
+	return [numDims]int(o)
 }

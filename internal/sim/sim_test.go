@@ -224,7 +224,11 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.t.Error(err)
 			return
 		}
-		f.users[d.UserID], f.pop = l.User, l.Population
+		f.users[d.UserID] = l.User
+		if f.pop, err = f.e.MergePopulation(f.pop, [][]byte{l.PopulationDelta}); err != nil {
+			f.t.Error(err)
+			return
+		}
 		f.outcomes[d.UserID]++
 		json.NewEncoder(w).Encode(amp.OutcomeResponse{Success: true, Message: amp.OutcomeReportedMessage})
 	default:

@@ -1,0 +1,67 @@
+package learn
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/amp-protocol/amp"
+)
+
+// populationDelta is what one outcome teaches the population: the evidence
+// for the context's cells and, from a user the model knows well, a sample
+// of the prediction error for the noise estimate.
+type populationDelta struct {
+	task       string // taskKey of the decision's task type; "" for none
+	complexity int    // complexityIndex; -1 for none
+	ev         evidence
+	noise      bool    // resid is a sample of the reward noise
+	resid      float64 // reward minus the user's predicted reward
+}
+
+// deltaVersion starts every encoded delta; decode refuses any other.
+const deltaVersion = 1
+
+// encode lays d out as version, complexity+1, noise flag, the four arms,
+// reward, success, known, resid (float64 little-endian), then the task key.
+func (d *populationDelta) encode() []byte {
+	b := make([]byte, 0, 8+4*8+len(d.task))
+	b = append(b, deltaVersion, byte(d.complexity+1), 0)
+	if d.noise {
+		b[2] = 1
+	}
+	for _, a := range d.ev.arms {
+		b = append(b, byte(a))
+	}
+	for _, f := range []float64{d.ev.reward, d.ev.success, d.ev.known, d.resid} {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	return append(b, d.task...)
+}
+
+func (d *populationDelta) decode(b []byte) error {
+	const fixed = 3 + numDims + 4*8
+	if len(b) < fixed || b[0] != deltaVersion {
+		return errors.New("learn: not a population delta of this engine")
+	}
+	if b[1] > 3 || b[2] > 1 {
+		return fmt.Errorf("learn: population delta with complexity %d, noise flag %d", b[1], b[2])
+	}
+	d.complexity = int(b[1]) - 1
+	d.noise = b[2] == 1
+	for i := range numDims {
+		a := int(b[3+i])
+		if a >= numArms {
+			return fmt.Errorf("learn: population delta with option %d", a)
+		}
+		d.ev.arms[i] = a
+	}
+	f := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[3+numDims+8*i:])) }
+	d.ev.reward, d.ev.success, d.ev.known, d.resid = f(0), f(1), f(2), f(3)
+	d.task = string(b[fixed:])
+	if len(d.task) > amp.MaxTaskTypeBytes {
+		return errors.New("learn: population delta with an oversized task key")
+	}
+	return nil
+}
