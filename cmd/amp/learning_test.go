@@ -19,7 +19,7 @@ import (
 
 func TestSimulateCommand(t *testing.T) {
 	dir := t.TempDir()
-	png := filepath.Join(dir, "curve.png")
+	svg := filepath.Join(dir, "curve.svg")
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
@@ -28,17 +28,17 @@ func TestSimulateCommand(t *testing.T) {
 		}
 		return out.String()
 	}
-	first := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", png)
-	for _, want := range []string{"seed 31337, 60 users × 25 interactions", "engine", "baseline", "score 21–25", "engine ÷ baseline", "Learning curve: " + png,
+	first := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", svg)
+	for _, want := range []string{"seed 31337, 60 users × 25 interactions", "engine", "baseline", "score 21–25", "engine ÷ baseline", "Learning curve: " + svg,
 		"Answers by profile phase", "engine  cold_start "} {
 		if !strings.Contains(first, want) {
 			t.Errorf("output lacks %q:\n%s", want, first)
 		}
 	}
-	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
-		t.Errorf("no PNG written: %v", err)
+	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg ")) || !bytes.Contains(b, []byte("<polyline ")) {
+		t.Errorf("no SVG of the curves written: %v", err)
 	}
-	if again := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", png); again != first {
+	if again := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", svg); again != first {
 		t.Errorf("same seed, different output:\n%s\n%s", first, again)
 	}
 	var rep struct {

@@ -45,7 +45,7 @@ is uniform random and 1 an oracle that knows every user's preferences.
 Then, for the engine (and the server), its answers by the profile phase
 they gave: the share with explorationMode true and the mean confidence,
 which the documentation says fall and grow from phase to phase. The
-learning curve is written as a PNG.`
+learning curve is written as an SVG image.`
 
 // runSimulate runs `amp simulate`.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,7 +55,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	users := fs.Int("users", 300, "the number of simulated `USERS`")
 	interactions := fs.Int("interactions", 40, "`N` interactions per user")
 	drift := fs.Bool("drift", false, "let about half the users change taste mid-way")
-	out := fs.String("out", "simulation.png", "write the learning curve to this PNG `FILE` (empty: none)")
+	out := fs.String("out", "simulation.svg", "write the learning curve to this SVG `FILE` (empty: none)")
 	server := fs.String("server", "", "also play against the AMP server at `URL` (e.g. http://127.0.0.1:8080)")
 	key := fs.String("key", "", "the API `KEY` for --server (a test-mode key)")
 	prefix := fs.String("user-prefix", "", "userId `PREFIX` on the server (default sim-SEED-TIME-, so runs do not share users)")

@@ -1,7 +1,6 @@
 package sim_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -269,19 +268,5 @@ func TestHTTPAgent(t *testing.T) {
 	bad := sim.NewHTTPAgent(srv.URL, "amp_sk_test_wrong", "x")
 	if _, err := sim.Run(context.Background(), p, 1, "bad", bad, nil); err == nil {
 		t.Error("a wrong key did not fail the run")
-	}
-}
-
-func TestWritePlot(t *testing.T) {
-	p := sim.Generate(3, 30, false)
-	ctx := context.Background()
-	a, _ := sim.Run(ctx, p, 10, "engine", sim.NewLearnerAgent(learn.New(learn.Config{}), 3), nil)
-	b, _ := sim.Run(ctx, p, 10, "baseline", sim.NewBaselineAgent(3), nil)
-	var buf bytes.Buffer
-	if err := sim.WritePlot(&buf, "test", a, b); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(buf.Bytes(), []byte("\x89PNG\r\n\x1a\n")) || buf.Len() < 5000 {
-		t.Errorf("not a PNG of a plot: %d bytes", buf.Len())
 	}
 }
