@@ -82,7 +82,9 @@ only this once: store it in a secret manager or an environment variable
 func runKeysList(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "keys list", subSynopsis(keyCommands(), "list"), `
 List an account's keys, oldest first. Keys are shown masked (mode and last
-4 characters): the full key is never stored, so it cannot be shown again.`,
+4 characters): the full key is never stored, so it cannot be shown again.
+STATUS is active, expiring (a key with a lifetime, or a rolled key in its
+grace period), expired or revoked.`,
 		adminSettings...)
 	account := cl.fs.String("account", "", "the account's `ID`")
 	if _, done, err := cl.parse(args, 0, 0); done {
@@ -118,20 +120,10 @@ List an account's keys, oldest first. Keys are shown masked (mode and last
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), keyStatus(k, now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), k.Status(now),
 			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
 	}
 	return tw.Flush()
-}
-
-func keyStatus(k *amp.APIKey, now time.Time) string {
-	switch {
-	case k.RevokedAt != nil:
-		return "revoked"
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return "expired"
-	}
-	return "active"
 }
 
 func dash(s string) string {

@@ -107,26 +107,15 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 		if k.Mode != rq.mode {
 			continue
 		}
-		row := keyRow{APIKey: k, Status: keyStatus(k, now), Warnings: warnings[k.ID]}
-		if row.Status == "active" || row.Status == "expiring" {
+		status := k.Status(now)
+		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID]}
+		if status.Usable() {
 			data.Active = append(data.Active, row)
 		} else {
 			data.Inactive = append(data.Inactive, row)
 		}
 	}
 	return h.page(rq, "keys", "API keys", data), nil
-}
-
-func keyStatus(k *amp.APIKey, now time.Time) string {
-	switch {
-	case k.RevokedAt != nil:
-		return "revoked"
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-		return "expired"
-	case k.ExpiresAt != nil:
-		return "expiring"
-	}
-	return "active"
 }
 
 func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -229,7 +218,7 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	if s := keyStatus(k, h.now()); s == "revoked" || s == "expired" {
+	if !k.Status(h.now()).Usable() {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
 	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))

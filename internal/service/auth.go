@@ -54,10 +54,10 @@ func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*P
 	if err != nil {
 		return nil, storeError(err, "", "")
 	}
-	if p.Key.RevokedAt != nil {
+	switch p.Key.Status(now) {
+	case amp.KeyRevoked:
 		return nil, fail("This API key has been revoked.")
-	}
-	if p.Key.ExpiresAt != nil && !now.Before(*p.Key.ExpiresAt) {
+	case amp.KeyExpired:
 		return nil, amp.Errorf(amp.CodeKeyExpired, "This API key has expired. Create a new key.")
 	}
 	s.touches.add(p.Key.ID, now)

@@ -150,7 +150,7 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 		return nil, err
 	}
 	now := s.Now()
-	if old.RevokedAt != nil || (old.ExpiresAt != nil && !now.Before(*old.ExpiresAt)) {
+	if !old.Status(now).Usable() {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 	}
 	opts := KeyOptions{Name: old.Name, Scopes: old.Scopes, RateLimit: old.RateLimit}
