@@ -173,6 +173,12 @@ type KeyStore interface {
 	Keys(ctx context.Context, accountID string) ([]*APIKey, error) // oldest first
 	// UpdateKey stores a key's name, scopes, rate limit, expiry and revocation.
 	UpdateKey(ctx context.Context, k *APIKey) error
+	// RollKey stores, in one transaction, the new key next and old's new
+	// expiry (old.ExpiresAt, the end of its grace period; its other fields
+	// are not written). ErrConflict if next's id or hash exists or old is
+	// revoked; ErrNotFound if old or next's account does not exist. On any
+	// error nothing is stored: a roll never leaves two keys without an end.
+	RollKey(ctx context.Context, old, next *APIKey) error
 	// TouchKey sets a key's last-used time if at is later than the stored one.
 	TouchKey(ctx context.Context, id string, at time.Time) error
 }

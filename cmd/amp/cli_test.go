@@ -98,7 +98,7 @@ func TestAdminCommands(t *testing.T) {
 	fails(t, "--expires-in", "keys", "create", "--data", dir, "--account", acct, "--mode", "live", "--expires-in", "soon")
 
 	kl := mustAmp(t, nil, "keys", "list", "--data", dir, "--account", acct)
-	if !regexp.MustCompile(`key_\S+\s+amp_sk_test_…` + key[len(key)-4:] + `\s+ci\s+active\s+context,outcome\s+5\s+\d{4}-`).MatchString(kl) {
+	if !regexp.MustCompile(`key_\S+\s+amp_sk_test_…` + key[len(key)-4:] + `\s+ci\s+expiring\s+context,outcome\s+5\s+\d{4}-`).MatchString(kl) {
 		t.Errorf("keys list:\n%s", kl)
 	}
 	id := regexp.MustCompile(`key_\S+`).FindString(kl)
@@ -115,7 +115,7 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("keys revoke -: %q, %v", out, err)
 	}
 	kl = mustAmp(t, nil, "keys", "list", "--data", dir, "--account", acct)
-	// The rolled key works for its grace hour: expiring, not active.
+	// The rolled key works for its grace hour (expiring); its replacement is revoked.
 	if strings.Count(kl, "revoked") != 1 || strings.Count(kl, " expiring ") != 1 || strings.Contains(kl, " active ") {
 		t.Errorf("after roll and revoke, keys list:\n%s", kl)
 	}

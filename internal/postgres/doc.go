@@ -34,7 +34,7 @@
 // tenant's rows for what should be a primary-key lookup, until autovacuum
 // catches up a minute or so later.
 //
-// Key changes: UpdateKey sends a NOTIFY on the amp_key_changes channel in
-// its transaction; KeyChanges delivers the ids to other instances so that
-// they can drop cached keys (a revoked key is refused everywhere within 1 s).
+// Key changes reach other instances through the database alone: the
+// service caches a key for at most 500 ms (docs/deploy.md), so a revoked
+// key is refused everywhere within that time, without a notification.
 package postgres

@@ -68,18 +68,13 @@ func (db *DB) Keys(ctx context.Context, accountID string) ([]*amp.APIKey, error)
 }
 
 // UpdateKey stores k's name, scopes, rate limit, expiry and revocation;
-// ErrNotFound if it does not exist. In the same statement it notifies
-// keyChangesChannel with the key's id, which PostgreSQL delivers to the
-// listeners of KeyChanges when, and only if, the update commits.
+// ErrNotFound if it does not exist. Other instances see the change when
+// their key cache's entry ends (internal/service keeps keys 500 ms).
 func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 	if err := db.checkOpen(); err != nil {
 		return err
 	}
-	tag, err := db.pool.Exec(ctx, `WITH changed AS (
-			UPDATE api_keys SET name = $2, scopes = $3, rate_limit = $4, expires_at = $5, revoked_at = $6
-			WHERE id = $1 RETURNING id
-		)
-		SELECT pg_notify('`+keyChangesChannel+`', id) FROM changed`,
+	tag, err := db.pool.Exec(ctx, "UPDATE api_keys SET name = $2, scopes = $3, rate_limit = $4, expires_at = $5, revoked_at = $6 WHERE id = $1",
 		k.ID, k.Name, scopeStrings(k.Scopes), k.RateLimit, k.ExpiresAt, k.RevokedAt)
 	if err != nil {
 		return fmt.Errorf("postgres: update key %s: %w", k.ID, mapErr(err))
@@ -88,6 +83,32 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 		return fmt.Errorf("postgres: update key %s: %w", k.ID, amp.ErrNotFound)
 	}
 	return nil
+}
+
+// RollKey stores next and old's new expiry (old.ExpiresAt, the end of its
+// grace) in one transaction. ErrConflict if next's id or hash exists or old
+// is revoked, ErrNotFound if old or next's account does not exist: either
+// way nothing is stored.
+func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			next.ID, next.AccountID, string(next.Mode), next.Name, next.Hash, next.Last4, scopeStrings(next.Scopes), next.RateLimit,
+			next.ExpiresAt, next.RevokedAt, next.CreatedAt, next.LastUsedAt); err != nil {
+			return fmt.Errorf("postgres: roll key %s: new key %s: %w", old.ID, next.ID, mapErr(err))
+		}
+		// A revoked key keeps its expiry, and the roll fails: the key was
+		// revoked after the caller read it.
+		var live bool
+		err := tx.QueryRow(ctx, `UPDATE api_keys SET expires_at = CASE WHEN revoked_at IS NULL THEN $2 ELSE expires_at END
+			WHERE id = $1 RETURNING revoked_at IS NULL`, old.ID, old.ExpiresAt).Scan(&live)
+		if err != nil {
+			return fmt.Errorf("postgres: roll key %s: %w", old.ID, mapErr(err))
+		}
+		if !live {
+			return fmt.Errorf("postgres: roll key %s: revoked: %w", old.ID, amp.ErrConflict)
+		}
+		return nil
+	})
 }
 
 // TouchKey sets the key's last-used time to at if at is later than the

@@ -22,18 +22,17 @@ import (
 // DB is an amp.Store on a PostgreSQL database. It is safe for concurrent
 // use, and several DBs (in one process or many) may share one database.
 type DB struct {
-	pool   *pgxpool.Pool
-	log    *slog.Logger
-	listen *pgx.ConnConfig // for KeyChanges' dedicated connections
+	pool *pgxpool.Pool
+	log  *slog.Logger
 
-	// stop is closed by Close to end the KeyChanges goroutines, which wg
-	// tracks so that Close returns only once they are gone. mu orders
-	// wg.Add against Close; closed is read without it on every call.
+	// stop is closed by Close to end the analyser, which wg tracks so
+	// that Close returns only once it is gone. mu orders Close against
+	// itself; closed is read without it on every call.
 	mu     sync.Mutex
 	closed atomic.Bool
 	stop   chan struct{}
 	wg     sync.WaitGroup
-	// stopCtx is cancelled with stop, for the queries of those goroutines.
+	// stopCtx is cancelled with stop, for the analyser's queries.
 	stopCtx    context.Context
 	cancelStop context.CancelFunc
 
@@ -58,7 +57,7 @@ type options struct {
 	analyzeAt []int64
 }
 
-// WithLogger sets the logger for migrations and the key-change listener.
+// WithLogger sets the logger for migrations and the analyser.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithoutMigrate makes Open skip Migrate, for deployments that migrate with
@@ -95,13 +94,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "amp"
 	}
-	listen := cfg.ConnConfig.Copy()
-	listen.RuntimeParams["application_name"] += listenerAppSuffix
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
 	}
-	db := &DB{pool: pool, log: o.log, listen: listen, stop: make(chan struct{}),
+	db := &DB{pool: pool, log: o.log, stop: make(chan struct{}),
 		analyzeAt: o.analyzeAt, analyzeKick: make(chan struct{}, 1)}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
@@ -130,7 +127,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the KeyChanges listeners and the analyser and closes the
+// Close stops the analyser and closes the
 // pool. Every write a method acknowledged is already committed; Close waits
 // for queries in flight to return their connections. Later calls return
 // amp.ErrUnavailable.

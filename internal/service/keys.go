@@ -35,6 +35,20 @@ type CreatedKey struct {
 
 // CreateKey issues a key for the account in mode.
 func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode, opts KeyOptions) (*CreatedKey, error) {
+	created, err := s.newKey(ctx, accountID, mode, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateKey(ctx, created.Key); err != nil {
+		return nil, fmt.Errorf("create key: %w", err)
+	}
+	s.log.Info("api key created", "key_id", created.Key.ID, "account_id", accountID, "mode", mode)
+	return created, nil
+}
+
+// newKey checks opts and makes a key for the account in mode, not yet
+// stored.
+func (s *Service) newKey(ctx context.Context, accountID string, mode amp.Mode, opts KeyOptions) (*CreatedKey, error) {
 	if !mode.Valid() {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "mode must be test or live.")
 	}
@@ -84,10 +98,6 @@ func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode
 		exp := now.Add(opts.ExpiresIn)
 		k.ExpiresAt = &exp
 	}
-	if err := s.store.CreateKey(ctx, k); err != nil {
-		return nil, fmt.Errorf("create key: %w", err)
-	}
-	s.log.Info("api key created", "key_id", k.ID, "account_id", accountID, "mode", mode)
 	return &CreatedKey{Secret: secret, Key: k}, nil
 }
 
@@ -140,7 +150,9 @@ func (s *Service) RevokeKey(ctx context.Context, accountID, keyOrID string) (*am
 
 // RollKey issues a replacement for a key, with the same account, mode,
 // name, scopes, rate limit and lifetime, and lets the old key work for grace
-// more (0 ends it now), after which it answers KEY_EXPIRED.
+// more (0 ends it now), after which it answers KEY_EXPIRED. The new key and
+// the old key's end are stored in one transaction: a failed roll changes
+// nothing.
 func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace time.Duration) (*CreatedKey, error) {
 	if grace < 0 || grace > MaxRollGrace {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "The grace period must be between 0 and 7 days.")
@@ -157,7 +169,7 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	if old.ExpiresAt != nil {
 		opts.ExpiresIn = old.ExpiresAt.Sub(old.CreatedAt)
 	}
-	created, err := s.CreateKey(ctx, old.AccountID, old.Mode, opts)
+	created, err := s.newKey(ctx, old.AccountID, old.Mode, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +177,12 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	if old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
 		old.ExpiresAt = &end
 	}
-	if err := s.store.UpdateKey(ctx, old); err != nil {
-		return nil, fmt.Errorf("roll key: %w", err)
+	switch err := s.store.RollKey(ctx, old, created.Key); {
+	case errors.Is(err, amp.ErrConflict):
+		// Revoked since findKey read it.
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
+	case err != nil:
+		return nil, storeError(fmt.Errorf("roll key: %w", err), amp.CodeNotFound, "No such API key.")
 	}
 	s.keys.forget(old.AccountID)
 	s.log.Info("api key rolled", "key_id", old.ID, "new_key_id", created.Key.ID, "grace", grace.String())

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/amp-protocol/amp"
@@ -29,6 +30,31 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 			err = amp.ErrNotFound
 		}
 		return db.mapErr("update key", err)
+	})
+}
+
+// RollKey stores next and old's new expiry (old.ExpiresAt, the end of its
+// grace) in one transaction. amp.ErrConflict if next's id or hash exists or
+// old is revoked, amp.ErrNotFound if old or next's account does not exist:
+// either way nothing is stored.
+func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
+	args := []any{next.ID, next.AccountID, string(next.Mode), next.Name, next.Hash, next.Last4, encScopes(next.Scopes), next.RateLimit,
+		encTimePtr(next.ExpiresAt), encTimePtr(next.RevokedAt), encTime(next.CreatedAt), encTimePtr(next.LastUsedAt)}
+	expires := encTimePtr(old.ExpiresAt)
+	// With a savepoint: the insert is undone if the update then fails.
+	return db.write(ctx, func(w *writer) error {
+		if _, err := w.exec(w.insKey, args...); err != nil {
+			return db.mapErr("roll key: new key", err)
+		}
+		// A revoked key keeps its expiry, and the roll fails: the key was
+		// revoked after the caller read it.
+		var live bool
+		err := w.conn.QueryRowContext(bg, `UPDATE api_keys SET expires_at = CASE WHEN revoked_at IS NULL THEN ?2 ELSE expires_at END
+			WHERE id = ?1 RETURNING revoked_at IS NULL`, old.ID, expires).Scan(&live)
+		if err == nil && !live {
+			err = fmt.Errorf("revoked: %w", amp.ErrConflict)
+		}
+		return db.mapErr("roll key", err)
 	})
 }
 

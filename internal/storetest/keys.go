@@ -205,3 +205,93 @@ func (s *suite) testKeys(t *testing.T) {
 		}
 	})
 }
+
+func (s *suite) testRollKey(t *testing.T) {
+	// roll sets up an account with the key to roll, a bystander key, and
+	// the replacement, and returns the keys as they stand.
+	roll := func(t *testing.T) (st *store, old, next *amp.APIKey, before []*amp.APIKey) {
+		st = s.newStore(t)
+		setupAccounts(t, st)
+		old = newKey("key_roll_old", tenantA, at(0))
+		old.Name, old.RateLimit, old.LastUsedAt = "ci", 9, ptr(at(time.Minute))
+		other := newKey("key_roll_oth", tenantA, at(time.Second))
+		for _, k := range []*amp.APIKey{old, other} {
+			noErr(t, "CreateKey "+k.ID, st.CreateKey(t.Context(), k))
+		}
+		next = newKey("key_roll_new", tenantA, at(time.Hour))
+		next.Name, next.RateLimit = "ci", 9
+		before, err := st.Keys(t.Context(), tenantA.AccountID)
+		noErr(t, "Keys", err)
+		return st, old, next, before
+	}
+	// unchanged checks that a failed roll left exactly the keys there were.
+	unchanged := func(t *testing.T, st *store, before []*amp.APIKey) {
+		t.Helper()
+		after, err := st.Keys(t.Context(), tenantA.AccountID)
+		noErr(t, "Keys after the failed roll", err)
+		if len(after) != len(before) {
+			t.Fatalf("after a failed roll: %d keys, want the %d there were", len(after), len(before))
+		}
+		for i := range before {
+			checkKey(t, "key after a failed roll", after[i], before[i])
+		}
+	}
+
+	t.Run("Roll", func(t *testing.T) {
+		st, old, next, _ := roll(t)
+		arg := *old
+		arg.ExpiresAt = ptr(at(25 * time.Hour).In(elsewhere))
+		// Only the expiry is stored: a stale copy of the old key must not
+		// undo a concurrent rename or TouchKey.
+		arg.Name, arg.LastUsedAt = "stale", nil
+		noErr(t, "RollKey", st.RollKey(t.Context(), &arg, next))
+		want := *old
+		want.ExpiresAt = ptr(at(25 * time.Hour))
+		got, err := st.Key(t.Context(), old.ID)
+		noErr(t, "Key of the old key", err)
+		checkKey(t, "rolled key", got, &want)
+		got, err = st.KeyByHash(t.Context(), next.Hash)
+		noErr(t, "KeyByHash of the new key", err)
+		checkKey(t, "new key", got, next)
+	})
+
+	// Each failure comes at a different point of the roll: whichever
+	// order a backend writes the two rows in, one of them fails after the
+	// first write, which must be undone.
+	t.Run("NewHashTaken", func(t *testing.T) {
+		st, old, next, before := roll(t)
+		next.Hash = before[1].Hash
+		arg := *old
+		arg.ExpiresAt = ptr(at(25 * time.Hour))
+		wantErr(t, "RollKey to a taken hash", st.RollKey(t.Context(), &arg, next), amp.ErrConflict)
+		unchanged(t, st, before)
+	})
+	t.Run("NewIDTaken", func(t *testing.T) {
+		st, old, next, before := roll(t)
+		next.ID = before[1].ID
+		arg := *old
+		arg.ExpiresAt = ptr(at(25 * time.Hour))
+		wantErr(t, "RollKey to a taken id", st.RollKey(t.Context(), &arg, next), amp.ErrConflict)
+		unchanged(t, st, before)
+	})
+	t.Run("OldMissing", func(t *testing.T) {
+		st, _, next, before := roll(t)
+		ghost := newKey("key_roll_gho", tenantA, at(0))
+		ghost.ExpiresAt = ptr(at(25 * time.Hour))
+		wantErr(t, "RollKey of an unknown key", st.RollKey(t.Context(), ghost, next), amp.ErrNotFound)
+		unchanged(t, st, before)
+	})
+	t.Run("OldRevokedMeanwhile", func(t *testing.T) {
+		st, old, next, _ := roll(t)
+		revoked := *old
+		revoked.RevokedAt = ptr(at(30 * time.Minute))
+		noErr(t, "UpdateKey revoking", st.UpdateKey(t.Context(), &revoked))
+		before, err := st.Keys(t.Context(), tenantA.AccountID)
+		noErr(t, "Keys", err)
+		// The caller read the key before it was revoked.
+		arg := *old
+		arg.ExpiresAt = ptr(at(25 * time.Hour))
+		wantErr(t, "RollKey of a key revoked meanwhile", st.RollKey(t.Context(), &arg, next), amp.ErrConflict)
+		unchanged(t, st, before)
+	})
+}

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) amp.Store, opts ...Option) {
 	}
 	t.Run("Accounts", s.testAccounts)
 	t.Run("Keys", s.testKeys)
+	t.Run("RollKey", s.testRollKey)
 	t.Run("Profiles", s.testProfiles)
 	t.Run("SaveDecision", s.testSaveDecision)
 	t.Run("RecordOutcome", s.testRecordOutcome)
