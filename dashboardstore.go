@@ -30,8 +30,8 @@ type DashboardSession struct {
 	ExpiresAt  time.Time // absolute end, whatever the activity
 }
 
-// DashboardStore persists the dashboard's users and sessions. Backends that
-// implement it pass storetest.RunDashboard. Methods return ErrNotFound,
+// DashboardStore persists the dashboard's users and sessions. Backends
+// pass storetest.RunDashboard. Methods return ErrNotFound,
 // ErrConflict or ErrUnavailable (wrapped) for those conditions.
 type DashboardStore interface {
 	// CreateDashboardUser stores u. When a is not nil, the account is

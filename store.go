@@ -144,13 +144,18 @@ type OutcomeCounts struct {
 // it may change. Returning an error aborts the transaction.
 type OutcomeFunc func(d *Decision, alreadyReported bool, p *ProfileRecord, pop *PopulationRecord) (*OutcomeRecord, error)
 
-// Store is what a storage backend provides. Every backend passes the
-// conformance suite in internal/storetest. Methods return ErrNotFound,
-// ErrConflict or ErrUnavailable (wrapped) for those conditions.
+// Store is what a storage backend provides: every role the server needs,
+// so that no caller has to ask a store what it can do. Every backend passes
+// the conformance suites in internal/storetest (Run, RunUsage,
+// RunDashboard). Methods return ErrNotFound, ErrConflict or ErrUnavailable
+// (wrapped) for those conditions.
 type Store interface {
 	AccountStore
 	KeyStore
 	LearningStore
+	UsageStore
+	QuotaStore
+	DashboardStore
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store; pending writes are finished first.

@@ -104,10 +104,9 @@ type QuotaDelta struct {
 	Delta     int64
 }
 
-// UsageStore persists metered usage and monthly quota counts. Backends
-// implement it beside Store and pass storetest.RunUsage. It holds no rules:
-// the meter decides what goes into which bucket, and the limiter what a
-// count means.
+// UsageStore persists metered usage: the meter's per-key request counts,
+// which usage reports and leak flags read. It holds no rules: the meter
+// decides what goes into which bucket. Backends pass storetest.RunUsage.
 type UsageStore interface {
 	// AddUsage adds each row's Requests to the stored row with the same
 	// granularity, start, key, route, status class and country, creating it
@@ -119,6 +118,13 @@ type UsageStore interface {
 	// PruneUsage deletes the rows of granularity g that start before
 	// before, and returns how many it deleted.
 	PruneUsage(ctx context.Context, g Granularity, before time.Time) (int64, error)
+}
+
+// QuotaStore persists the monthly counts of each account's live 2xx
+// requests, the durable side of the plans' monthly quotas. It holds no
+// rules: the limiter decides what a count means. Backends pass
+// storetest.RunUsage.
+type QuotaStore interface {
 	// AddQuotaUsage adds the deltas to the stored monthly counts, in one
 	// transaction.
 	AddQuotaUsage(ctx context.Context, deltas []QuotaDelta) error

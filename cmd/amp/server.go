@@ -55,14 +55,8 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	for _, fn := range opts {
 		fn(&o)
 	}
-	var usage amp.UsageStore
-	if u, ok := store.(amp.UsageStore); ok {
-		usage = u
-	} else {
-		log.Warn("the store cannot keep monthly quota counts; they live in memory and a restart forgets them")
-	}
 	reg := metrics.New()
-	lcfg := ratelimit.Config{Store: usage, Logger: log, Metrics: reg}
+	lcfg := ratelimit.Config{Store: store, Logger: log, Metrics: reg}
 	var rc *redis.Client
 	if cfg.RedisURL != "" {
 		var err error
@@ -71,7 +65,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 			return nil, err
 		}
 		lcfg.Buckets = redis.NewBuckets(rc)
-		lcfg.Quotas = redis.NewQuota(rc, redis.QuotaConfig{Store: usage})
+		lcfg.QuotaCounter = redis.NewQuotaCounter(rc, redis.QuotaCounterConfig{Store: store})
 	}
 	wired := false
 	defer func() {
@@ -85,9 +79,9 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		scfg.Limiter = nil
 	}
 	var m *meter.Meter
-	if usage != nil && !o.noLimits {
+	if !o.noLimits {
 		var err error
-		if m, err = meter.New(meter.Config{Store: usage, Logger: log, Metrics: reg}); err != nil {
+		if m, err = meter.New(meter.Config{Store: store, Logger: log, Metrics: reg}); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -128,25 +122,21 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	return s, nil
 }
 
-// routeAll puts the API, the dashboard (when the store keeps dashboard
-// users) and the Prometheus metrics behind one handler. Every path the
+// routeAll puts the API, the dashboard and the Prometheus metrics behind
+// one handler. Every path the
 // dashboard and /metrics do not claim goes to the API, whose JSON 404 is
 // the right answer for anything unknown.
 func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api http.Handler, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("GET /metrics", reg.Handler())
-	ds, ok := store.(amp.DashboardStore)
-	if !ok {
-		log.Warn("the store keeps no dashboard users; the dashboard is off")
-		return mux, nil
-	}
 	dcfg := dashboard.Config{
 		Logger:         log,
 		AllowSignup:    cfg.Signup == "open",
 		Secure:         cfg.SecureCookies,
 		TrustedProxies: cfg.TrustedProxies,
 		Quota:          limiter,
+		Usage:          store,
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {
@@ -159,10 +149,7 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 			}, nil
 		},
 	}
-	if u, ok := store.(amp.UsageStore); ok {
-		dcfg.Usage = u
-	}
-	dash, err := dashboard.Build(svc, ds, dcfg)
+	dash, err := dashboard.Build(svc, store, dcfg)
 	if err != nil {
 		return nil, err
 	}

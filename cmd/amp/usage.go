@@ -91,10 +91,6 @@ server's last seconds may not show yet.`, adminSettings...)
 // usageReport builds the report of the account, or of the key keyOrID
 // (then restricted to account when it is given).
 func usageReport(ctx context.Context, store amp.Store, accountID, keyOrID string, mode amp.Mode, now time.Time, window time.Duration) (*usageOutput, error) {
-	us, ok := store.(amp.UsageStore)
-	if !ok {
-		return nil, errors.New("this database keeps no usage counts")
-	}
 	var key *amp.APIKey
 	if keyOrID != "" {
 		var err error
@@ -120,15 +116,15 @@ func usageReport(ctx context.Context, store amp.Store, accountID, keyOrID string
 	}
 	out := &usageOutput{}
 	if key != nil {
-		out.Report, err = monitor.KeyReport(ctx, us, key, now, window)
+		out.Report, err = monitor.KeyReport(ctx, store, key, now, window)
 	} else {
-		out.Report, err = monitor.AccountReport(ctx, us, accountID, mode, now, window)
+		out.Report, err = monitor.AccountReport(ctx, store, accountID, mode, now, window)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if key == nil || key.Mode == amp.ModeLive {
-		used, err := us.QuotaUsage(ctx, acct.ID, amp.MonthStart(now))
+		used, err := store.QuotaUsage(ctx, acct.ID, amp.MonthStart(now))
 		if err != nil {
 			return nil, err
 		}

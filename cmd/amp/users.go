@@ -56,12 +56,7 @@ new user's id is printed on standard output.`, adminSettings...)
 	if err != nil {
 		return err
 	}
-	ds, ok := a.store.(amp.DashboardStore)
-	if !ok {
-		a.Close()
-		return errors.New("amp users add: this store keeps no dashboard users")
-	}
-	u, err := dashboard.AddUser(ctx, a.svc, ds, dashboard.UserOptions{
+	u, err := dashboard.AddUser(ctx, a.svc, a.store, dashboard.UserOptions{
 		Email: *email, Password: password, AccountID: *account, AccountName: *accountName,
 	})
 	if cerr := a.Close(); err == nil {

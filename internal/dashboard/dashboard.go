@@ -58,7 +58,10 @@ type Config struct {
 	// Usage holds the meter's counts, which the Usage page and the keys'
 	// leak warnings read through internal/monitor; without it the page says
 	// that usage is not recorded.
-	Usage amp.UsageStore
+	Usage interface {
+		amp.UsageStore
+		amp.QuotaStore
+	}
 	// Quota reports an account's live usage this month against its plan
 	// (a *ratelimit.Limiter does, counting what it has not stored yet);
 	// without it the stored counts of Usage are shown.
@@ -71,7 +74,7 @@ type Config struct {
 
 // QuotaSource reports an account's monthly live usage.
 type QuotaSource interface {
-	QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (ratelimit.Quota, error)
+	QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (ratelimit.QuotaState, error)
 }
 
 // handler is the dashboard.

@@ -73,10 +73,17 @@ func (r Retention) of(g amp.Granularity) time.Duration {
 	}
 }
 
+// Store is the part of amp.UsageStore a Meter writes to: it adds counts
+// and prunes old ones, and never reads them back.
+type Store interface {
+	AddUsage(ctx context.Context, rows []amp.UsageRow) error
+	PruneUsage(ctx context.Context, g amp.Granularity, before time.Time) (int64, error)
+}
+
 // Config configures a Meter.
 type Config struct {
 	// Store receives the counts; required.
-	Store amp.UsageStore
+	Store Store
 	// Logger logs failed flushes and prunes; discarded when nil.
 	Logger *slog.Logger
 	// Now is the clock of the retention job, and the time of events that
@@ -104,7 +111,7 @@ type Config struct {
 
 // Meter implements amp.Meter. It is safe for concurrent use.
 type Meter struct {
-	store      amp.UsageStore
+	store      Store
 	log        *slog.Logger
 	now        func() time.Time
 	interval   time.Duration

@@ -146,10 +146,8 @@ func TestCountsSurviveRestart(t *testing.T) {
 	}
 }
 
-// fakeStore records AddUsage calls and can fail.
+// fakeStore records AddUsage and PruneUsage calls and can fail.
 type fakeStore struct {
-	amp.UsageStore // nil: unused methods panic
-
 	mu     sync.Mutex
 	fail   error
 	rows   []amp.UsageRow
@@ -408,9 +406,13 @@ func BenchmarkCountry(b *testing.B) {
 }
 
 // discardStore accepts and forgets every row.
-type discardStore struct{ amp.UsageStore }
+type discardStore struct{}
 
 func (discardStore) AddUsage(context.Context, []amp.UsageRow) error { return nil }
+
+func (discardStore) PruneUsage(context.Context, amp.Granularity, time.Time) (int64, error) {
+	return 0, nil
+}
 
 // BenchmarkAggregate measures what the meter's goroutine can absorb: each
 // op is one Record plus its share of draining, counting (country lookup

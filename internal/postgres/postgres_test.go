@@ -242,18 +242,18 @@ func openUnclosed(t *testing.T, u string) *postgres.DB {
 func TestUsageStore(t *testing.T) {
 	runDatabase(t)
 	var mu sync.Mutex
-	urls := map[amp.UsageStore]string{}
-	open := func(t *testing.T, u string) amp.UsageStore {
+	urls := map[storetest.UsageBackend]string{}
+	open := func(t *testing.T, u string) storetest.UsageBackend {
 		db := openUnclosed(t, u)
 		mu.Lock()
 		urls[db] = u
 		mu.Unlock()
 		return db
 	}
-	storetest.RunUsage(t, func(t *testing.T) amp.UsageStore {
+	storetest.RunUsage(t, func(t *testing.T) storetest.UsageBackend {
 		u, _ := newSchema(t)
 		return open(t, u)
-	}, storetest.ReopenUsage(func(t *testing.T, closed amp.UsageStore) amp.UsageStore {
+	}, storetest.ReopenUsage(func(t *testing.T, closed storetest.UsageBackend) storetest.UsageBackend {
 		mu.Lock()
 		u, ok := urls[closed]
 		mu.Unlock()

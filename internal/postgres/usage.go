@@ -15,7 +15,8 @@ import (
 	amp "github.com/amp-protocol/amp"
 )
 
-// Metered usage and quota counts (amp.UsageStore; see 002_usage.sql).
+// Metered usage (amp.UsageStore) and quota counts (amp.QuotaStore); see
+// 002_usage.sql.
 //
 // Every instance's meter and limiter add to the same rows, so a batch is
 // written as one INSERT … ON CONFLICT DO UPDATE over arrays (one statement,

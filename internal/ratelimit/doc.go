@@ -28,20 +28,20 @@
 // The policy is separate from the mechanics, which sit behind two
 // interfaces: Buckets (Memory keeps token buckets, golang.org/x/time/rate,
 // in this process, bounded in number by evicting full, hence idle,
-// buckets) and Quotas (counted in this process by default, as below).
+// buckets) and a QuotaCounter (counted in this process by default, as below).
 // internal/redis implements both in Redis, for several instances, without
 // touching the policy.
 //
 // # Quota durability
 //
-// Quota counts are kept in memory per account, loaded from the UsageStore
+// Quota counts are kept in memory per account, loaded from the QuotaStore
 // at an account's first request of a month, and added to the store in
 // batches every FlushInterval and by Close. A crash loses at worst the
 // counts of the last FlushInterval: the account is then allowed that many
 // extra requests, never fewer. Reservations in flight are never persisted.
 // Counts are per process: several instances each enforce the whole quota
 // against the stored count they loaded, so a multi-instance deployment
-// needs a shared counter: Config.Quotas.
+// needs a shared counter: Config.QuotaCounter.
 //
 // # Failure budgets
 //

@@ -25,7 +25,7 @@ type Config struct {
 	Buckets Buckets
 	// Store keeps the monthly quota counts. When nil, counts live in memory
 	// only and a restart forgets them: for tests and throwaway servers.
-	Store amp.UsageStore
+	Store amp.QuotaStore
 	// Logger logs failed flushes; discarded when nil.
 	Logger *slog.Logger
 	// Now is the clock of background work (sweeping idle buckets);
@@ -37,17 +37,17 @@ type Config struct {
 	// Metrics counts limited requests and failed flushes; metrics.Default
 	// when nil.
 	Metrics *metrics.Metrics
-	// Quotas are the monthly quota counts. When nil, they are counted in
-	// this process, loaded from and flushed to Store: exact for one
+	// QuotaCounter counts the monthly quotas. When nil, they are counted
+	// in this process, loaded from and flushed to Store: exact for one
 	// instance, but several instances need a shared counter (such as
-	// internal/redis's Quota).
-	Quotas Quotas
+	// internal/redis's QuotaCounter).
+	QuotaCounter QuotaCounter
 }
 
-// Quotas count accounts' live requests per UTC month: the mechanics behind
+// QuotaCounter counts accounts' live requests per UTC month: the mechanics behind
 // the quota policy, as Buckets are behind the rates. Implementations must
 // be safe for concurrent use.
-type Quotas interface {
+type QuotaCounter interface {
 	// Reserve reserves one unit of the account's quota for the month of
 	// now, unless limit (0 = unlimited) units are already counted or
 	// reserved. An error means the count could not be loaded.
@@ -72,7 +72,7 @@ type Quotas interface {
 // drained).
 type Limiter struct {
 	buckets  Buckets
-	quota    Quotas
+	quota    QuotaCounter
 	log      *slog.Logger
 	now      func() time.Time
 	interval time.Duration
@@ -112,7 +112,7 @@ func New(cfg Config) *Limiter {
 	if l.metrics == nil {
 		l.metrics = metrics.Default
 	}
-	l.quota = cfg.Quotas
+	l.quota = cfg.QuotaCounter
 	if l.quota == nil {
 		l.quota = newQuotas(cfg.Store)
 	}
@@ -222,8 +222,8 @@ func quotaError(quota int64, now time.Time) *amp.Error {
 // monthly quota resets.
 func MonthEnd(now time.Time) time.Time { return amp.MonthStart(now).AddDate(0, 1, 0) }
 
-// Quota is an account's monthly live usage.
-type Quota struct {
+// QuotaState is an account's monthly live usage.
+type QuotaState struct {
 	Used     int64     // 2xx live requests this month, flushed or not
 	InFlight int64     // live requests admitted and not yet finished
 	Limit    int64     // the plan's quota; 0 for unlimited
@@ -232,12 +232,12 @@ type Quota struct {
 
 // QuotaUsage returns the account's usage of its monthly quota at now, as
 // this process knows it.
-func (l *Limiter) QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (Quota, error) {
+func (l *Limiter) QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (QuotaState, error) {
 	used, inFlight, err := l.quota.Usage(ctx, a.ID, now)
 	if err != nil {
-		return Quota{}, fmt.Errorf("ratelimit: quota usage of account %s: %w", a.ID, err)
+		return QuotaState{}, fmt.Errorf("ratelimit: quota usage of account %s: %w", a.ID, err)
 	}
-	return Quota{Used: used, InFlight: inFlight, Limit: a.Plan.MonthlyQuota(), ResetsAt: MonthEnd(now)}, nil
+	return QuotaState{Used: used, InFlight: inFlight, Limit: a.Plan.MonthlyQuota(), ResetsAt: MonthEnd(now)}, nil
 }
 
 // Flush adds the quota counts finished since the last flush to the store.

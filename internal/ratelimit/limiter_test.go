@@ -19,11 +19,9 @@ import (
 // t0 is a fixed instant in the middle of a month.
 var t0 = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 
-// quotaStore is a fake amp.UsageStore that keeps quota counts in a map and
-// can be told to fail. Its usage methods are not used by the limiter.
+// quotaStore is an amp.QuotaStore that keeps quota counts in a map and
+// can be told to fail.
 type quotaStore struct {
-	amp.UsageStore // nil: the usage methods panic if called
-
 	mu     sync.Mutex
 	counts map[string]int64 // account/month → count
 	fail   error
@@ -70,7 +68,7 @@ func key(id string, a *amp.Account, mode amp.Mode, rateLimit int) *amp.APIKey {
 	return &amp.APIKey{ID: id, AccountID: a.ID, Mode: mode, RateLimit: rateLimit, CreatedAt: t0}
 }
 
-func newLimiter(t testing.TB, store amp.UsageStore) *ratelimit.Limiter {
+func newLimiter(t testing.TB, store amp.QuotaStore) *ratelimit.Limiter {
 	t.Helper()
 	clock := func() time.Time { return t0 }
 	l := ratelimit.New(ratelimit.Config{Store: store, Now: clock, Metrics: metrics.New()})

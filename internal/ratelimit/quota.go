@@ -15,7 +15,7 @@ import (
 // that a load never sees a flushed delta that is also still pending (or
 // miss one that has left pending but not reached the store).
 type quotas struct {
-	store amp.UsageStore
+	store amp.QuotaStore
 
 	io       sync.Mutex
 	mu       sync.Mutex
@@ -36,12 +36,12 @@ type quotaAccount struct {
 	pending map[time.Time]int64
 }
 
-func newQuotas(store amp.UsageStore) *quotas {
+func newQuotas(store amp.QuotaStore) *quotas {
 	return &quotas{store: store, accounts: make(map[string]*quotaAccount)}
 }
 
-// The in-memory Quotas.
-var _ Quotas = (*quotas)(nil)
+// The in-memory QuotaCounter.
+var _ QuotaCounter = (*quotas)(nil)
 
 func (q *quotas) Reserve(ctx context.Context, id string, limit int64, now time.Time) (bool, error) {
 	return q.reserve(ctx, id, limit, now)

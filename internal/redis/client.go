@@ -32,7 +32,7 @@ const (
 )
 
 // Client is a connection pool to one Redis server, with the bookkeeping of
-// its reachability shared by the Buckets and the Quota built on it.
+// its reachability shared by the Buckets and the QuotaCounter built on it.
 type Client struct {
 	rdb         *goredis.Client
 	prefix      string

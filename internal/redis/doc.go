@@ -11,7 +11,7 @@
 // request (the account's and the key's) are updated by one script and so
 // must live on one node. Nothing needs persisting: a restarted Redis starts
 // with full buckets, and re-seeds each account's monthly count from the
-// database (see Quota), so the URL's server may run with no RDB or AOF.
+// database (see QuotaCounter), so the URL's server may run with no RDB or AOF.
 //
 // # Rate buckets
 //
@@ -32,7 +32,7 @@
 //
 // # Quota counts
 //
-// Quota is the monthly live-request counter behind the quota policy: the
+// QuotaCounter is the monthly live-request counter behind the quota policy: the
 // count of an account's 2xx live requests in a UTC month, one Redis string
 // per account and month (it expires a week after the month ends), and the
 // account's reservations in flight, a sorted set of reservation ids scored
@@ -42,10 +42,10 @@
 // ReservationTTL, so that the requests in flight of an instance that died
 // stop holding quota units. A month's count is created by the first
 // Reserve that finds it missing, from the count stored in the database
-// (amp.UsageStore) plus what this instance has not yet written there.
+// (amp.QuotaStore) plus what this instance has not yet written there.
 //
 // The database stays the durable record: every instance adds the counts
-// it finished to amp.UsageStore in batches (Flush), as the in-memory
+// it finished to amp.QuotaStore in batches (Flush), as the in-memory
 // counter does, and `amp usage` and the dashboard read them from there.
 //
 // # When Redis is unreachable
@@ -60,7 +60,7 @@
 //     (ratelimit.Memory) with the full rate. With N instances behind a
 //     balancer an account may get up to N times its rate while Redis is
 //     down.
-//   - Quota: each instance counts locally from the count it last saw in
+//   - QuotaCounter: each instance counts locally from the count it last saw in
 //     Redis for the account (or, if it never saw one this month, from the
 //     database): it refuses once that count plus what it finished and has
 //     in flight since reaches the limit. The other instances' requests in

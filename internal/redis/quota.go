@@ -82,25 +82,25 @@ if not c then return {-1, inflight} end
 return {tonumber(c), inflight}
 `)
 
-// QuotaConfig configures a Quota.
-type QuotaConfig struct {
+// QuotaCounterConfig configures a QuotaCounter.
+type QuotaCounterConfig struct {
 	// Store keeps the durable monthly counts; it seeds a month's count in
 	// Redis and receives the counts this instance finished. When nil,
 	// counts start at zero and are kept only in Redis.
-	Store amp.UsageStore
+	Store amp.QuotaStore
 	// ReservationTTL is DefaultReservationTTL when zero.
 	ReservationTTL time.Duration
 }
 
-// Quota counts accounts' live requests per UTC month in Redis, shared by
+// QuotaCounter counts accounts' live requests per UTC month in Redis, shared by
 // every instance, with the reservation semantics of the in-memory counter
 // of package ratelimit: Reserve holds a unit until Finish or Release, so
 // that exactly the limit's number of requests succeed in a month. See the
 // package documentation for its keys, its durability and its fallback
 // while Redis is unreachable. Its methods are safe for concurrent use.
-type Quota struct {
+type QuotaCounter struct {
 	c     *Client
-	store amp.UsageStore
+	store amp.QuotaStore
 	ttl   time.Duration
 	// instance starts the ids of this instance's reservations.
 	instance string
@@ -134,11 +134,11 @@ type quotaAccount struct {
 	unsynced map[time.Time]int64
 }
 
-// NewQuota returns the quota counter of c.
-func NewQuota(c *Client, cfg QuotaConfig) *Quota {
+// NewQuotaCounter returns the quota counter of c.
+func NewQuotaCounter(c *Client, cfg QuotaCounterConfig) *QuotaCounter {
 	b := make([]byte, 8)
 	rand.Read(b)
-	q := &Quota{
+	q := &QuotaCounter{
 		c:        c,
 		store:    cfg.Store,
 		ttl:      cfg.ReservationTTL,
@@ -151,17 +151,17 @@ func NewQuota(c *Client, cfg QuotaConfig) *Quota {
 	return q
 }
 
-func (q *Quota) countKey(id string, month time.Time) string {
+func (q *QuotaCounter) countKey(id string, month time.Time) string {
 	// The hash tag keeps an account's keys on one node of a cluster.
 	return q.c.key("quota", "{"+id+"}", month.Format("2006-01"))
 }
 
-func (q *Quota) reservationsKey(id string) string {
+func (q *QuotaCounter) reservationsKey(id string) string {
 	return q.c.key("quota", "{"+id+"}", "reserved")
 }
 
 // account returns the account's entry; q.mu is held.
-func (q *Quota) account(id string) *quotaAccount {
+func (q *QuotaCounter) account(id string) *quotaAccount {
 	a, ok := q.accounts[id]
 	if !ok {
 		a = &quotaAccount{pending: make(map[time.Time]int64), unsynced: make(map[time.Time]int64)}
@@ -174,7 +174,7 @@ func (q *Quota) account(id string) *quotaAccount {
 // unless limit (0 = unlimited) units are already counted or reserved. It
 // returns an error only if the count must be loaded from the store and
 // that fails.
-func (q *Quota) Reserve(ctx context.Context, id string, limit int64, now time.Time) (bool, error) {
+func (q *QuotaCounter) Reserve(ctx context.Context, id string, limit int64, now time.Time) (bool, error) {
 	month := amp.MonthStart(now)
 	for attempt := 0; q.c.available() && attempt < 3; attempt++ {
 		member := q.instance + ":" + strconv.FormatUint(q.seq.Add(1), 36)
@@ -211,7 +211,7 @@ func (q *Quota) Reserve(ctx context.Context, id string, limit int64, now time.Ti
 }
 
 // see records what Redis reported of the account's month.
-func (q *Quota) see(id string, month time.Time, n int64) {
+func (q *QuotaCounter) see(id string, month time.Time, n int64) {
 	q.mu.Lock()
 	a := q.account(id)
 	a.seen, a.seenMonth = n, month
@@ -221,7 +221,7 @@ func (q *Quota) see(id string, month time.Time, n int64) {
 // reserveLocally is Reserve while Redis is down: against the count last
 // seen in Redis (or the store's, if none was seen this month) plus what
 // this instance finished since and holds in flight.
-func (q *Quota) reserveLocally(ctx context.Context, id string, limit int64, month time.Time) (bool, error) {
+func (q *QuotaCounter) reserveLocally(ctx context.Context, id string, limit int64, month time.Time) (bool, error) {
 	q.mu.Lock()
 	a := q.account(id)
 	known := a.seenMonth.Equal(month)
@@ -253,7 +253,7 @@ func (q *Quota) reserveLocally(ctx context.Context, id string, limit int64, mont
 
 // storedCount is the store's count of the month plus this instance's
 // counts not yet written there.
-func (q *Quota) storedCount(ctx context.Context, id string, month time.Time) (int64, error) {
+func (q *QuotaCounter) storedCount(ctx context.Context, id string, month time.Time) (int64, error) {
 	q.io.Lock()
 	defer q.io.Unlock()
 	var stored int64
@@ -271,7 +271,7 @@ func (q *Quota) storedCount(ctx context.Context, id string, month time.Time) (in
 
 // seed creates the month's count in Redis from the store, unless another
 // instance did meanwhile.
-func (q *Quota) seed(ctx context.Context, id string, month time.Time) error {
+func (q *QuotaCounter) seed(ctx context.Context, id string, month time.Time) error {
 	n, err := q.storedCount(ctx, id, month)
 	if err != nil {
 		return err
@@ -288,17 +288,17 @@ func (q *Quota) seed(ctx context.Context, id string, month time.Time) error {
 }
 
 // Release gives back a reservation of a request refused after Reserve.
-func (q *Quota) Release(ctx context.Context, id string, now time.Time) {
+func (q *QuotaCounter) Release(ctx context.Context, id string, now time.Time) {
 	q.end(ctx, id, false, now)
 }
 
 // Finish ends a reservation; a successful request is counted in the month
 // of now.
-func (q *Quota) Finish(ctx context.Context, id string, success bool, now time.Time) {
+func (q *QuotaCounter) Finish(ctx context.Context, id string, success bool, now time.Time) {
 	q.end(ctx, id, success, now)
 }
 
-func (q *Quota) end(ctx context.Context, id string, success bool, now time.Time) {
+func (q *QuotaCounter) end(ctx context.Context, id string, success bool, now time.Time) {
 	month := amp.MonthStart(now)
 	q.mu.Lock()
 	a := q.account(id)
@@ -340,7 +340,7 @@ func (q *Quota) end(ctx context.Context, id string, success bool, now time.Time)
 
 // Usage returns the account's count and reservations in the month of now:
 // Redis's, or this instance's local view while Redis is down.
-func (q *Quota) Usage(ctx context.Context, id string, now time.Time) (used, inFlight int64, err error) {
+func (q *QuotaCounter) Usage(ctx context.Context, id string, now time.Time) (used, inFlight int64, err error) {
 	month := amp.MonthStart(now)
 	if q.c.available() {
 		vals, err := usageScript.Run(ctx, q.c.rdb, []string{q.countKey(id, month), q.reservationsKey(id)}, q.c.clockArg(now)).Int64Slice()
@@ -375,7 +375,7 @@ func (q *Quota) Usage(ctx context.Context, id string, now time.Time) (used, inFl
 // counts it missed to Redis (the reconciliation after an outage). Counts
 // that fail to be written stay for the next Flush. It also forgets the
 // accounts that have nothing pending or in flight.
-func (q *Quota) Flush(ctx context.Context, now time.Time) error {
+func (q *QuotaCounter) Flush(ctx context.Context, now time.Time) error {
 	q.io.Lock()
 	defer q.io.Unlock()
 	var deltas []amp.QuotaDelta

@@ -15,10 +15,8 @@ import (
 	"github.com/amp-protocol/amp/internal/testclock"
 )
 
-// quotaStore is the quota half of amp.UsageStore in memory.
+// quotaStore is an amp.QuotaStore in memory.
 type quotaStore struct {
-	amp.UsageStore // the usage half is not used; calling it panics
-
 	mu     sync.Mutex
 	counts map[string]int64
 	fail   error
@@ -69,7 +67,7 @@ func (s *quotaStore) setFail(err error) {
 	s.fail = err
 }
 
-func reserve(t *testing.T, q *redis.Quota, id string, limit int64, now time.Time) bool {
+func reserve(t *testing.T, q *redis.QuotaCounter, id string, limit int64, now time.Time) bool {
 	t.Helper()
 	ok, err := q.Reserve(context.Background(), id, limit, now)
 	if err != nil {
@@ -78,7 +76,7 @@ func reserve(t *testing.T, q *redis.Quota, id string, limit int64, now time.Time
 	return ok
 }
 
-func usage(t *testing.T, q *redis.Quota, id string, now time.Time) (int64, int64) {
+func usage(t *testing.T, q *redis.QuotaCounter, id string, now time.Time) (int64, int64) {
 	t.Helper()
 	used, inFlight, err := q.Usage(context.Background(), id, now)
 	if err != nil {
@@ -93,9 +91,9 @@ func TestQuotaExactAcrossInstances(t *testing.T) {
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
 	store := newQuotaStore()
-	qs := []*redis.Quota{
-		redis.NewQuota(open(t, url, prefix), redis.QuotaConfig{Store: store}),
-		redis.NewQuota(open(t, url, prefix), redis.QuotaConfig{Store: store}),
+	qs := []*redis.QuotaCounter{
+		redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{Store: store}),
+		redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{Store: store}),
 	}
 	const limit = 50
 	var ok, refused atomic.Int64
@@ -141,7 +139,7 @@ func TestQuotaExactAcrossInstances(t *testing.T) {
 
 func TestQuotaReservationsHoldUnits(t *testing.T) {
 	url := redisURL(t)
-	q := redis.NewQuota(open(t, url, testPrefix(t, url)), redis.QuotaConfig{})
+	q := redis.NewQuotaCounter(open(t, url, testPrefix(t, url)), redis.QuotaCounterConfig{})
 	for range 2 {
 		if !reserve(t, q, "a", 2, t0) {
 			t.Fatal("the first two reservations were refused")
@@ -178,7 +176,7 @@ func TestQuotaSeededFromStorePerMonth(t *testing.T) {
 	url := redisURL(t)
 	store := newQuotaStore()
 	store.set("a", amp.MonthStart(t0), 7)
-	q := redis.NewQuota(open(t, url, testPrefix(t, url)), redis.QuotaConfig{Store: store})
+	q := redis.NewQuotaCounter(open(t, url, testPrefix(t, url)), redis.QuotaCounterConfig{Store: store})
 	n := 0
 	for reserve(t, q, "a", 10, t0) {
 		q.Finish(context.Background(), "a", true, t0)
@@ -216,8 +214,8 @@ func TestQuotaSeededFromStorePerMonth(t *testing.T) {
 func TestQuotaDeadInstanceReservationsExpire(t *testing.T) {
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
-	dead := redis.NewQuota(open(t, url, prefix), redis.QuotaConfig{ReservationTTL: time.Minute})
-	live := redis.NewQuota(open(t, url, prefix), redis.QuotaConfig{ReservationTTL: time.Minute})
+	dead := redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{ReservationTTL: time.Minute})
+	live := redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{ReservationTTL: time.Minute})
 	for range 2 {
 		if !reserve(t, dead, "a", 2, t0) {
 			t.Fatal("reservations refused")
@@ -234,7 +232,7 @@ func TestQuotaDeadInstanceReservationsExpire(t *testing.T) {
 func TestQuotaStoreErrors(t *testing.T) {
 	url := redisURL(t)
 	store := newQuotaStore()
-	q := redis.NewQuota(open(t, url, testPrefix(t, url)), redis.QuotaConfig{Store: store})
+	q := redis.NewQuotaCounter(open(t, url, testPrefix(t, url)), redis.QuotaCounterConfig{Store: store})
 	store.setFail(errBoom)
 	if _, err := q.Reserve(context.Background(), "a", 10, t0); !errors.Is(err, errBoom) {
 		t.Fatalf("Reserve with the store down and no count in Redis: got %v, want the store's error", err)
@@ -267,8 +265,8 @@ func TestQuotaFallBackAndReconcile(t *testing.T) {
 	clock := testclock.New(t0)
 	store := newQuotaStore()
 	m := metrics.New()
-	a := redis.NewQuota(open(t, p.url(url), prefix, redis.WithNow(clock.Now), redis.WithMetrics(m)), redis.QuotaConfig{Store: store})
-	b := redis.NewQuota(open(t, url, prefix), redis.QuotaConfig{Store: store})
+	a := redis.NewQuotaCounter(open(t, p.url(url), prefix, redis.WithNow(clock.Now), redis.WithMetrics(m)), redis.QuotaCounterConfig{Store: store})
+	b := redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{Store: store})
 	ctx := context.Background()
 	const limit = 10
 	for range 4 {
@@ -333,7 +331,7 @@ func TestQuotaFallBackFromStore(t *testing.T) {
 	p.setCut(true)
 	store := newQuotaStore()
 	store.set("acct", amp.MonthStart(t0), 8)
-	q := redis.NewQuota(open(t, p.url(url), testPrefix(t, url)), redis.QuotaConfig{Store: store})
+	q := redis.NewQuotaCounter(open(t, p.url(url), testPrefix(t, url)), redis.QuotaCounterConfig{Store: store})
 	for range 2 {
 		if !reserve(t, q, "acct", 10, t0) {
 			t.Fatal("refused below the stored count")
@@ -360,7 +358,7 @@ func TestLimiterOnRedisQuota(t *testing.T) {
 	for range 2 {
 		c := open(t, url, prefix)
 		ls = append(ls, ratelimit.New(ratelimit.Config{Buckets: redis.NewBuckets(c),
-			Quotas: redis.NewQuota(c, redis.QuotaConfig{Store: store}), Metrics: metrics.New()}))
+			QuotaCounter: redis.NewQuotaCounter(c, redis.QuotaCounterConfig{Store: store}), Metrics: metrics.New()}))
 	}
 	live := apiKey("live", 0)
 	ctx := context.Background()

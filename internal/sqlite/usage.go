@@ -11,10 +11,11 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-// Metered usage and quota counts (amp.UsageStore; see 002_usage.sql). The
-// meter writes a batch every few seconds and the limiter a few quota deltas,
-// so the statements are prepared per batch on the writer's connection,
-// inside the group-commit transaction, rather than up front.
+// Metered usage (amp.UsageStore) and quota counts (amp.QuotaStore); see
+// 002_usage.sql. The meter writes a batch every few seconds and the limiter
+// a few quota deltas, so the statements are prepared per batch on the
+// writer's connection, inside the group-commit transaction, rather than up
+// front.
 
 var _ amp.UsageStore = (*DB)(nil)
 

@@ -25,9 +25,9 @@ func openUsageDB(tb testing.TB, path string) *sqlite.DB {
 }
 
 func TestUsageStore(t *testing.T) {
-	storetest.RunUsage(t, func(t *testing.T) amp.UsageStore {
+	storetest.RunUsage(t, func(t *testing.T) storetest.UsageBackend {
 		return openUsageDB(t, filepath.Join(t.TempDir(), "amp.db"))
-	}, storetest.ReopenUsage(func(t *testing.T, closed amp.UsageStore) amp.UsageStore {
+	}, storetest.ReopenUsage(func(t *testing.T, closed storetest.UsageBackend) storetest.UsageBackend {
 		return openUsageDB(t, closed.(*sqlite.DB).Path())
 	}))
 }

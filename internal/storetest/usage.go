@@ -11,30 +11,38 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
+// UsageBackend is what RunUsage checks: the meter's usage rows and the
+// monthly quota counts, two roles that backends keep side by side.
+type UsageBackend interface {
+	amp.UsageStore
+	amp.QuotaStore
+}
+
 // UsageOption configures RunUsage.
 type UsageOption func(*usageSuite)
 
 // ReopenUsage lets RunUsage check that counts survive a restart: fn gets a
 // store the suite has closed and must return a new, open store on the same
 // database. Without it, that test is skipped.
-func ReopenUsage(fn func(t *testing.T, closed amp.UsageStore) amp.UsageStore) UsageOption {
+func ReopenUsage(fn func(t *testing.T, closed UsageBackend) UsageBackend) UsageOption {
 	return func(s *usageSuite) { s.reopen = fn }
 }
 
-// RunUsage runs the conformance suite of amp.UsageStore as subtests of t.
+// RunUsage runs the conformance suite of amp.UsageStore and amp.QuotaStore
+// as subtests of t.
 // open must return a new, open store on an empty database each time. A
 // store that implements io.Closer is closed by the suite, exactly once, at
 // the end of the subtest that opened it (or before it is reopened).
 //
 //	func TestUsageStore(t *testing.T) {
-//		storetest.RunUsage(t, func(t *testing.T) amp.UsageStore {
+//		storetest.RunUsage(t, func(t *testing.T) storetest.UsageBackend {
 //			return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"))
 //		}, storetest.ReopenUsage(…))
 //	}
 //
 // Usage rows carry no foreign keys: the suite writes rows of accounts and
 // keys it never creates.
-func RunUsage(t *testing.T, open func(t *testing.T) amp.UsageStore, opts ...UsageOption) {
+func RunUsage(t *testing.T, open func(t *testing.T) UsageBackend, opts ...UsageOption) {
 	s := &usageSuite{open: open}
 	for _, o := range opts {
 		o(s)
@@ -52,32 +60,32 @@ func RunUsage(t *testing.T, open func(t *testing.T) amp.UsageStore, opts ...Usag
 }
 
 type usageSuite struct {
-	open   func(t *testing.T) amp.UsageStore
-	reopen func(t *testing.T, closed amp.UsageStore) amp.UsageStore
+	open   func(t *testing.T) UsageBackend
+	reopen func(t *testing.T, closed UsageBackend) UsageBackend
 }
 
 // usageStore is a store under test, closed exactly once.
 type usageStore struct {
-	amp.UsageStore
+	UsageBackend
 	once sync.Once
 	err  error
 }
 
 func (st *usageStore) close() error {
 	st.once.Do(func() {
-		if c, ok := st.UsageStore.(io.Closer); ok {
+		if c, ok := st.UsageBackend.(io.Closer); ok {
 			st.err = c.Close()
 		}
 	})
 	return st.err
 }
 
-func (s *usageSuite) track(t *testing.T, us amp.UsageStore) *usageStore {
+func (s *usageSuite) track(t *testing.T, us UsageBackend) *usageStore {
 	t.Helper()
 	if us == nil {
 		t.Fatal("open returned a nil store")
 	}
-	st := &usageStore{UsageStore: us}
+	st := &usageStore{UsageBackend: us}
 	t.Cleanup(func() {
 		if err := st.close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -107,14 +115,14 @@ func urow(g amp.Granularity, start time.Time, acct string, mode amp.Mode, key, r
 
 func minuteAt(m int) time.Time { return usageT0.Add(time.Duration(m) * time.Minute) }
 
-func mustAddUsage(t *testing.T, st amp.UsageStore, rows ...amp.UsageRow) {
+func mustAddUsage(t *testing.T, st UsageBackend, rows ...amp.UsageRow) {
 	t.Helper()
 	if err := st.AddUsage(t.Context(), rows); err != nil {
 		t.Fatalf("AddUsage: %v", err)
 	}
 }
 
-func mustUsage(t *testing.T, st amp.UsageStore, q amp.UsageQuery) []amp.UsageRow {
+func mustUsage(t *testing.T, st UsageBackend, q amp.UsageQuery) []amp.UsageRow {
 	t.Helper()
 	rows, err := st.Usage(t.Context(), q)
 	if err != nil {
@@ -193,7 +201,7 @@ func (s *usageSuite) testAddUsage(t *testing.T) {
 }
 
 // seedDims writes a small matrix of rows of account A in two modes.
-func seedDims(t *testing.T, st amp.UsageStore) {
+func seedDims(t *testing.T, st UsageBackend) {
 	t.Helper()
 	var rows []amp.UsageRow
 	for m := range 3 {
@@ -467,7 +475,7 @@ func (s *usageSuite) testUsageReopen(t *testing.T) {
 	if err := st.close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	st2 := s.track(t, s.reopen(t, st.UsageStore))
+	st2 := s.track(t, s.reopen(t, st.UsageBackend))
 	mustAddUsage(t, st2, r)
 	r.Requests = 6
 	checkUsage(t, "after reopening", mustUsage(t, st2, amp.UsageQuery{Granularity: amp.GranularityHour, AccountID: usageAcctA}), []amp.UsageRow{r})
