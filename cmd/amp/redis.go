@@ -5,16 +5,19 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/redis"
 )
 
 // openRedis returns the client of the Redis server whose rate buckets and
-// monthly quota counts the instances share (cfg.RedisURL). An unreachable server is not an error:
+// monthly quota counts the instances share (cfg.RedisURL), counting its
+// failures in reg, the metrics the server serves. An unreachable server is
+// not an error:
 // the limits fall back to this instance's own until it answers (see
 // internal/redis), so that instances can start during a Redis outage; it
 // is logged.
-func openRedis(cfg *Config, log *slog.Logger) (*redis.Client, error) {
-	c, err := redis.Open(cfg.RedisURL, redis.WithLogger(log))
+func openRedis(cfg *Config, log *slog.Logger, reg *metrics.Metrics) (*redis.Client, error) {
+	c, err := redis.Open(cfg.RedisURL, redis.WithLogger(log), redis.WithMetrics(reg))
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -60,7 +63,8 @@ func TestServeRedisURLFlag(t *testing.T) {
 }
 
 // With Redis unreachable, serve starts and answers: the limits fall back
-// to the instance's own (internal/redis), and the outage is logged.
+// to the instance's own (internal/redis), and the outage is logged and
+// counted in the metrics the server serves.
 func TestServeWithRedisDown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,5 +90,18 @@ func TestServeWithRedisDown(t *testing.T) {
 	}
 	if log := s.Stderr.String(); !strings.Contains(log, "redis unreachable") {
 		t.Fatalf("the outage is not logged:\n%s", log)
+	}
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
+	}
+	m = regexp.MustCompile(`(?m)^amp_store_errors_total\{op="redis_rate"\} (\d+)$`).FindStringSubmatch(string(body))
+	if m == nil || m[1] == "0" {
+		t.Fatalf("the failed Redis calls are not in /metrics:\n%s", body)
 	}
 }

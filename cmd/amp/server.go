@@ -60,7 +60,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	var rc *redis.Client
 	if cfg.RedisURL != "" {
 		var err error
-		if rc, err = openRedis(cfg, log); err != nil {
+		if rc, err = openRedis(cfg, log, reg); err != nil {
 			store.Close()
 			return nil, err
 		}

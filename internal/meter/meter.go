@@ -104,8 +104,8 @@ type Config struct {
 	// Country maps a client IP to its country; Country when nil. Tests
 	// inject their own.
 	Country func(ip string) string
-	// Metrics counts dropped events and failed flushes; metrics.Default
-	// when nil.
+	// Metrics counts dropped events and failed flushes: the set the
+	// server serves. Nothing is counted when nil.
 	Metrics *metrics.Metrics
 }
 
@@ -204,9 +204,6 @@ func New(cfg Config) (*Meter, error) {
 	}
 	if m.country == nil {
 		m.country = Country
-	}
-	if m.metrics == nil {
-		m.metrics = metrics.Default
 	}
 	return m, nil
 }

@@ -3,9 +3,11 @@
 // monthly quota, store errors and dropped usage events.
 //
 // The metrics live in their own registry (with the Go runtime and process
-// collectors), not in the client library's global one, so that tests and
-// embedders can build independent sets with New. The package-level
-// functions use Default, which is what the server mounts at /metrics.
+// collectors), not in the client library's global one, and the package
+// keeps no set of its own: the server makes one with New, passes it to
+// every component that counts (the HTTP middleware, the limiter, the
+// meter, the Redis client) and serves that one at /metrics. A nil
+// *Metrics counts nothing, for tests and tools that do not serve metrics.
 //
 // Label values are bounded on purpose: route is the matched route pattern
 // (callers pass "" for an unmatched path, which becomes "unmatched"), status
@@ -95,6 +97,9 @@ func (m *Metrics) Handler() http.Handler {
 // Observe records one answered request: route is the matched route pattern
 // ("" when no route matched), status the HTTP status and d its duration.
 func (m *Metrics) Observe(route string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
 	if route == "" {
 		route = "unmatched"
 	}
@@ -104,14 +109,26 @@ func (m *Metrics) Observe(route string, status int, d time.Duration) {
 
 // Limited counts one request refused with 429 for reason (ReasonRate,
 // ReasonQuota or ReasonAuth).
-func (m *Metrics) Limited(reason string) { m.limited.WithLabelValues(reason).Inc() }
+func (m *Metrics) Limited(reason string) {
+	if m != nil {
+		m.limited.WithLabelValues(reason).Inc()
+	}
+}
 
 // StoreError counts one failed store operation op (a short fixed name such
 // as "usage_flush").
-func (m *Metrics) StoreError(op string) { m.storeErrors.WithLabelValues(op).Inc() }
+func (m *Metrics) StoreError(op string) {
+	if m != nil {
+		m.storeErrors.WithLabelValues(op).Inc()
+	}
+}
 
 // Dropped counts n usage events the meter could not record.
-func (m *Metrics) Dropped(n int) { m.dropped.Add(float64(n)) }
+func (m *Metrics) Dropped(n int) {
+	if m != nil {
+		m.dropped.Add(float64(n))
+	}
+}
 
 // statusLabels avoids an allocation per request for the usual statuses.
 var statusLabels = func() map[int]string {
@@ -128,21 +145,3 @@ func statusLabel(status int) string {
 	}
 	return strconv.Itoa(status)
 }
-
-// Default is the set the package-level functions use and the server serves.
-var Default = New()
-
-// Handler serves Default.
-func Handler() http.Handler { return Default.Handler() }
-
-// Observe records one answered request in Default.
-func Observe(route string, status int, d time.Duration) { Default.Observe(route, status, d) }
-
-// Limited counts one limited request in Default.
-func Limited(reason string) { Default.Limited(reason) }
-
-// StoreError counts one failed store operation in Default.
-func StoreError(op string) { Default.StoreError(op) }
-
-// Dropped counts dropped usage events in Default.
-func Dropped(n int) { Default.Dropped(n) }

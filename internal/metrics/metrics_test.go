@@ -78,3 +78,13 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	})
 }
+
+// A nil set counts nothing and does not panic: components built without
+// metrics (tests, tools) need no set of their own.
+func TestNilCountsNothing(t *testing.T) {
+	var m *metrics.Metrics
+	m.Observe("GET /v1/profile/{userId}", 200, time.Millisecond)
+	m.Limited(metrics.ReasonRate)
+	m.StoreError("usage_flush")
+	m.Dropped(3)
+}

@@ -34,8 +34,8 @@ type Config struct {
 	// FlushInterval is how often Start's goroutine flushes quota counts;
 	// DefaultFlushInterval when zero.
 	FlushInterval time.Duration
-	// Metrics counts limited requests and failed flushes; metrics.Default
-	// when nil.
+	// Metrics counts limited requests and failed flushes: the set the
+	// server serves. Nothing is counted when nil.
 	Metrics *metrics.Metrics
 	// QuotaCounter counts the monthly quotas. When nil, they are counted
 	// in this process, loaded from and flushed to Store: exact for one
@@ -108,9 +108,6 @@ func New(cfg Config) *Limiter {
 	}
 	if l.interval <= 0 {
 		l.interval = DefaultFlushInterval
-	}
-	if l.metrics == nil {
-		l.metrics = metrics.Default
 	}
 	l.quota = cfg.QuotaCounter
 	if l.quota == nil {

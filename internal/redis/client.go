@@ -53,8 +53,8 @@ type Option func(*Client)
 // WithLogger sets the logger of reachability changes; discarded by default.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
-// WithMetrics sets the metrics failed calls are counted in; metrics.Default
-// by default.
+// WithMetrics sets the metrics failed calls are counted in: the set the
+// server serves at /metrics. Without it, failures are only logged.
 func WithMetrics(m *metrics.Metrics) Option { return func(c *Client) { c.metrics = m } }
 
 // WithNow sets the clock of the retry interval; time.Now by default.
@@ -98,11 +98,10 @@ func Open(url string, opts ...Option) (*Client, error) {
 	// context deadline (none is set on the request path anyway).
 	o.ContextTimeoutEnabled = false
 	c := &Client{
-		rdb:     goredis.NewClient(o),
-		prefix:  DefaultPrefix,
-		metrics: metrics.Default,
-		now:     time.Now,
-		retry:   DefaultRetryInterval,
+		rdb:    goredis.NewClient(o),
+		prefix: DefaultPrefix,
+		now:    time.Now,
+		retry:  DefaultRetryInterval,
 	}
 	for _, opt := range opts {
 		opt(c)

@@ -75,7 +75,8 @@
 // waiting for a timeout, and one request per interval probes Redis again.
 // The transitions are logged (Warn when Redis is lost, Info when it is
 // back) and every failed call is counted in the amp_store_errors_total
-// metric under op "redis_rate" or "redis_quota". A request whose own
+// metric under op "redis_rate" or "redis_quota", in the set WithMetrics
+// gives (the server's, served at /metrics). A request whose own
 // context ends is not a Redis failure and falls back to nothing: its error
 // is returned.
 package redis
