@@ -53,7 +53,6 @@ type Option func(*options)
 type options struct {
 	log       *slog.Logger
 	migrate   bool
-	maxConns  int32
 	analyzeAt []int64
 }
 
@@ -63,10 +62,6 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithoutMigrate makes Open skip Migrate, for deployments that migrate with
 // `amp migrate` under a more privileged role than the server's.
 func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
-
-// WithMaxConns caps the pool's connections. The URL's pool_max_conns does
-// the same; this option wins over it.
-func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 // Open connects to the database at url (postgres://… or key=value form; the
 // pgxpool settings such as pool_max_conns are accepted), checks that it is
@@ -81,9 +76,6 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		// The parse error redacts the password; the URL itself is never logged.
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
-	}
-	if o.maxConns > 0 {
-		cfg.MaxConns = o.maxConns
 	}
 	// An acknowledged write must be on disk (the contract's "returns only
 	// once the outcome is durable"), whatever the server's default; an

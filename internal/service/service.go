@@ -111,9 +111,6 @@ func New(cfg Config) (*Service, error) {
 // Now returns the service clock's time in UTC.
 func (s *Service) Now() time.Time { return s.now().UTC() }
 
-// Store returns the service's store, for administrative reads.
-func (s *Service) Store() amp.Store { return s.store }
-
 // newRand returns a generator for one decision. Each decision gets its own
 // generator seeded from the service's ChaCha8 stream, so decisions can run
 // concurrently while a fixed Seed still reproduces a sequential run.
