@@ -180,9 +180,7 @@ func (s *server) baseURL() string {
 // connections and finish the requests in flight (within ShutdownTimeout),
 // stop the background jobs, flush the limiter's counts, close the store.
 func (s *server) run(ctx context.Context) error {
-	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
-	jobsDone := make(chan error, 1)
-	go func() { jobsDone <- s.svc.Run(jobsCtx) }()
+	s.svc.Start()
 	s.limiter.Start()
 	if s.meter != nil {
 		s.meter.Start()
@@ -205,8 +203,7 @@ func (s *server) run(ctx context.Context) error {
 		s.log.Warn("requests still in flight at the shutdown deadline were cut off", "err", shutdownErr)
 		s.http.Close()
 	}
-	stopJobs()
-	<-jobsDone
+	jobsErr := s.svc.Close()
 	var meterErr error
 	if s.meter != nil {
 		meterErr = s.meter.Close()
@@ -219,7 +216,7 @@ func (s *server) run(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	if err := errors.Join(serveErr, meterErr, limiterErr, storeErr); err != nil {
+	if err := errors.Join(serveErr, jobsErr, meterErr, limiterErr, storeErr); err != nil {
 		return err
 	}
 	s.log.Info("stopped")

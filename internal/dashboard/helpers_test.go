@@ -99,18 +99,12 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
 	mux.Handle("/", httpapi.New(svc, httpapi.Config{Now: clock.Now, TrustedProxies: loopback, Logger: log}))
 	srv := httptest.NewServer(mux)
 	// The service's jobs: keys' last-used times, as `amp serve` runs them.
-	jobs, stopJobs := context.WithCancel(context.Background())
-	jobsDone := make(chan struct{})
-	go func() {
-		defer close(jobsDone)
-		if err := svc.Run(jobs); err != nil {
-			t.Errorf("service jobs: %v", err)
-		}
-	}()
+	svc.Start()
 	t.Cleanup(func() {
 		srv.Close()
-		stopJobs()
-		<-jobsDone
+		if err := svc.Close(); err != nil {
+			t.Errorf("close service: %v", err)
+		}
 		if err := m.Close(); err != nil {
 			t.Errorf("close meter: %v", err)
 		}

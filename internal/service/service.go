@@ -61,6 +61,12 @@ type Service struct {
 	authFailures *ratelimit.Failures
 	keys         *keyCache
 	touches      *touchQueue
+
+	// The background jobs, between Start and Close.
+	jobsMu     sync.Mutex
+	jobsClosed bool
+	stopJobs   context.CancelFunc
+	jobsDone   chan struct{}
 }
 
 // New returns a Service for cfg.
@@ -142,9 +148,47 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Run performs the service's background jobs until ctx is done: the monthly
-// reset of test-mode data and the flushing of keys' last-used times.
-func (s *Service) Run(ctx context.Context) error {
+// Start starts the service's background jobs: the monthly reset of
+// test-mode data and the writing of keys' last-used times. Close stops
+// them. A second Start, or a Start after Close, does nothing.
+func (s *Service) Start() {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if s.stopJobs != nil || s.jobsClosed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopJobs, s.jobsDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.jobsDone)
+		s.runJobs(ctx)
+	}()
+}
+
+// Close stops the background jobs, waits for them, and writes the keys'
+// last-used times not written yet. It is safe to call more than once, and
+// without Start. The store stays open: it belongs to the caller.
+func (s *Service) Close() error {
+	s.jobsMu.Lock()
+	if s.jobsClosed {
+		s.jobsMu.Unlock()
+		return nil
+	}
+	s.jobsClosed = true
+	stop, done := s.stopJobs, s.jobsDone
+	s.jobsMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.flushTouches(ctx)
+	return nil
+}
+
+// runJobs performs the background jobs until ctx is done.
+func (s *Service) runJobs(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	lastResetCheck := time.Time{}
@@ -158,8 +202,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.flushTouches(ctx)
 		select {
 		case <-ctx.Done():
-			s.flushTouches(context.WithoutCancel(ctx))
-			return nil
+			return
 		case <-ticker.C:
 		}
 	}

@@ -376,3 +376,36 @@ func TestDefaultAccountOnce(t *testing.T) {
 		t.Fatalf("second start printed a key again (%v)", err)
 	}
 }
+
+// The background jobs follow the one pattern of docs/architecture.md:
+// Close stops them and does their last work, here writing the keys'
+// last-used times that the ticker has not written yet.
+func TestStartClose(t *testing.T) {
+	ctx := context.Background()
+	for _, started := range []bool{true, false} {
+		f := newFixture(t)
+		secret := f.key(t, amp.ModeTest, service.KeyOptions{})
+		if started {
+			f.svc.Start()
+			f.svc.Start() // a second Start does nothing
+		}
+		p, err := f.svc.Authenticate(ctx, secret, "10.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		k, err := f.store.Key(ctx, p.Key.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.LastUsedAt == nil || !k.LastUsedAt.Equal(f.clock.Now()) {
+			t.Errorf("started %v: after Close, LastUsedAt = %v; want %v", started, k.LastUsedAt, f.clock.Now())
+		}
+		if err := f.svc.Close(); err != nil {
+			t.Errorf("a second Close: %v", err)
+		}
+		f.svc.Start() // after Close: does nothing, and leaks nothing
+	}
+}
