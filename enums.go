@@ -106,7 +106,8 @@ const (
 )
 
 // PhaseFor returns the phase of a profile with n reported outcomes:
-// cold_start below 5, learning from 5 to 19, optimised from 20 (contract §6).
+// cold_start below 5, learning from 5 to 19, optimised from 20
+// (docs/api.md#profiles-and-phases).
 func PhaseFor(n int) Phase {
 	switch {
 	case n < 5:
@@ -135,7 +136,7 @@ var AllScopes = []Scope{ScopeContext, ScopeOutcome, ScopeProfilesRead, ScopeProf
 func (s Scope) Valid() bool { return slices.Contains(AllScopes, s) }
 
 // Plan is an account's billing plan; it sets the rate limit and the
-// monthly live quota (contract §5).
+// monthly live quota (docs/api.md#plans-and-limits).
 type Plan string
 
 const (

@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// Error codes of the wire contract (contract §2). The HTTP status of each is
+// Error codes of the API (docs/api.md#errors). The HTTP status of each is
 // defined once, in internal/httpapi.
 const (
 	CodeInvalidRequest         = "INVALID_REQUEST"

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// API key format (contract §3): "amp_sk_" + mode + "_" + 24 random base62
+// API key format (docs/api.md#keys): "amp_sk_" + mode + "_" + 24 random base62
 // characters + a 6-character base62 CRC32 of everything before it. The
 // checksum lets the server refuse a mistyped key before any storage lookup
 // and lets a secret scanner validate a found key offline, as GitHub's token

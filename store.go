@@ -70,7 +70,7 @@ type ProfileRecord struct {
 	Model        []byte // the learner's state; opaque to storage
 	Manual       *Preferences
 	Metadata     json.RawMessage
-	OutcomeCount int // outcomes reported: the interactionCount of contract §6
+	OutcomeCount int // outcomes reported: the profile's interactionCount (docs/api.md#profiles-and-phases)
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

@@ -11,7 +11,8 @@ import (
 	"unicode/utf8"
 )
 
-// Input bounds (contract §2). Every field that takes input has one.
+// Input bounds (docs/api.md#input-bounds). Every field that takes input has
+// one.
 const (
 	MaxBodyBytes       = 64 << 10
 	MaxUserIDBytes     = 256
@@ -39,7 +40,7 @@ func ValidateUserID(id string) error {
 	return nil
 }
 
-// Validate checks every field of a context request against the contract.
+// Validate checks every field of a context request against its bounds.
 func (r *ContextRequest) Validate() error {
 	if err := ValidateUserID(r.UserID); err != nil {
 		return err
@@ -64,7 +65,7 @@ func (r *ContextRequest) Validate() error {
 	return ValidateMetadata(r.Metadata)
 }
 
-// Validate checks every field of an outcome report against the contract.
+// Validate checks every field of an outcome report against its bounds.
 func (r *OutcomeRequest) Validate() error {
 	switch {
 	case r.RequestID == "":

@@ -188,7 +188,7 @@ func TestMultiInstance(t *testing.T) {
 			}
 		}
 		// The revocation goes through the shared database, as `amp keys
-		// revoke` (or any instance) writes it; the contract gives every
+		// revoke` (or any instance) writes it; docs/api.md#keys gives every
 		// instance one second from then.
 		runBin(t, bin, "keys", "revoke", db, victim)
 		deadline := time.Now().Add(time.Second)

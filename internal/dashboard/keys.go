@@ -18,7 +18,7 @@ import (
 // Key lifetimes offered by the create form, in days (0: never expires).
 var expiryChoices = []int{0, 7, 30, 90, 365}
 
-// Grace periods offered when rolling a key (contract §3).
+// Grace periods offered when rolling a key (docs/api.md#keys).
 var graceChoices = []struct {
 	Value string
 	Label string

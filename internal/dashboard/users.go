@@ -25,7 +25,7 @@ type UserOptions struct {
 }
 
 // AddUser adds a dashboard user from outside the web interface, for
-// deployments whose sign-up is closed (`amp dashboard add-user` or similar).
+// deployments whose sign-up is closed (`amp users add`).
 // It applies the sign-up form's rules and returns an *amp.Error with
 // INVALID_REQUEST for bad input, NOT_FOUND for an unknown account, and
 // amp.ErrConflict (wrapped) when the email is taken or the account already

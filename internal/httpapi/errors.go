@@ -16,7 +16,7 @@ import (
 )
 
 // statusByCode is the one table from error code to HTTP status
-// (contract §2). A code missing here is a bug and is answered as an
+// (docs/api.md#errors). A code missing here is a bug and is answered as an
 // internal error.
 var statusByCode = map[string]int{
 	amp.CodeInvalidRequest:         http.StatusBadRequest,
@@ -39,7 +39,7 @@ var statusByCode = map[string]int{
 }
 
 // HTTPStatus returns the HTTP status of an error code, and 500 for a code
-// the contract does not define.
+// the API does not define.
 func HTTPStatus(code string) int {
 	if st, ok := statusByCode[code]; ok {
 		return st

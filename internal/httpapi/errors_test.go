@@ -14,8 +14,8 @@ import (
 	"github.com/amp-protocol/amp/internal/service"
 )
 
-// contractStatus is contract §2's table, written out independently of
-// the server's.
+// contractStatus is the table of docs/api.md#errors, written out
+// independently of the server's.
 var contractStatus = map[string]int{
 	"INVALID_REQUEST":          400,
 	"INVALID_USER_ID":          400,
@@ -94,8 +94,8 @@ func limiterRefusing(st amp.RateState, err error) func(*options) {
 
 func learnerWith(l *fakeLearner) func(*options) { return func(o *options) { o.learner = l } }
 
-// TestErrorCodes provokes every error code of contract §2 through the real
-// server and checks status, code, envelope and headers (do checks the
+// TestErrorCodes provokes every error code of docs/api.md#errors through the
+// real server and checks status, code, envelope and headers (do checks the
 // envelope and the OpenAPI document on every response).
 func TestErrorCodes(t *testing.T) {
 	ctxBody := func(userID, task string) map[string]any { return map[string]any{"userId": userID, "task": task} }

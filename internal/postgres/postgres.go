@@ -77,9 +77,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		// The parse error redacts the password; the URL itself is never logged.
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
-	// An acknowledged write must be on disk (the contract's "returns only
-	// once the outcome is durable"), whatever the server's default; an
-	// operator may still choose otherwise in the URL.
+	// An acknowledged write must be on disk (docs/api.md#durability),
+	// whatever the server's default; an operator may still choose
+	// otherwise in the URL.
 	if _, ok := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !ok {
 		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	}

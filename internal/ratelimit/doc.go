@@ -1,5 +1,5 @@
 // Package ratelimit implements amp.Limiter: the per-second rates and the
-// monthly live quotas of the plans of contract §5.
+// monthly live quotas of the plans (docs/api.md#plans-and-limits).
 //
 // # Policy
 //

@@ -10,7 +10,8 @@ import (
 const settingLastTestReset = "test_reset_month"
 
 // ResetTestDataIfDue erases all test-mode data once per UTC month: test
-// profiles reset at 00:00 UTC on the first day of each month (contract §4).
+// profiles reset at 00:00 UTC on the first day of each month
+// (docs/api.md#modes).
 // On a fresh database the current month counts as done. It reports whether
 // it reset.
 func (s *Service) ResetTestDataIfDue(ctx context.Context) (bool, error) {

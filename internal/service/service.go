@@ -21,7 +21,8 @@ import (
 	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
-// RequestTTL is how long a requestId accepts an outcome (contract §2).
+// RequestTTL is how long a requestId accepts an outcome
+// (docs/api.md#input-bounds).
 const RequestTTL = 24 * time.Hour
 
 // Config wires a Service.
