@@ -29,14 +29,7 @@ import (
 // smallest capacity, µs until every refusing bucket holds a token}. Lua
 // numbers become integer replies by truncation, so every returned value is
 // made whole here.
-var bucketScript = goredis.NewScript(`
-local now
-if ARGV[1] == '' then
-	local t = redis.call('TIME')
-	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-	now = tonumber(ARGV[1])
-end
+var bucketScript = goredis.NewScript(luaNow + `
 local take = ARGV[2] == '1'
 local n = #KEYS
 local tokens, rates, ats = {}, {}, {}

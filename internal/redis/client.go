@@ -150,6 +150,17 @@ func (c *Client) key(parts ...string) string {
 	return c.prefix + strings.Join(parts, ":")
 }
 
+// luaNow starts every script that needs the time: it sets now, in µs since
+// the epoch, from ARGV[1] (clockArg), or from Redis's clock when that is "".
+const luaNow = `
+local now
+if ARGV[1] == '' then
+	local t = redis.call('TIME')
+	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+	now = tonumber(ARGV[1])
+end`
+
 // clockArg is the time the scripts run at: "" for Redis's own clock, else
 // the caller's, in µs since the epoch.
 func (c *Client) clockArg(now time.Time) string {

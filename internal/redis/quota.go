@@ -31,14 +31,7 @@ const countRetention = 7 * 24 * time.Hour
 // and its TTL in µs. It first drops expired reservations. It returns
 // {status, count, reservations}: status 1 reserved, 0 refused (count +
 // reservations >= limit), -1 the count is missing and must be seeded.
-var reserveScript = goredis.NewScript(`
-local now
-if ARGV[1] == '' then
-	local t = redis.call('TIME')
-	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-	now = tonumber(ARGV[1])
-end
+var reserveScript = goredis.NewScript(luaNow + `
 local c = redis.call('GET', KEYS[1])
 if not c then return {-1, 0, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -68,14 +61,7 @@ return 0
 `)
 
 // usageScript returns {count or -1 if missing, reservations not expired}.
-var usageScript = goredis.NewScript(`
-local now
-if ARGV[1] == '' then
-	local t = redis.call('TIME')
-	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-	now = tonumber(ARGV[1])
-end
+var usageScript = goredis.NewScript(luaNow + `
 local c = redis.call('GET', KEYS[1])
 local inflight = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')
 if not c then return {-1, inflight} end
