@@ -14,51 +14,11 @@ import (
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
+	"github.com/amp-protocol/amp/internal/storetest"
 )
 
 // t0 is a fixed instant in the middle of a month.
 var t0 = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
-
-// quotaStore is an amp.QuotaStore that keeps quota counts in a map and
-// can be told to fail.
-type quotaStore struct {
-	mu     sync.Mutex
-	counts map[string]int64 // account/month → count
-	fail   error
-	loads  int
-}
-
-func newQuotaStore() *quotaStore { return &quotaStore{counts: make(map[string]int64)} }
-
-func quotaKey(id string, month time.Time) string { return id + "/" + month.Format("2006-01") }
-
-func (s *quotaStore) AddQuotaUsage(_ context.Context, deltas []amp.QuotaDelta) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
-	}
-	for _, d := range deltas {
-		s.counts[quotaKey(d.AccountID, d.Month)] += d.Delta
-	}
-	return nil
-}
-
-func (s *quotaStore) QuotaUsage(_ context.Context, id string, month time.Time) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.loads++
-	if s.fail != nil {
-		return 0, s.fail
-	}
-	return s.counts[quotaKey(id, month)], nil
-}
-
-func (s *quotaStore) count(id string, month time.Time) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[quotaKey(id, month)]
-}
 
 func account(id string, plan amp.Plan) *amp.Account {
 	return &amp.Account{ID: id, Name: id, Plan: plan, CreatedAt: t0}
@@ -105,7 +65,7 @@ func within(got, want int) bool { return math.Abs(float64(got-want)) <= 0.05*flo
 func TestRateHeldAtPlanLimit(t *testing.T) {
 	for _, mode := range []amp.Mode{amp.ModeTest, amp.ModeLive} {
 		t.Run(string(mode), func(t *testing.T) {
-			l := newLimiter(t, newQuotaStore())
+			l := newLimiter(t, storetest.NewQuotaStore())
 			a := account("acct_1", amp.PlanStarter)
 			k := key("key_1", a, mode, 0)
 			// 100 req/s for 10 s against 10 req/s with a burst of 10: the
@@ -289,7 +249,7 @@ func useQuota(t *testing.T, l *ratelimit.Limiter, a *amp.Account, k *amp.APIKey,
 }
 
 func TestQuotaExactlyN(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	l := newLimiter(t, store)
 	ctx := context.Background()
 	a := account("acct_1", amp.PlanStarter)
@@ -345,16 +305,16 @@ func TestQuotaExactlyN(t *testing.T) {
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.count(a.ID, amp.MonthStart(t0)); got != int64(quota) {
+	if got := store.Count(a.ID, amp.MonthStart(t0)); got != int64(quota) {
 		t.Errorf("stored March count = %d, want %d", got, quota)
 	}
-	if got := store.count(a.ID, next); got != 1 {
+	if got := store.Count(a.ID, next); got != 1 {
 		t.Errorf("stored April count = %d, want 1", got)
 	}
 }
 
 func TestQuotaReservesInFlight(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	a := account("acct_1", amp.PlanPro)
 	month := amp.MonthStart(t0)
 	quota := amp.PlanPro.MonthlyQuota()
@@ -386,13 +346,13 @@ func TestQuotaReservesInFlight(t *testing.T) {
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.count(a.ID, month); got != quota {
+	if got := store.Count(a.ID, month); got != quota {
 		t.Fatalf("stored count = %d, want %d", got, quota)
 	}
 }
 
 func TestRateLimitedRequestCostsNoQuota(t *testing.T) {
-	l := newLimiter(t, newQuotaStore())
+	l := newLimiter(t, storetest.NewQuotaStore())
 	ctx := context.Background()
 	a := account("acct_1", amp.PlanStarter)
 	k := key("key_1", a, amp.ModeLive, 0)
@@ -419,7 +379,7 @@ func TestRateLimitedRequestCostsNoQuota(t *testing.T) {
 }
 
 func TestQuotaSurvivesRestart(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	ctx := context.Background()
 	a := account("acct_1", amp.PlanStarter)
 	k := key("key_1", a, amp.ModeLive, 0)
@@ -443,41 +403,37 @@ func TestQuotaSurvivesRestart(t *testing.T) {
 	if err := l2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.count(a.ID, month); got != quota {
+	if got := store.Count(a.ID, month); got != quota {
 		t.Fatalf("stored count = %d, want %d", got, quota)
 	}
 }
 
 func TestQuotaFlushFailureKeepsCounts(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	l := newLimiter(t, store)
 	ctx := context.Background()
 	a := account("acct_1", amp.PlanStarter)
 	k := key("key_1", a, amp.ModeLive, 0)
 	at := useQuota(t, l, a, k, t0, 5, 200)
 
-	store.mu.Lock()
-	store.fail = amp.ErrUnavailable
-	store.mu.Unlock()
+	store.SetFail(amp.ErrUnavailable)
 	if err := l.Flush(ctx); !errors.Is(err, amp.ErrUnavailable) {
 		t.Fatalf("Flush with the store down: err = %v, want ErrUnavailable", err)
 	}
 	useQuota(t, l, a, k, at, 2, 200) // counting goes on in memory
 
-	store.mu.Lock()
-	store.fail = nil
-	store.mu.Unlock()
+	store.SetFail(nil)
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.count(a.ID, amp.MonthStart(t0)); got != 7 {
+	if got := store.Count(a.ID, amp.MonthStart(t0)); got != 7 {
 		t.Fatalf("stored count = %d, want 7", got)
 	}
 }
 
 func TestQuotaLoadFailure(t *testing.T) {
-	store := newQuotaStore()
-	store.fail = amp.ErrUnavailable
+	store := storetest.NewQuotaStore()
+	store.SetFail(amp.ErrUnavailable)
 	l := newLimiter(t, store)
 	ctx := context.Background()
 	a := account("acct_1", amp.PlanStarter)
@@ -489,16 +445,14 @@ func TestQuotaLoadFailure(t *testing.T) {
 	if _, err := l.Admit(ctx, a, key("key_2", a, amp.ModeTest, 0), t0); err != nil {
 		t.Fatal(err)
 	}
-	store.mu.Lock()
-	store.fail = nil
-	store.mu.Unlock()
+	store.SetFail(nil)
 	if _, err := l.Admit(ctx, a, key("key_1", a, amp.ModeLive, 0), t0); err != nil {
 		t.Fatalf("once the store is back: %v", err)
 	}
 }
 
 func TestQuotaAcrossMonthEnd(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	l := newLimiter(t, store)
 	ctx := context.Background()
 	a := account("acct_1", amp.PlanStarter)
@@ -519,16 +473,16 @@ func TestQuotaAcrossMonthEnd(t *testing.T) {
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.count(a.ID, end); got != 1 {
+	if got := store.Count(a.ID, end); got != 1 {
 		t.Fatalf("stored April count = %d, want 1", got)
 	}
-	if got := store.count(a.ID, amp.MonthStart(t0)); got != 0 {
+	if got := store.Count(a.ID, amp.MonthStart(t0)); got != 0 {
 		t.Fatalf("stored March count = %d, want 0", got)
 	}
 }
 
 func TestQuotaExactUnderConcurrency(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	a := account("acct_1", amp.PlanPro)
 	month := amp.MonthStart(t0)
 	quota := amp.PlanPro.MonthlyQuota()
@@ -581,13 +535,13 @@ func TestQuotaExactUnderConcurrency(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.count(a.ID, month); got != quota {
+	if got := store.Count(a.ID, month); got != quota {
 		t.Fatalf("stored count = %d, want %d", got, quota)
 	}
 }
 
 func TestStartClose(t *testing.T) {
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	l := ratelimit.New(ratelimit.Config{Store: store, FlushInterval: time.Millisecond, Metrics: metrics.New()})
 	l.Start()
 	a := account("acct_1", amp.PlanStarter)
@@ -599,7 +553,7 @@ func TestStartClose(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if got := store.count(a.ID, amp.MonthStart(time.Now())); got != 3 {
+	if got := store.Count(a.ID, amp.MonthStart(time.Now())); got != 3 {
 		t.Fatalf("stored count after Close = %d, want 3", got)
 	}
 }
@@ -615,7 +569,7 @@ func BenchmarkAdmit(b *testing.B) {
 		{"live", amp.ModeLive, 0},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			l := ratelimit.New(ratelimit.Config{Store: newQuotaStore(), Metrics: metrics.New()})
+			l := ratelimit.New(ratelimit.Config{Store: storetest.NewQuotaStore(), Metrics: metrics.New()})
 			ctx := context.Background()
 			// An enterprise account fast enough never to refuse, so that the
 			// benchmark measures the admitting path; 64 accounts of 4 keys.

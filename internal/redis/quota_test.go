@@ -12,59 +12,18 @@ import (
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/redis"
+	"github.com/amp-protocol/amp/internal/storetest"
 	"github.com/amp-protocol/amp/internal/testclock"
 )
 
-// quotaStore is an amp.QuotaStore in memory.
-type quotaStore struct {
-	mu     sync.Mutex
-	counts map[string]int64
-	fail   error
-}
-
-func newQuotaStore() *quotaStore { return &quotaStore{counts: make(map[string]int64)} }
-
 var errBoom = errors.New("boom")
 
-func quotaKey(id string, month time.Time) string { return id + "/" + month.Format("2006-01") }
-
-func (s *quotaStore) AddQuotaUsage(_ context.Context, deltas []amp.QuotaDelta) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
+// seed stores n as the month's count of a fresh store.
+func seed(t *testing.T, store *storetest.QuotaStore, id string, month time.Time, n int64) {
+	t.Helper()
+	if err := store.AddQuotaUsage(t.Context(), []amp.QuotaDelta{{AccountID: id, Month: month, Delta: n}}); err != nil {
+		t.Fatal(err)
 	}
-	for _, d := range deltas {
-		s.counts[quotaKey(d.AccountID, d.Month)] += d.Delta
-	}
-	return nil
-}
-
-func (s *quotaStore) QuotaUsage(_ context.Context, id string, month time.Time) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return 0, s.fail
-	}
-	return s.counts[quotaKey(id, month)], nil
-}
-
-func (s *quotaStore) get(id string, month time.Time) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[quotaKey(id, month)]
-}
-
-func (s *quotaStore) set(id string, month time.Time, n int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.counts[quotaKey(id, month)] = n
-}
-
-func (s *quotaStore) setFail(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fail = err
 }
 
 func reserve(t *testing.T, q *redis.QuotaCounter, id string, limit int64, now time.Time) bool {
@@ -90,7 +49,7 @@ func usage(t *testing.T, q *redis.QuotaCounter, id string, now time.Time) (int64
 func TestQuotaExactAcrossInstances(t *testing.T) {
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	qs := []*redis.QuotaCounter{
 		redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{Store: store}),
 		redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{Store: store}),
@@ -132,7 +91,7 @@ func TestQuotaExactAcrossInstances(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := store.get("acct_x", amp.MonthStart(t0)); got != limit {
+	if got := store.Count("acct_x", amp.MonthStart(t0)); got != limit {
 		t.Fatalf("the store has %d, want %d", got, limit)
 	}
 }
@@ -174,8 +133,8 @@ func TestQuotaReservationsHoldUnits(t *testing.T) {
 // month has its own.
 func TestQuotaSeededFromStorePerMonth(t *testing.T) {
 	url := redisURL(t)
-	store := newQuotaStore()
-	store.set("a", amp.MonthStart(t0), 7)
+	store := storetest.NewQuotaStore()
+	seed(t, store, "a", amp.MonthStart(t0), 7)
 	q := redis.NewQuotaCounter(open(t, url, testPrefix(t, url)), redis.QuotaCounterConfig{Store: store})
 	n := 0
 	for reserve(t, q, "a", 10, t0) {
@@ -201,10 +160,10 @@ func TestQuotaSeededFromStorePerMonth(t *testing.T) {
 	if err := q.Flush(context.Background(), next); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.get("a", amp.MonthStart(t0)); got != 10 {
+	if got := store.Count("a", amp.MonthStart(t0)); got != 10 {
 		t.Fatalf("store, November: got %d, want 10", got)
 	}
-	if got := store.get("a", next); got != 1 {
+	if got := store.Count("a", next); got != 1 {
 		t.Fatalf("store, December: got %d, want 1", got)
 	}
 }
@@ -231,26 +190,26 @@ func TestQuotaDeadInstanceReservationsExpire(t *testing.T) {
 
 func TestQuotaStoreErrors(t *testing.T) {
 	url := redisURL(t)
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	q := redis.NewQuotaCounter(open(t, url, testPrefix(t, url)), redis.QuotaCounterConfig{Store: store})
-	store.setFail(errBoom)
+	store.SetFail(errBoom)
 	if _, err := q.Reserve(context.Background(), "a", 10, t0); !errors.Is(err, errBoom) {
 		t.Fatalf("Reserve with the store down and no count in Redis: got %v, want the store's error", err)
 	}
-	store.setFail(nil)
+	store.SetFail(nil)
 	if !reserve(t, q, "a", 10, t0) {
 		t.Fatal("refused")
 	}
 	q.Finish(context.Background(), "a", true, t0)
-	store.setFail(errBoom)
+	store.SetFail(errBoom)
 	if err := q.Flush(context.Background(), t0); !errors.Is(err, errBoom) {
 		t.Fatalf("Flush: got %v, want the store's error", err)
 	}
-	store.setFail(nil)
+	store.SetFail(nil)
 	if err := q.Flush(context.Background(), t0); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.get("a", t0); got != 1 {
+	if got := store.Count("a", t0); got != 1 {
 		t.Fatalf("after a failed and a good flush the store has %d, want 1", got)
 	}
 }
@@ -263,7 +222,7 @@ func TestQuotaFallBackAndReconcile(t *testing.T) {
 	prefix := testPrefix(t, url)
 	p := newProxy(t, url)
 	clock := testclock.New(t0)
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	m := metrics.New()
 	a := redis.NewQuotaCounter(open(t, p.url(url), prefix, redis.WithNow(clock.Now), redis.WithMetrics(m)), redis.QuotaCounterConfig{Store: store})
 	b := redis.NewQuotaCounter(open(t, url, prefix), redis.QuotaCounterConfig{Store: store})
@@ -300,7 +259,7 @@ func TestQuotaFallBackAndReconcile(t *testing.T) {
 	if err := a.Flush(ctx, t0); err != nil {
 		t.Fatal(err)
 	}
-	if got := store.get("acct", t0); got != limit {
+	if got := store.Count("acct", t0); got != limit {
 		t.Fatalf("store after the outage: %d, want %d", got, limit)
 	}
 
@@ -329,8 +288,8 @@ func TestQuotaFallBackFromStore(t *testing.T) {
 	url := redisURL(t)
 	p := newProxy(t, url)
 	p.setCut(true)
-	store := newQuotaStore()
-	store.set("acct", amp.MonthStart(t0), 8)
+	store := storetest.NewQuotaStore()
+	seed(t, store, "acct", amp.MonthStart(t0), 8)
 	q := redis.NewQuotaCounter(open(t, p.url(url), testPrefix(t, url)), redis.QuotaCounterConfig{Store: store})
 	for range 2 {
 		if !reserve(t, q, "acct", 10, t0) {
@@ -351,9 +310,9 @@ func TestQuotaFallBackFromStore(t *testing.T) {
 func TestLimiterOnRedisQuota(t *testing.T) {
 	url := redisURL(t)
 	prefix := testPrefix(t, url)
-	store := newQuotaStore()
+	store := storetest.NewQuotaStore()
 	acct := account("pro")
-	store.set(acct.ID, amp.MonthStart(t0), acct.Plan.MonthlyQuota()-3)
+	seed(t, store, acct.ID, amp.MonthStart(t0), acct.Plan.MonthlyQuota()-3)
 	var ls []*ratelimit.Limiter
 	for range 2 {
 		c := open(t, url, prefix)
@@ -385,7 +344,7 @@ func TestLimiterOnRedisQuota(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := store.get(acct.ID, t0); got != acct.Plan.MonthlyQuota() {
+	if got := store.Count(acct.ID, t0); got != acct.Plan.MonthlyQuota() {
 		t.Fatalf("the store has %d after Close, want %d", got, acct.Plan.MonthlyQuota())
 	}
 }

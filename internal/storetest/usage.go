@@ -419,8 +419,10 @@ func (s *usageSuite) testUsageInvalid(t *testing.T) {
 	}
 }
 
-func (s *usageSuite) testQuotaUsage(t *testing.T) {
-	st := s.newStore(t)
+func (s *usageSuite) testQuotaUsage(t *testing.T) { checkQuotaStore(t, s.newStore(t)) }
+
+// checkQuotaStore checks the counts of st, an empty store.
+func checkQuotaStore(t *testing.T, st amp.QuotaStore) {
 	ctx := t.Context()
 	june := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	july := june.AddDate(0, 1, 0)
