@@ -207,38 +207,24 @@ func (s *suite) testKeys(t *testing.T) {
 }
 
 func (s *suite) testRollKey(t *testing.T) {
-	// roll sets up an account with the key to roll, a bystander key, and
-	// the replacement, and returns the keys as they stand.
-	roll := func(t *testing.T) (st *store, old, next *amp.APIKey, before []*amp.APIKey) {
+	// roll sets up an account with the key to roll and a bystander key,
+	// and returns them with the replacement, not yet stored.
+	roll := func(t *testing.T) (st *store, old, other, next *amp.APIKey) {
 		st = s.newStore(t)
 		setupAccounts(t, st)
 		old = newKey("key_roll_old", tenantA, at(0))
 		old.Name, old.RateLimit, old.LastUsedAt = "ci", 9, ptr(at(time.Minute))
-		other := newKey("key_roll_oth", tenantA, at(time.Second))
+		other = newKey("key_roll_oth", tenantA, at(time.Second))
 		for _, k := range []*amp.APIKey{old, other} {
 			noErr(t, "CreateKey "+k.ID, st.CreateKey(t.Context(), k))
 		}
 		next = newKey("key_roll_new", tenantA, at(time.Hour))
 		next.Name, next.RateLimit = "ci", 9
-		before, err := st.Keys(t.Context(), tenantA.AccountID)
-		noErr(t, "Keys", err)
-		return st, old, next, before
-	}
-	// unchanged checks that a failed roll left exactly the keys there were.
-	unchanged := func(t *testing.T, st *store, before []*amp.APIKey) {
-		t.Helper()
-		after, err := st.Keys(t.Context(), tenantA.AccountID)
-		noErr(t, "Keys after the failed roll", err)
-		if len(after) != len(before) {
-			t.Fatalf("after a failed roll: %d keys, want the %d there were", len(after), len(before))
-		}
-		for i := range before {
-			checkKey(t, "key after a failed roll", after[i], before[i])
-		}
+		return st, old, other, next
 	}
 
 	t.Run("Roll", func(t *testing.T) {
-		st, old, next, _ := roll(t)
+		st, old, _, next := roll(t)
 		arg := *old
 		arg.ExpiresAt = ptr(at(25 * time.Hour).In(elsewhere))
 		// Only the expiry is stored: a stale copy of the old key must not
@@ -257,41 +243,48 @@ func (s *suite) testRollKey(t *testing.T) {
 
 	// Each failure comes at a different point of the roll: whichever
 	// order a backend writes the two rows in, one of them fails after the
-	// first write, which must be undone.
-	t.Run("NewHashTaken", func(t *testing.T) {
-		st, old, next, before := roll(t)
-		next.Hash = before[1].Hash
-		arg := *old
-		arg.ExpiresAt = ptr(at(25 * time.Hour))
-		wantErr(t, "RollKey to a taken hash", st.RollKey(t.Context(), &arg, next), amp.ErrConflict)
-		unchanged(t, st, before)
-	})
-	t.Run("NewIDTaken", func(t *testing.T) {
-		st, old, next, before := roll(t)
-		next.ID = before[1].ID
-		arg := *old
-		arg.ExpiresAt = ptr(at(25 * time.Hour))
-		wantErr(t, "RollKey to a taken id", st.RollKey(t.Context(), &arg, next), amp.ErrConflict)
-		unchanged(t, st, before)
-	})
-	t.Run("OldMissing", func(t *testing.T) {
-		st, _, next, before := roll(t)
-		ghost := newKey("key_roll_gho", tenantA, at(0))
-		ghost.ExpiresAt = ptr(at(25 * time.Hour))
-		wantErr(t, "RollKey of an unknown key", st.RollKey(t.Context(), ghost, next), amp.ErrNotFound)
-		unchanged(t, st, before)
-	})
-	t.Run("OldRevokedMeanwhile", func(t *testing.T) {
-		st, old, next, _ := roll(t)
-		revoked := *old
-		revoked.RevokedAt = ptr(at(30 * time.Minute))
-		noErr(t, "UpdateKey revoking", st.UpdateKey(t.Context(), &revoked))
-		before, err := st.Keys(t.Context(), tenantA.AccountID)
-		noErr(t, "Keys", err)
-		// The caller read the key before it was revoked.
-		arg := *old
-		arg.ExpiresAt = ptr(at(25 * time.Hour))
-		wantErr(t, "RollKey of a key revoked meanwhile", st.RollKey(t.Context(), &arg, next), amp.ErrConflict)
-		unchanged(t, st, before)
-	})
+	// first write, which must be undone, leaving exactly the keys there
+	// were.
+	for _, c := range []struct {
+		name string
+		// spoil makes the roll fail and returns the old key as the caller
+		// passes it.
+		spoil func(t *testing.T, st *store, old, other, next *amp.APIKey) *amp.APIKey
+		want  error
+	}{
+		{"NewHashTaken", func(_ *testing.T, _ *store, old, other, next *amp.APIKey) *amp.APIKey {
+			next.Hash = other.Hash
+			return old
+		}, amp.ErrConflict},
+		{"NewIDTaken", func(_ *testing.T, _ *store, old, other, next *amp.APIKey) *amp.APIKey {
+			next.ID = other.ID
+			return old
+		}, amp.ErrConflict},
+		{"OldMissing", func(*testing.T, *store, *amp.APIKey, *amp.APIKey, *amp.APIKey) *amp.APIKey {
+			return newKey("key_roll_gho", tenantA, at(0))
+		}, amp.ErrNotFound},
+		{"OldRevokedMeanwhile", func(t *testing.T, st *store, old, _, _ *amp.APIKey) *amp.APIKey {
+			revoked := *old
+			revoked.RevokedAt = ptr(at(30 * time.Minute))
+			noErr(t, "UpdateKey revoking", st.UpdateKey(t.Context(), &revoked))
+			return old // as the caller read it, before the revocation
+		}, amp.ErrConflict},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, old, other, next := roll(t)
+			arg := *c.spoil(t, st, old, other, next)
+			arg.ExpiresAt = ptr(at(25 * time.Hour))
+			before, err := st.Keys(t.Context(), tenantA.AccountID)
+			noErr(t, "Keys", err)
+			wantErr(t, "RollKey", st.RollKey(t.Context(), &arg, next), c.want)
+			after, err := st.Keys(t.Context(), tenantA.AccountID)
+			noErr(t, "Keys after the failed roll", err)
+			if len(after) != len(before) {
+				t.Fatalf("after a failed roll: %d keys, want the %d there were", len(after), len(before))
+			}
+			for i := range before {
+				checkKey(t, "key after a failed roll", after[i], before[i])
+			}
+		})
+	}
 }
