@@ -200,7 +200,11 @@ func (s *Service) runJobs(ctx context.Context) {
 				s.log.Error("test-mode reset failed", "err", err)
 			}
 		}
-		s.flushTouches(ctx)
+		// Close does not cut a write of last-used times short: the times it
+		// took from the queue would be lost. It waits for it instead.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		s.flushTouches(wctx)
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
