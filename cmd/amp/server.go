@@ -128,25 +128,25 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	return s, nil
 }
 
-// routeAll puts the API, the dashboard (when the store keeps dashboard
-// users) and the Prometheus metrics behind one handler. Every path the
-// dashboard and /metrics do not claim goes to the API, whose JSON 404 is
-// the right answer for anything unknown.
-func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api http.Handler, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.Handle("GET /metrics", reg.Handler())
+// routeAll puts the dashboard (when the store keeps dashboard users) and
+// the Prometheus metrics behind the API's middleware chain, so that every
+// route the binary serves gets a request id, an access-log line, metrics
+// and panic recovery, once. Every path the dashboard and /metrics do not
+// claim goes to the API, whose JSON 404 is the right answer for anything
+// unknown. Another front end (MCP) is mounted here the same way:
+// api.Mount(prefix, handler).
+func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
+	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
 	ds, ok := store.(amp.DashboardStore)
 	if !ok {
 		log.Warn("the store keeps no dashboard users; the dashboard is off")
-		return mux, nil
+		return api, nil
 	}
 	dcfg := dashboard.Config{
-		Logger:         log,
-		AllowSignup:    cfg.Signup == "open",
-		Secure:         cfg.SecureCookies,
-		TrustedProxies: cfg.TrustedProxies,
-		Quota:          limiter,
+		Logger:      log,
+		AllowSignup: cfg.Signup == "open",
+		Secure:      cfg.SecureCookies,
+		Quota:       limiter,
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {
@@ -166,9 +166,9 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/dashboard/", dash)
-	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
-	return mux, nil
+	api.Mount(dashboard.Prefix, dash)
+	api.Handle(http.MethodGet, "/", http.RedirectHandler(dashboard.Prefix+"/", http.StatusFound), false)
+	return api, nil
 }
 
 // addr is the address the server listens on.

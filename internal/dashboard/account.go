@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 // planRow is one plan of the comparison table.
@@ -124,7 +125,7 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request, rq *req
 	ctx := r.Context()
 	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
 	settings := h.settingsData(rq.account.Name, strconv.Itoa(rq.account.HoldoutPercent))
-	ip := clientIP(r, h.cfg.TrustedProxies)
+	ip := httpx.RequestClientIP(r)
 	now := h.now()
 	// A stolen session must not become a way to guess the password: the
 	// current-password check spends from the same budgets as sign-in.

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 // Sign-up, sign-in and sign-out.
@@ -177,7 +178,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderAuth(w, r, http.StatusForbidden, "login", data)
 		return
 	}
-	ip := clientIP(r, h.cfg.TrustedProxies)
+	ip := httpx.RequestClientIP(r)
 	now := h.now()
 	if wait := h.throttle.wait(email, ip, now); wait > 0 {
 		h.log.Warn("dashboard: sign-in throttled", "client_ip", ip)
@@ -259,7 +260,7 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 		h.renderAuth(w, r, http.StatusForbidden, "signup", data)
 		return
 	}
-	ip := clientIP(r, h.cfg.TrustedProxies)
+	ip := httpx.RequestClientIP(r)
 	now := h.now()
 	if wait := h.throttle.wait("", ip, now); wait > 0 {
 		h.log.Warn("dashboard: sign-up throttled", "client_ip", ip)

@@ -331,7 +331,7 @@ func TestLoginThrottle(t *testing.T) {
 	})
 
 	t.Run("PerIP", func(t *testing.T) {
-		e := newEnv(t, func(c *dashboard.Config) { c.TrustedProxies = mustPrefixes(t, "127.0.0.0/8") })
+		e := newEnvTrusting(t, mustPrefixes(t, "127.0.0.0/8"))
 		owner := e.client()
 		owner.signup("ada@example.com")
 		attacker := e.client()
@@ -348,7 +348,7 @@ func TestLoginThrottle(t *testing.T) {
 		wantStatus(t, "another IP", legit.login("ada@example.com", testPassword), http.StatusSeeOther)
 		// A forged X-Forwarded-For from an untrusted peer is ignored: with no
 		// trusted proxies the peer address counts.
-		e2 := newEnv(t)
+		e2 := newEnvTrusting(t, nil)
 		spoof := e2.client()
 		for i := range dashboard.IPFailureBurst {
 			spoof.header.Set("X-Forwarded-For", "192.0.2."+string(rune('0'+i%10)))

@@ -4,16 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 )
@@ -41,14 +40,6 @@ type Config struct {
 	// when the dashboard is served over TLS, directly or behind a
 	// TLS-terminating proxy.
 	Secure bool
-	// TrustedProxies are the networks of reverse proxies whose
-	// X-Forwarded-For header is believed when attributing sign-in attempts
-	// to client IPs.
-	TrustedProxies []netip.Prefix
-	// TrustedOrigins are extra origins ("https://admin.example.com") allowed
-	// to post forms, for a proxy that rewrites the Host header. The
-	// dashboard's own origin is always allowed.
-	TrustedOrigins []string
 	// Password sets the argon2id parameters; DefaultPasswordParams when zero.
 	Password PasswordParams
 	// SessionIdle and SessionLifetime bound sessions; DefaultSessionIdle and
@@ -93,9 +84,10 @@ type handler struct {
 }
 
 // New returns the dashboard's handler, which serves every path under
-// /dashboard/. Mount it on the server's mux next to the API:
+// /dashboard/. Mount it behind the API's middleware chain, which gives its
+// requests their id, access-log line, metrics and panic recovery:
 //
-//	mux.Handle("/dashboard/", dashboard.New(svc, store, cfg))
+//	api.Mount(dashboard.Prefix, dashboard.New(svc, store, cfg))
 //
 // Sending "/" to "/dashboard/" is the server's decision, not the
 // dashboard's. New panics if cfg is invalid or the embedded templates do
@@ -138,11 +130,6 @@ func Build(svc *service.Service, store amp.DashboardStore, cfg Config) (http.Han
 	}
 	h.throttle = newThrottle()
 	h.cop = http.NewCrossOriginProtection()
-	for _, o := range cfg.TrustedOrigins {
-		if err := h.cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("dashboard: trusted origin: %w", err)
-		}
-	}
 	h.cop.SetDenyHandler(http.HandlerFunc(h.crossOriginDenied))
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -187,8 +174,10 @@ func (h *handler) routes() {
 	h.mux = mux
 }
 
-// ServeHTTP implements http.Handler: security headers, panic recovery and
-// the cross-origin check, then the routes.
+// ServeHTTP implements http.Handler: security headers, the route's name
+// for the chain's log and metrics, and the cross-origin check, then the
+// routes. Request ids, logging, metrics and panic recovery are the chain's
+// (internal/httpapi), shared with the API.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	// No inline script or style anywhere: charts are SVG markup with
@@ -202,19 +191,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Secure {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.log.Error("dashboard: panic", "panic", v, "path", r.URL.Path)
-			h.renderError(w, r, nil, http.StatusInternalServerError)
-		}
-	}()
+	if p := r.URL.EscapedPath(); p != httpx.CleanPath(p) {
+		// The mux would redirect; a path with dot or empty segments is
+		// not a page.
+		h.notFound(w, r)
+		return
+	}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	}
+	if _, pattern := h.mux.Handler(r); pattern != "" && pattern != Prefix+"/" {
+		// The catch-all stays unnamed: an unknown path is "unmatched".
+		httpx.SetRoute(r, pattern)
+	}
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
+}
+
+// ServeError implements httpx.ErrorPage: the chain calls it to answer a
+// request of the dashboard that panicked.
+func (h *handler) ServeError(w http.ResponseWriter, r *http.Request, status int) {
+	h.renderError(w, r, nil, status)
 }
 
 // crossOriginDenied answers a form post from another site.
@@ -279,29 +275,37 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 	}
 }
 
-// fail answers an error of a page handler: amp error codes the user can
-// act on become their status; anything else is logged and shown as a
-// generic failure.
+// fail answers an error of a page handler with the status of its code,
+// from the one table the API uses too (httpx.Status). A client mistake
+// shows the service's message, which is written for the user; a server
+// failure is logged and shown as a generic failure.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	var mbe *http.MaxBytesError
-	switch code := amp.ErrorCode(err); {
-	case errors.As(err, &mbe):
+	if errors.As(err, &mbe) {
 		h.renderError(w, r, rq, http.StatusRequestEntityTooLarge)
-	case code == amp.CodeNotFound:
-		h.renderError(w, r, rq, http.StatusNotFound)
-	case code == amp.CodeInvalidRequest || code == amp.CodeInvalidUserID:
+		return
+	}
+	code := amp.ErrorCode(err)
+	status := httpx.Status(code)
+	info := httpx.FromContext(r.Context())
+	info.Code = code
+	switch {
+	case status == http.StatusServiceUnavailable:
+		h.log.Warn("dashboard: store unavailable", "request_id", info.ID, "route", info.Route, "err", err)
+		h.renderError(w, r, rq, status)
+	case status >= 500:
+		info.Code = amp.CodeInternal
+		h.log.Error("dashboard: request failed", "request_id", info.ID, "route", info.Route, "err", err)
+		h.renderError(w, r, rq, http.StatusInternalServerError)
+	case status == http.StatusNotFound:
+		h.renderError(w, r, rq, status)
+	default:
 		// Forms check their input before calling the service; this is a
 		// rule only the service knows, and its message is for the user.
-		h.renderErrorMessage(w, r, rq, http.StatusBadRequest, amp.ErrorMessage(err))
-	case code == amp.CodeServiceUnavailable:
-		h.log.Warn("dashboard: store unavailable", "path", r.URL.Path, "err", err)
-		h.renderError(w, r, rq, http.StatusServiceUnavailable)
-	default:
-		h.log.Error("dashboard: request failed", "path", r.URL.Path, "err", err)
-		h.renderError(w, r, rq, http.StatusInternalServerError)
+		h.renderErrorMessage(w, r, rq, status, amp.ErrorMessage(err))
 	}
 }
 

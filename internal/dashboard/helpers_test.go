@@ -23,6 +23,7 @@ import (
 	"github.com/amp-protocol/amp/internal/httpapi"
 	"github.com/amp-protocol/amp/internal/learn"
 	"github.com/amp-protocol/amp/internal/meter"
+	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
@@ -46,6 +47,7 @@ type env struct {
 	clock   *testclock.Clock
 	srv     *httptest.Server
 	cfg     dashboard.Config
+	logs    *lockedBuffer
 }
 
 // testCountries maps the documentation addresses tests send from (through
@@ -60,7 +62,18 @@ func testCountry(ip string) string {
 	return amp.UnknownCountry
 }
 
+// loopback is the trusted proxy of the tests, which send from documentation
+// addresses through X-Forwarded-For.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
+	t.Helper()
+	return newEnvTrusting(t, loopback, configure...)
+}
+
+// newEnvTrusting is newEnv whose chain believes X-Forwarded-For only from
+// the trusted networks.
+func newEnvTrusting(t *testing.T, trusted []netip.Prefix, configure ...func(*dashboard.Config)) *env {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amp.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -93,11 +106,13 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
 	if err != nil {
 		t.Fatalf("dashboard: %v", err)
 	}
-	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	mux := http.NewServeMux()
-	mux.Handle("/dashboard/", h)
-	mux.Handle("/", httpapi.New(svc, httpapi.Config{Now: clock.Now, TrustedProxies: loopback, Logger: log}))
-	srv := httptest.NewServer(mux)
+	// One chain for the API, the dashboard and /metrics, as `amp serve`
+	// wires them.
+	reg := metrics.New()
+	api := httpapi.New(svc, httpapi.Config{Now: clock.Now, TrustedProxies: trusted, Logger: log, Metrics: reg})
+	api.Mount(dashboard.Prefix, h)
+	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
+	srv := httptest.NewServer(api)
 	// The service's jobs: keys' last-used times, as `amp serve` runs them.
 	jobs, stopJobs := context.WithCancel(context.Background())
 	jobsDone := make(chan struct{})
@@ -121,7 +136,7 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &env{t: t, db: db, svc: svc, meter: m, limiter: lim, clock: clock, srv: srv, cfg: cfg}
+	return &env{t: t, db: db, svc: svc, meter: m, limiter: lim, clock: clock, srv: srv, cfg: cfg, logs: logs}
 }
 
 // api calls the API with a key, from ip (through the trusted loopback
