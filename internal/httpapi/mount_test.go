@@ -58,7 +58,9 @@ func TestMountedFrontEnds(t *testing.T) {
 		t.Errorf("a panic in a paged front end: %d %q", boom.Code, boom.Body)
 	}
 	plain := do("GET", "/plain/x")
-	var env struct{ Error struct{ Code, RequestID string } }
+	var env struct {
+		Error struct{ Code, RequestID string }
+	}
 	if err := json.Unmarshal(plain.Body.Bytes(), &env); plain.Code != 500 || err != nil || env.Error.Code != "INTERNAL_ERROR" ||
 		env.Error.RequestID != plain.Header().Get("X-Request-Id") {
 		t.Errorf("a panic in a plain front end: %d %s", plain.Code, plain.Body)
