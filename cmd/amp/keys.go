@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/service"
@@ -37,8 +39,8 @@ only this once: store it in a secret manager or an environment variable
 	mode := cl.fs.String("mode", "", "`MODE`: test (free, data reset monthly) or live (metered)")
 	name := cl.fs.String("name", "", "a `NAME` to recognise the key by")
 	scopes := cl.fs.String("scopes", "", "comma-separated `SCOPES` among context, outcome, profiles:read, profiles:write (default all)")
-	rateLimit := cl.fs.Int("rate-limit", 0, "the key's own limit, `N` requests/second; it can only lower the plan's rate")
-	expiresIn := cl.fs.String("expires-in", "", "lifetime of the key, a `DURATION` such as 90d or 36h (default never)")
+	rateLimit := cl.fs.Int("rate-limit", 0, "the key's own limit, `N` requests/second from 1 to the plan's rate; it can only lower it (default the plan's)")
+	expiresIn := cl.fs.String("expires-in", "", "lifetime of the key, a `DURATION` such as 90d or 36h, at most 10 years (default never)")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
 	}
@@ -59,9 +61,12 @@ only this once: store it in a secret manager or an environment variable
 		if err != nil {
 			return usageError("amp keys create: --expires-in: %v", err)
 		}
-		if d <= 0 {
-			return usageError("amp keys create: --expires-in must be positive")
+		if d == 0 {
+			// 0 means "never" to the service; asked for, it is no lifetime.
+			d = -1
 		}
+		// The key's rules (name, scopes, rate, lifetime) are the service's,
+		// with the messages the dashboard shows too.
 		opts.ExpiresIn = d
 	}
 	a, err := openAdmin(ctx, e, &cl.cfg)
@@ -118,7 +123,7 @@ List an account's keys, oldest first. Keys are shown masked (mode and last
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), keyStatus(k, now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(printableName(k.Name)), keyStatus(k, now),
 			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
 	}
 	return tw.Flush()
@@ -132,6 +137,18 @@ func keyStatus(k *amp.APIKey, now time.Time) string {
 		return "expired"
 	}
 	return "active"
+}
+
+// printableName shows a name stored before names were checked with its
+// control characters replaced, so that listing keys cannot drive the
+// terminal.
+func printableName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }
 
 func dash(s string) string {

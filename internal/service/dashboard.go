@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/amp-protocol/amp"
 )
@@ -33,9 +32,9 @@ type ProfileDetail struct {
 // own (the dashboard's sign-up creates the account and its user together).
 // It applies CreateAccount's rules.
 func (s *Service) PrepareAccount(name string, plan amp.Plan) (*amp.Account, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > MaxAccountNameBytes {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes.", MaxAccountNameBytes)
+	name = amp.NormalizeName(name)
+	if err := amp.ValidateAccountName(name); err != nil {
+		return nil, err
 	}
 	if plan == "" {
 		plan = amp.PlanStarter
