@@ -80,7 +80,11 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		}
 	}()
 	limiter := ratelimit.New(lcfg)
-	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log, Limiter: limiter}
+	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log, Limiter: limiter,
+		AllowSignup: cfg.Signup == "open", Usage: usage, Quota: limiter}
+	if ds, ok := store.(amp.DashboardStore); ok {
+		scfg.Users = ds
+	}
 	if o.noLimits {
 		scfg.Limiter = nil
 	}
@@ -99,7 +103,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Config{Logger: log, TrustedProxies: cfg.TrustedProxies, Metrics: reg})
-	handler, err := routeAll(cfg, log, svc, store, api, reg, limiter)
+	handler, err := routeAll(cfg, log, svc, store, api, reg)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -135,18 +139,15 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 // claim goes to the API, whose JSON 404 is the right answer for anything
 // unknown. Another front end (MCP) is mounted here the same way:
 // api.Mount(prefix, handler).
-func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
+func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics) (http.Handler, error) {
 	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
-	ds, ok := store.(amp.DashboardStore)
-	if !ok {
+	if _, ok := store.(amp.DashboardStore); !ok {
 		log.Warn("the store keeps no dashboard users; the dashboard is off")
 		return api, nil
 	}
 	dcfg := dashboard.Config{
-		Logger:      log,
-		AllowSignup: cfg.Signup == "open",
-		Secure:      cfg.SecureCookies,
-		Quota:       limiter,
+		Logger: log,
+		Secure: cfg.SecureCookies,
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {
@@ -159,10 +160,7 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 			}, nil
 		},
 	}
-	if u, ok := store.(amp.UsageStore); ok {
-		dcfg.Usage = u
-	}
-	dash, err := dashboard.Build(svc, ds, dcfg)
+	dash, err := dashboard.Build(svc, dcfg)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,11 @@ func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log})
+	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log}
+	if ds, ok := store.(amp.DashboardStore); ok {
+		scfg.Users = ds
+	}
+	svc, err := service.New(scfg)
 	if err != nil {
 		store.Close()
 		return nil, err

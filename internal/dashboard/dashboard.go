@@ -2,18 +2,12 @@ package dashboard
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"sync/atomic"
-	"time"
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/httpx"
-	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 )
 
@@ -23,77 +17,46 @@ const Prefix = "/dashboard"
 // maxFormBytes bounds the body of every form post.
 const maxFormBytes = 64 << 10
 
-// Config configures the dashboard. The zero value is usable except that
-// sign-up is closed.
+// Config configures the dashboard. The zero value is usable. Who may sign
+// up, how passwords are hashed, how long sessions last and where usage is
+// read from are the service's settings (service.Config): the dashboard
+// only shows what the service decides.
 type Config struct {
-	// Logger receives failures and security events (sign-ins, throttling);
+	// Logger receives failures and security events (refused form posts);
 	// never passwords, tokens or keys. Discarded when nil.
 	Logger *slog.Logger
-	// Now is the clock; the service's clock when nil.
-	Now func() time.Time
-	// Random is the source of session tokens and salts; crypto/rand when nil.
-	Random io.Reader
-	// AllowSignup opens sign-up to anyone who can reach the server. Private
-	// deployments leave it off and add users with AddUser.
-	AllowSignup bool
 	// Secure marks cookies Secure (and gives them the __Host- prefix). Set it
 	// when the dashboard is served over TLS, directly or behind a
 	// TLS-terminating proxy.
 	Secure bool
-	// Password sets the argon2id parameters; DefaultPasswordParams when zero.
-	Password PasswordParams
-	// SessionIdle and SessionLifetime bound sessions; DefaultSessionIdle and
-	// DefaultSessionLifetime when zero.
-	SessionIdle     time.Duration
-	SessionLifetime time.Duration
-	// Usage holds the meter's counts, which the Usage page and the keys'
-	// leak warnings read through internal/monitor; without it the page says
-	// that usage is not recorded.
-	Usage amp.UsageStore
-	// Quota reports an account's live usage this month against its plan
-	// (a *ratelimit.Limiter does, counting what it has not stored yet);
-	// without it the stored counts of Usage are shown.
-	Quota QuotaSource
 	// Lift measures what personalisation adds, for the Profiles page's
 	// learning card when the account has a holdout; without it the card
 	// says that lift is not measured.
 	Lift LiftFunc
 }
 
-// QuotaSource reports an account's monthly live usage.
-type QuotaSource interface {
-	QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (ratelimit.Quota, error)
-}
-
 // handler is the dashboard.
 type handler struct {
-	svc    *service.Service
-	store  amp.DashboardStore
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	random io.Reader
+	svc *service.Service
+	cfg Config
+	log *slog.Logger
 
-	hash     *hasher
-	throttle *throttle
-	cop      *http.CrossOriginProtection
-	pages    *pages
-	mux      *http.ServeMux
-
-	lastSweep atomic.Int64 // unix nanoseconds of the last expired-session sweep
+	cop   *http.CrossOriginProtection
+	pages *pages
+	mux   *http.ServeMux
 }
 
 // New returns the dashboard's handler, which serves every path under
 // /dashboard/. Mount it behind the API's middleware chain, which gives its
 // requests their id, access-log line, metrics and panic recovery:
 //
-//	api.Mount(dashboard.Prefix, dashboard.New(svc, store, cfg))
+//	api.Mount(dashboard.Prefix, dashboard.New(svc, cfg))
 //
 // Sending "/" to "/dashboard/" is the server's decision, not the
-// dashboard's. New panics if cfg is invalid or the embedded templates do
-// not parse, which are programming errors; use Build to get an error.
-func New(svc *service.Service, store amp.DashboardStore, cfg Config) http.Handler {
-	h, err := Build(svc, store, cfg)
+// dashboard's. New panics if the embedded templates do not parse, which is
+// a programming error; use Build to get an error.
+func New(svc *service.Service, cfg Config) http.Handler {
+	h, err := Build(svc, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -101,36 +64,17 @@ func New(svc *service.Service, store amp.DashboardStore, cfg Config) http.Handle
 }
 
 // Build is New with an error instead of a panic.
-func Build(svc *service.Service, store amp.DashboardStore, cfg Config) (http.Handler, error) {
-	if svc == nil || store == nil {
-		return nil, errors.New("dashboard: a service and a store are required")
+func Build(svc *service.Service, cfg Config) (http.Handler, error) {
+	if svc == nil {
+		return nil, errors.New("dashboard: a service is required")
 	}
-	h := &handler{svc: svc, store: store, cfg: cfg, log: cfg.Logger, now: cfg.Now, random: cfg.Random}
+	h := &handler{svc: svc, cfg: cfg, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	if h.now == nil {
-		h.now = svc.Now
-	}
-	if h.random == nil {
-		h.random = rand.Reader
-	}
-	if h.cfg.Password == (PasswordParams{}) {
-		h.cfg.Password = DefaultPasswordParams
-	}
-	if h.cfg.SessionIdle <= 0 {
-		h.cfg.SessionIdle = DefaultSessionIdle
-	}
-	if h.cfg.SessionLifetime <= 0 {
-		h.cfg.SessionLifetime = DefaultSessionLifetime
-	}
-	var err error
-	if h.hash, err = newHasher(h.cfg.Password, h.random, runtime.GOMAXPROCS(0)); err != nil {
-		return nil, err
-	}
-	h.throttle = newThrottle()
 	h.cop = http.NewCrossOriginProtection()
 	h.cop.SetDenyHandler(http.HandlerFunc(h.crossOriginDenied))
+	var err error
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -222,14 +166,21 @@ func (h *handler) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 
 // request is what a signed-in page handler gets.
 type request struct {
-	*session
-	mode amp.Mode
-	csrf string
+	sess    *service.Session
+	user    *amp.DashboardUser
+	account *amp.Account
+	mode    amp.Mode
+	csrf    string
 }
 
-func (rq *request) tenant() amp.Tenant {
-	return amp.Tenant{AccountID: rq.account.ID, Mode: rq.mode}
+func newRequest(sess *service.Session, mode amp.Mode) *request {
+	if mode == "" {
+		mode = amp.ModeTest
+	}
+	return &request{sess: sess, user: sess.User, account: sess.Account(), mode: mode, csrf: csrfToken(sess.Token)}
 }
+
+func (rq *request) tenant() amp.Tenant { return rq.sess.Tenant(rq.mode) }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 
@@ -239,8 +190,8 @@ type pageFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 // none).
 func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.loadSession(r.Context(), r)
-		if errors.Is(err, errNoSession) {
+		s, err := h.session(r)
+		if errors.Is(err, service.ErrNoSession) {
 			h.clearCookie(w, h.sessionCookieName())
 			next := ""
 			if r.Method == http.MethodGet {
@@ -253,12 +204,14 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 			h.fail(w, r, nil, err)
 			return
 		}
-		rq := &request{session: s, mode: mode, csrf: csrfToken(s.token)}
-		if rq.mode == "" {
-			rq.mode = amp.ModeTest
+		rq := newRequest(s, mode)
+		info := httpx.FromContext(r.Context())
+		info.UserID, info.AccountID = rq.user.ID, rq.account.ID
+		if mode != "" {
+			info.Mode = string(mode)
 		}
-		if r.Method == http.MethodPost && !csrfValid(s.token, r.PostFormValue("csrf_token")) {
-			h.log.Warn("dashboard: form post with a bad csrf token", "path", r.URL.Path, "user_id", s.user.ID)
+		if r.Method == http.MethodPost && !csrfValid(s.Token, r.PostFormValue("csrf_token")) {
+			h.log.Warn("dashboard: form post with a bad csrf token", "request_id", info.ID, "user_id", rq.user.ID)
 			h.renderError(w, r, rq, http.StatusForbidden)
 			return
 		}
@@ -312,7 +265,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 // root sends a signed-in user to the mode they used last, anyone else to
 // the sign-in page.
 func (h *handler) root(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.loadSession(r.Context(), r); err != nil {
+	if _, err := h.session(r); err != nil {
 		http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 		return
 	}
@@ -330,8 +283,8 @@ func (h *handler) modeRoot(w http.ResponseWriter, r *http.Request, rq *request) 
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 	var rq *request
-	if s, err := h.loadSession(r.Context(), r); err == nil {
-		rq = &request{session: s, mode: amp.ModeTest, csrf: csrfToken(s.token)}
+	if s, err := h.session(r); err == nil {
+		rq = newRequest(s, amp.ModeTest)
 	}
 	h.renderError(w, r, rq, http.StatusNotFound)
 }

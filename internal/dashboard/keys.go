@@ -88,12 +88,12 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 	if err != nil {
 		return nil, err
 	}
-	warnings, err := h.keyWarnings(ctx, rq)
+	warnings, err := h.svc.LeakWarnings(ctx, rq.tenant(), leakWindow)
 	if err != nil {
 		// The list matters more than its warnings.
 		h.log.Warn("dashboard: key warnings unavailable", "account_id", rq.account.ID, "err", err)
 	}
-	now := h.now()
+	now := h.svc.Now()
 	data := &keysPage{
 		Form:          form,
 		AllScopes:     amp.AllScopes,
@@ -216,16 +216,7 @@ func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request
 // ownKey returns the key id of the signed-in account in the page's mode; a
 // key of another account or mode is NOT_FOUND, as a missing one is.
 func (h *handler) ownKey(ctx context.Context, rq *request, id string) (*amp.APIKey, error) {
-	keys, err := h.svc.Keys(ctx, rq.account.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if k.ID == id && k.AccountID == rq.account.ID && k.Mode == rq.mode {
-			return k, nil
-		}
-	}
-	return nil, amp.Errorf(amp.CodeNotFound, "No such API key.")
+	return h.svc.TenantKey(ctx, rq.tenant(), id)
 }
 
 func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -233,7 +224,7 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	if s := keyStatus(k, h.now()); s == "revoked" || s == "expired" {
+	if s := keyStatus(k, h.svc.Now()); s == "revoked" || s == "expired" {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
 	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))

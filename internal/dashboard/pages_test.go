@@ -383,12 +383,12 @@ func TestLearningCard(t *testing.T) {
 	var got []amp.Tenant
 	var result *dashboard.Lift
 	var fail error
-	e := newEnv(t, func(c *dashboard.Config) {
+	e := newEnv(t, withDashboard(func(c *dashboard.Config) {
 		c.Lift = func(ctx context.Context, tn amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			got = append(got, tn)
 			return result, fail
 		}
-	})
+	}))
 	c := e.client()
 	c.signup("ada@example.com")
 	acct := e.account("ada@example.com")
