@@ -22,9 +22,11 @@ type Config struct {
 	// nothing is logged when nil.
 	Logger *slog.Logger
 	// TrustedProxies are the networks of reverse proxies whose
-	// X-Forwarded-For header is believed. A request from any other peer is
-	// attributed to the peer's own address, so that a client cannot dodge
-	// the per-IP limit on failed authentications by forging the header.
+	// X-Forwarded-For header is believed (httpx.ClientIP), for every front
+	// end behind the chain: API authentication, dashboard sign-ins and
+	// metering alike. A request from any other peer is attributed to the
+	// peer's own address, so that a client cannot dodge the per-IP limits
+	// on failed authentications and sign-ins by forging the header.
 	TrustedProxies []netip.Prefix
 	// Now is the clock of error timestamps, durations and request events;
 	// time.Now when nil.

@@ -29,8 +29,8 @@ type ProfileDetail struct {
 
 // PrepareAccount validates a new account and returns it with a fresh id,
 // unstored, for a caller that stores it in one transaction with rows of its
-// own (the dashboard's sign-up creates the account and its user together).
-// It applies CreateAccount's rules.
+// own (sign-up creates the account and its user together). It applies
+// CreateAccount's rules.
 func (s *Service) PrepareAccount(name string, plan amp.Plan) (*amp.Account, error) {
 	name = amp.NormalizeName(name)
 	if err := amp.ValidateAccountName(name); err != nil {
