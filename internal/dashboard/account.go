@@ -111,10 +111,7 @@ func (h *handler) settingsProblem(w http.ResponseWriter, r *http.Request, rq *re
 	if status >= 500 || status == http.StatusNotFound {
 		return err
 	}
-	if amp.ErrorCode(err) == amp.CodeRateLimitExceeded {
-		secs, _ := amp.ErrorDetails(err)["retryAfter"].(int)
-		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	}
+	setRetryAfter(w, err)
 	pd := h.page(rq, "settings", "Settings", form)
 	pd.Error = amp.ErrorMessage(err)
 	return h.render(w, status, "settings", pd)

@@ -93,12 +93,18 @@ func (h *handler) refused(w http.ResponseWriter, r *http.Request, page string, d
 		return
 	}
 	httpx.FromContext(r.Context()).Code = code
-	if code == amp.CodeRateLimitExceeded {
+	setRetryAfter(w, err)
+	data.Error = amp.ErrorMessage(err)
+	h.renderAuth(w, r, status, page, data)
+}
+
+// setRetryAfter tells a throttled browser when to try again, from the
+// service's details.retryAfter.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	if amp.ErrorCode(err) == amp.CodeRateLimitExceeded {
 		secs, _ := amp.ErrorDetails(err)["retryAfter"].(int)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
-	data.Error = amp.ErrorMessage(err)
-	h.renderAuth(w, r, status, page, data)
 }
 
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
