@@ -16,12 +16,22 @@ import (
 	"github.com/amp-protocol/amp/internal/service"
 )
 
-type principalKey struct{}
+// reqState is the API's own part of a request's state: the httpx.Info
+// every front end shares, and the principal authenticate resolves. One
+// allocation holds both, made by requestInfo.
+type reqState struct {
+	info      httpx.Info
+	principal *service.Principal
+}
+
+type stateKey struct{}
 
 // principalFrom returns the principal authenticate resolved for the request.
 func principalFrom(ctx context.Context) *service.Principal {
-	p, _ := ctx.Value(principalKey{}).(*service.Principal)
-	return p
+	if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		return st.principal
+	}
+	return nil
 }
 
 // requestInfo gives every request its id, sent back as X-Request-Id on
@@ -30,9 +40,10 @@ func principalFrom(ctx context.Context) *service.Principal {
 // rule.
 func (s *Server) requestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &httpx.Info{ID: s.svc.NewRequestID(), ClientIP: httpx.ClientIP(r, s.trusted), Start: s.now()}
+		st := &reqState{info: httpx.Info{ID: s.svc.NewRequestID(), ClientIP: httpx.ClientIP(r, s.trusted), Start: s.now()}}
+		info := &st.info
 		w.Header().Set("X-Request-Id", info.ID)
-		ctx := httpx.WithInfo(r.Context(), info)
+		ctx := context.WithValue(httpx.WithInfo(r.Context(), info), stateKey{}, st)
 		next.ServeHTTP(&httpx.StatusWriter{ResponseWriter: w, Info: info}, r.WithContext(ctx))
 	})
 }
@@ -173,8 +184,9 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 			return
 		}
 		info.AccountID, info.KeyID, info.Mode = p.Key.AccountID, p.Key.ID, string(p.Key.Mode)
-		ctx = context.WithValue(ctx, principalKey{}, p)
-		r = r.WithContext(ctx)
+		if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+			st.principal = p
+		}
 		state, err := s.svc.Admit(ctx, p)
 		setRateHeaders(w.Header(), state)
 		if err != nil {
