@@ -106,6 +106,15 @@ func ValidateAccountName(name string) error {
 	return nil
 }
 
+// ValidateHoldout checks an account's holdout: the whole percentage of
+// its users, from 0 to 100, who get the population's default only.
+func ValidateHoldout(percent int) error {
+	if percent < 0 || percent > 100 {
+		return invalidField("holdoutPercent", "The holdout must be a whole percentage between 0 and 100.")
+	}
+	return nil
+}
+
 // NormalizeEmail trims and lower-cases an email. Lower-casing the local
 // part is not strictly RFC 5321, but no mail provider in use distinguishes
 // case, and two users differing only by case would be a trap.

@@ -235,8 +235,8 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, change func(a *a
 	if err := validatePlan(a.Plan, a.CustomRate); err != nil {
 		return nil, err
 	}
-	if a.HoldoutPercent < 0 || a.HoldoutPercent > 100 {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "holdoutPercent must be between 0 and 100.")
+	if err := amp.ValidateHoldout(a.HoldoutPercent); err != nil {
+		return nil, err
 	}
 	if err := s.store.UpdateAccount(ctx, a); err != nil {
 		return nil, fmt.Errorf("update account: %w", err)
