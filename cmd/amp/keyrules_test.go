@@ -240,3 +240,66 @@ func (b *browser) signup(email string) {
 		b.t.Fatalf("sign-up: %d\n%s", st, body)
 	}
 }
+
+// TestAccountAndUserRulesAcrossFrontEnds does for account names, holdouts,
+// emails and passwords what TestKeyRulesAcrossFrontEnds does for keys:
+// `amp accounts`, `amp users add` and the dashboard's settings and sign-up
+// forms refuse the same input with the same message.
+func TestAccountAndUserRulesAcrossFrontEnds(t *testing.T) {
+	dir := t.TempDir()
+	acct := strings.TrimSpace(mustAmp(t, nil, "accounts", "create", "--data", dir, "--name", "acme"))
+	const (
+		nameMsg     = "An account name is required: at most 100 bytes of text, without control characters."
+		holdoutMsg  = "The holdout must be a whole percentage between 0 and 100."
+		emailMsg    = "Enter a valid email address."
+		passwordMsg = "Choose a password of at least 12 characters."
+	)
+	cliMsg := func(stdin string, args ...string) string {
+		t.Helper()
+		_, _, err := ampCmd(t, nil, nil, stdin, args...)
+		if err == nil {
+			t.Errorf("amp %s accepted it", strings.Join(args, " "))
+			return ""
+		}
+		return amp.ErrorMessage(err)
+	}
+	cli := map[string]string{
+		"AccountName": cliMsg("", "accounts", "create", "--data", dir, "--name", "bad\x07name"),
+		"Holdout":     cliMsg("", "accounts", "set-holdout", "--data", dir, "--account", acct, "--percent", "101"),
+		"Email":       cliMsg("a long enough password\n", "users", "add", "--data", dir, "--email", "ada@localhost"),
+		"Password":    cliMsg("short\n", "users", "add", "--data", dir, "--email", "ada@example.com"),
+		"UserAccount": cliMsg("a long enough password\n", "users", "add", "--data", dir, "--email", "ada@example.com", "--account-name", "bad\x07name"),
+	}
+
+	srv := startServe(t, nil, dir, "--signup", "open")
+	b := newBrowser(t, srv.URL)
+	formError := func(what string, status int, body string) string {
+		t.Helper()
+		m := formErrorRE.FindStringSubmatch(body)
+		if status != http.StatusBadRequest || m == nil {
+			t.Errorf("%s: the dashboard answered %d without a form error", what, status)
+			return ""
+		}
+		return html.UnescapeString(m[1])
+	}
+	dash := make(map[string]string)
+	st, body := b.submit("/dashboard/signup", "/dashboard/signup", url.Values{"email": {"ada@localhost"}, "password": {"a long enough password"}})
+	dash["Email"] = formError("sign-up with a bad email", st, body)
+	st, body = b.submit("/dashboard/signup", "/dashboard/signup", url.Values{"email": {"ada@example.com"}, "password": {"short"}})
+	dash["Password"] = formError("sign-up with a short password", st, body)
+	st, body = b.submit("/dashboard/signup", "/dashboard/signup", url.Values{"email": {"ada@example.com"}, "password": {"a long enough password"}, "account_name": {"bad\x07name"}})
+	dash["UserAccount"] = formError("sign-up with a bad account name", st, body)
+	b.signup("ada@example.com")
+	st, body = b.submit("/dashboard/test/settings", "/dashboard/test/settings/account", url.Values{"name": {"bad\x07name"}, "holdout_percent": {"10"}})
+	dash["AccountName"] = formError("settings with a bad name", st, body)
+	st, body = b.submit("/dashboard/test/settings", "/dashboard/test/settings/account", url.Values{"name": {"Engines"}, "holdout_percent": {"101"}})
+	dash["Holdout"] = formError("settings with a bad holdout", st, body)
+
+	for name, want := range map[string]string{
+		"AccountName": nameMsg, "Holdout": holdoutMsg, "Email": emailMsg, "Password": passwordMsg, "UserAccount": nameMsg,
+	} {
+		if cli[name] != want || dash[name] != want {
+			t.Errorf("%s: CLI says %q, dashboard %q; want %q", name, cli[name], dash[name], want)
+		}
+	}
+}
