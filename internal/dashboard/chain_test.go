@@ -111,6 +111,9 @@ func TestOddPaths(t *testing.T) {
 			if !strings.HasPrefix(ct, "text/html") || !strings.Contains(r.body, "Not Found") {
 				t.Errorf("%s: Content-Type %q, want the dashboard's 404 page", tc.path, ct)
 			}
+			if !strings.Contains(r.body, id) {
+				t.Errorf("%s: the error page does not show its request id %s", tc.path, id)
+			}
 			continue
 		}
 		var body struct {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -84,7 +85,8 @@ type pageData struct {
 	Flash      string
 	Error      string
 	Now        time.Time
-	Status     int // of error pages
+	Status     int    // of error pages
+	RequestID  string // of error pages, as in X-Request-Id and the access log
 	Data       any
 }
 
@@ -251,6 +253,7 @@ func (h *handler) renderErrorMessage(w http.ResponseWriter, r *http.Request, rq 
 		pd = &pageData{Title: title, Mode: amp.ModeTest, Now: h.svc.Now()}
 	}
 	pd.Status = status
+	pd.RequestID = httpx.FromContext(r.Context()).ID
 	pd.Error = msg
 	layout := "auth"
 	if rq != nil {
