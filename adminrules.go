@@ -37,6 +37,18 @@ func printable(s string) bool {
 // NormalizeName trims the spaces around a key or account name.
 func NormalizeName(s string) string { return strings.TrimSpace(s) }
 
+// PrintableName returns s with every control character and invalid byte
+// replaced by U+FFFD: the form in which a name stored before names were
+// checked is printed, or carried over to a rolled key.
+func PrintableName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+}
+
 // ValidateMode checks a mode.
 func ValidateMode(m Mode) error {
 	if !m.Valid() {

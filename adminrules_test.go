@@ -59,4 +59,15 @@ func TestAdminRules(t *testing.T) {
 	if got := amp.NormalizeEmail("  Ada@Example.COM "); got != "ada@example.com" {
 		t.Errorf("NormalizeEmail = %q", got)
 	}
+	for in, want := range map[string]string{
+		"ci":             "ci",
+		"bad\x07name":    "bad\uFFFDname",
+		"esc\x1b[2Jname": "esc\uFFFD[2Jname",
+		"bad\xffutf8":    "bad\uFFFDutf8",
+		"été":            "été",
+	} {
+		if got := amp.PrintableName(in); got != want {
+			t.Errorf("PrintableName(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -303,19 +303,3 @@ func TestAccountAndUserRulesAcrossFrontEnds(t *testing.T) {
 		}
 	}
 }
-
-// A name stored before names were checked cannot drive the terminal of
-// `amp keys list`.
-func TestPrintableName(t *testing.T) {
-	for in, want := range map[string]string{
-		"ci":             "ci",
-		"bad\x07name":    "bad\uFFFDname",
-		"esc\x1b[2Jname": "esc\uFFFD[2Jname",
-		"bad\xffutf8":    "bad\uFFFDutf8",
-		"été":            "été",
-	} {
-		if got := printableName(in); got != want {
-			t.Errorf("printableName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/service"
@@ -123,7 +121,7 @@ List an account's keys, oldest first. Keys are shown masked (mode and last
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(printableName(k.Name)), keyStatus(k, now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(amp.PrintableName(k.Name)), keyStatus(k, now),
 			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
 	}
 	return tw.Flush()
@@ -137,18 +135,6 @@ func keyStatus(k *amp.APIKey, now time.Time) string {
 		return "expired"
 	}
 	return "active"
-}
-
-// printableName shows a name stored before names were checked with its
-// control characters replaced, so that listing keys cannot drive the
-// terminal.
-func printableName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return utf8.RuneError
-		}
-		return r
-	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }
 
 func dash(s string) string {

@@ -149,6 +149,14 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 	}
 	opts := KeyOptions{Name: old.Name, Scopes: old.Scopes, RateLimit: old.RateLimit}
+	if amp.ValidateKeyName(old.Name) != nil {
+		// A name stored before names were checked: the new key gets its
+		// printable form, so that the key can still be rolled.
+		opts.Name = amp.PrintableName(old.Name)
+		if len(opts.Name) > amp.MaxKeyNameBytes {
+			opts.Name = strings.ToValidUTF8(opts.Name[:amp.MaxKeyNameBytes], "")
+		}
+	}
 	if a, err := s.Account(ctx, old.AccountID); err == nil {
 		// The plan may have been lowered since: the new key keeps within it.
 		opts.RateLimit = min(opts.RateLimit, a.Plan.Rate(a.CustomRate))
