@@ -88,6 +88,10 @@ func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 	if ds, ok := store.(amp.DashboardStore); ok {
 		scfg.Users = ds
 	}
+	if us, ok := store.(amp.UsageStore); ok {
+		// `amp usage` reads the stored counts through the service.
+		scfg.Usage = us
+	}
 	svc, err := service.New(scfg)
 	if err != nil {
 		store.Close()

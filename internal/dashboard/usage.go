@@ -100,7 +100,7 @@ func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request)
 	now := h.svc.Now()
 	data.Updated = now
 	data.KeyID = r.URL.Query().Get("key")
-	rep, err := h.svc.UsageReport(ctx, rq.tenant(), data.KeyID, window)
+	rep, _, err := h.svc.Usage(ctx, service.UsageSelection{AccountID: rq.account.ID, Mode: rq.mode, KeyOrID: data.KeyID, Window: window})
 	if err != nil {
 		return err
 	}

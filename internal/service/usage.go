@@ -24,7 +24,7 @@ type (
 )
 
 // MaxUsageWindow bounds the span of a usage report.
-const MaxUsageWindow = 93 * 24 * time.Hour
+const MaxUsageWindow = 366 * 24 * time.Hour
 
 // QuotaSource reports an account's live usage this month against its
 // plan, counting what it has not stored yet (a *ratelimit.Limiter does).
@@ -96,48 +96,76 @@ func (s *Service) TenantKey(ctx context.Context, t amp.Tenant, id string) (*amp.
 	return k, nil
 }
 
-func (s *Service) checkUsageQuery(t amp.Tenant, window time.Duration) error {
+func (s *Service) checkUsageQuery(mode amp.Mode, window time.Duration) error {
 	if s.usage == nil {
 		return amp.Errorf(amp.CodeNotFound, "This server does not record usage.")
 	}
-	if err := amp.ValidateMode(t.Mode); err != nil {
-		return err
+	if mode != "" {
+		if err := amp.ValidateMode(mode); err != nil {
+			return err
+		}
 	}
 	if window <= 0 || window > MaxUsageWindow {
-		return amp.Errorf(amp.CodeInvalidRequest, "A usage window must be positive and at most 93 days.")
+		return amp.Errorf(amp.CodeInvalidRequest, "A usage window must be positive and at most 366 days.")
 	}
 	return nil
 }
 
-// UsageReport reports the requests of tenant t over the window ending
-// now: of one key of t when keyID is set (another account's or mode's key
-// is NOT_FOUND), else of every key of t.
-func (s *Service) UsageReport(ctx context.Context, t amp.Tenant, keyID string, window time.Duration) (*UsageReport, error) {
-	if err := s.checkUsageQuery(t, window); err != nil {
-		return nil, err
+// UsageSelection selects what a usage report covers.
+type UsageSelection struct {
+	// AccountID is the account reported on. With KeyOrID it restricts the
+	// key to this account's (another account's key is NOT_FOUND); it may
+	// then be empty, for an operator who names a key only.
+	AccountID string
+	// Mode is one mode, or "" for both (an account's report only). A key
+	// of another mode is NOT_FOUND.
+	Mode amp.Mode
+	// KeyOrID names one key, in full or by its id; "" for every key.
+	KeyOrID string
+	// Window is the span reported, ending now.
+	Window time.Duration
+}
+
+// Usage reports the requests of what sel selects over its window: of one
+// key, or of every key of an account. It returns the key reported on, nil
+// for an account's report. The dashboard and `amp usage` both read usage
+// through it.
+func (s *Service) Usage(ctx context.Context, sel UsageSelection) (*UsageReport, *amp.APIKey, error) {
+	if err := s.checkUsageQuery(sel.Mode, sel.Window); err != nil {
+		return nil, nil, err
 	}
 	var rep *UsageReport
 	var err error
-	if keyID != "" {
-		k, kerr := s.TenantKey(ctx, t, keyID)
+	if sel.KeyOrID != "" {
+		k, kerr := s.findKey(ctx, sel.AccountID, sel.KeyOrID)
 		if kerr != nil {
-			return nil, kerr
+			return nil, nil, kerr
 		}
-		rep, err = monitor.KeyReport(ctx, s.usage, k, s.Now(), window)
-	} else {
-		rep, err = monitor.AccountReport(ctx, s.usage, t.AccountID, t.Mode, s.Now(), window)
+		if sel.Mode != "" && k.Mode != sel.Mode {
+			return nil, nil, amp.Errorf(amp.CodeNotFound, "No such API key.")
+		}
+		if rep, err = monitor.KeyReport(ctx, s.usage, k, s.Now(), sel.Window); err != nil {
+			return nil, nil, storeError(err, "", "")
+		}
+		return rep, k, nil
 	}
-	if err != nil {
-		return nil, storeError(err, "", "")
+	if _, err := s.Account(ctx, sel.AccountID); err != nil {
+		return nil, nil, err
 	}
-	return rep, nil
+	if rep, err = monitor.AccountReport(ctx, s.usage, sel.AccountID, sel.Mode, s.Now(), sel.Window); err != nil {
+		return nil, nil, storeError(err, "", "")
+	}
+	return rep, nil, nil
 }
 
 // CurrentRate is the requests per second of tenant t (one key of it when
 // keyID is set) over the last span, from the minute counts.
 func (s *Service) CurrentRate(ctx context.Context, t amp.Tenant, keyID string, span time.Duration) (float64, error) {
-	if err := s.checkUsageQuery(t, span); err != nil {
+	if err := s.checkUsageQuery(t.Mode, span); err != nil {
 		return 0, err
+	}
+	if t.Mode == "" {
+		return 0, amp.Errorf(amp.CodeInvalidRequest, "mode must be test or live.")
 	}
 	if keyID != "" {
 		if _, err := s.TenantKey(ctx, t, keyID); err != nil {
@@ -170,7 +198,7 @@ func (s *Service) LeakWarnings(ctx context.Context, t amp.Tenant, window time.Du
 	if s.usage == nil {
 		return nil, nil
 	}
-	rep, err := s.UsageReport(ctx, t, "", window)
+	rep, _, err := s.Usage(ctx, UsageSelection{AccountID: t.AccountID, Mode: t.Mode, Window: window})
 	if err != nil {
 		return nil, err
 	}

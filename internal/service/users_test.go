@@ -228,7 +228,7 @@ func TestUsageReportsKeepToTheTenant(t *testing.T) {
 	}
 	kb, _ := svc.CreateKey(ctx, b.ID, amp.ModeLive, service.KeyOptions{})
 	live := amp.Tenant{AccountID: a.ID, Mode: amp.ModeLive}
-	if _, err := svc.UsageReport(ctx, live, ka.Key.ID, time.Hour); err != nil {
+	if _, k, err := svc.Usage(ctx, service.UsageSelection{AccountID: a.ID, Mode: amp.ModeLive, KeyOrID: ka.Key.ID, Window: time.Hour}); err != nil || k.ID != ka.Key.ID {
 		t.Errorf("own key: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -239,15 +239,18 @@ func TestUsageReportsKeepToTheTenant(t *testing.T) {
 		"OtherMode":    {amp.Tenant{AccountID: a.ID, Mode: amp.ModeTest}, ka.Key.ID},
 		"Missing":      {live, "key_nope"},
 	} {
-		if _, err := svc.UsageReport(ctx, tc.t, tc.id, time.Hour); amp.ErrorCode(err) != amp.CodeNotFound {
+		if _, _, err := svc.Usage(ctx, service.UsageSelection{AccountID: tc.t.AccountID, Mode: tc.t.Mode, KeyOrID: tc.id, Window: time.Hour}); amp.ErrorCode(err) != amp.CodeNotFound {
 			t.Errorf("%s: %v, want NOT_FOUND", name, err)
 		}
 		if _, err := svc.CurrentRate(ctx, tc.t, tc.id, time.Minute); amp.ErrorCode(err) != amp.CodeNotFound {
 			t.Errorf("%s: current rate %v, want NOT_FOUND", name, err)
 		}
 	}
-	if _, err := svc.UsageReport(ctx, live, "", 100*24*time.Hour); amp.ErrorCode(err) != amp.CodeInvalidRequest {
-		t.Errorf("a 100-day window: %v", err)
+	if _, _, err := svc.Usage(ctx, service.UsageSelection{AccountID: a.ID, Window: 400 * 24 * time.Hour}); amp.ErrorCode(err) != amp.CodeInvalidRequest {
+		t.Errorf("a 400-day window: %v", err)
+	}
+	if _, _, err := svc.Usage(ctx, service.UsageSelection{AccountID: "acct_nope", Window: time.Hour}); amp.ErrorCode(err) != amp.CodeNotFound {
+		t.Errorf("an unknown account: %v", err)
 	}
 	q, err := svc.QuotaUsage(ctx, a)
 	if err != nil || q == nil || q.Limit != amp.PlanStarter.MonthlyQuota() {
