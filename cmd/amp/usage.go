@@ -17,7 +17,7 @@ const usageSynopsis = "--data DIR (--account ID | --key KEY_OR_ID) [--mode test|
 
 // usageOutput is what `amp usage --json` prints.
 type usageOutput struct {
-	Quota  *quotaOutput    `json:"quota,omitempty"`
+	Quota  *quotaOutput         `json:"quota,omitempty"`
 	Report *service.UsageReport `json:"report"`
 }
 
