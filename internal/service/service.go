@@ -1,7 +1,11 @@
-// Package service holds AMP's business rules, once, above storage: who a key
-// is and what it may do, how a context is decided and logged, when an
-// outcome is accepted, and how profiles are read, changed and erased.
-// Handlers call one method per request; storage only stores.
+// Package service holds AMP's business rules, once, above storage, for
+// every front end (the API, the dashboard, the CLI): who a key is and what
+// it may do, how keys and accounts are made (by the root's input rules),
+// how a context is decided and logged, when an outcome is accepted, how
+// profiles are read, changed and erased, who signs in to the dashboard and
+// for which account (users, sessions, argon2id passwords, the sign-in
+// throttle), and what usage reports show. Handlers call one method per
+// request; storage only stores.
 package service
 
 import (
