@@ -19,6 +19,15 @@ type DashboardUser struct {
 	PasswordChangedAt time.Time
 }
 
+// Role is what a dashboard user may do in an account they are a member
+// of. Every user is today the owner of the one account created with them;
+// roles with fewer rights join this list when accounts get more members.
+type Role string
+
+// RoleOwner may do everything in the account: keys, usage, profiles,
+// plan and settings.
+const RoleOwner Role = "owner"
+
 // DashboardSession is a signed-in browser. The session token itself lives
 // only in the browser's cookie; the store keeps its SHA-256, so that a copy
 // of the database does not let anyone sign in.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -180,22 +181,27 @@ user id) who always get the population's default recommendation, with no
 personalisation: the baseline against which personalisation's lift is
 measured.`, adminSettings...)
 	id := cl.fs.String("account", "", "the account's `ID`")
-	percent := cl.fs.Int("percent", -1, "the holdout share in percent, 0 to 100 (`N`)")
+	percentFlag := cl.fs.String("percent", "", "the holdout share in percent, 0 to 100 (`N`)")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
 	}
 	if err := cl.required("account", *id); err != nil {
 		return err
 	}
-	if *percent < 0 || *percent > 100 {
-		return usageError("amp accounts set-holdout: --percent must be between 0 and 100")
+	if err := cl.required("percent", *percentFlag); err != nil {
+		return err
+	}
+	// The range is the service's rule, with the dashboard's message.
+	percent, err := strconv.Atoi(*percentFlag)
+	if err != nil {
+		return usageError("amp accounts set-holdout: --percent must be a whole number")
 	}
 	a, err := openAdmin(ctx, e, &cl.cfg)
 	if err != nil {
 		return err
 	}
 	acct, err := a.svc.UpdateAccount(ctx, *id, func(ac *amp.Account) error {
-		ac.HoldoutPercent = *percent
+		ac.HoldoutPercent = percent
 		return nil
 	})
 	if cerr := a.Close(); err == nil {

@@ -37,8 +37,8 @@ only this once: store it in a secret manager or an environment variable
 	mode := cl.fs.String("mode", "", "`MODE`: test (free, data reset monthly) or live (metered)")
 	name := cl.fs.String("name", "", "a `NAME` to recognise the key by")
 	scopes := cl.fs.String("scopes", "", "comma-separated `SCOPES` among context, outcome, profiles:read, profiles:write (default all)")
-	rateLimit := cl.fs.Int("rate-limit", 0, "the key's own limit, `N` requests/second; it can only lower the plan's rate")
-	expiresIn := cl.fs.String("expires-in", "", "lifetime of the key, a `DURATION` such as 90d or 36h (default never)")
+	rateLimit := cl.fs.Int("rate-limit", 0, "the key's own limit, `N` requests/second from 1 to the plan's rate; it can only lower it (default the plan's)")
+	expiresIn := cl.fs.String("expires-in", "", "lifetime of the key, a `DURATION` such as 90d or 36h, at most 10 years (default never)")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
 	}
@@ -59,9 +59,12 @@ only this once: store it in a secret manager or an environment variable
 		if err != nil {
 			return usageError("amp keys create: --expires-in: %v", err)
 		}
-		if d <= 0 {
-			return usageError("amp keys create: --expires-in must be positive")
+		if d == 0 {
+			// 0 means "never" to the service; asked for, it is no lifetime.
+			d = -1
 		}
+		// The key's rules (name, scopes, rate, lifetime) are the service's,
+		// with the messages the dashboard shows too.
 		opts.ExpiresIn = d
 	}
 	a, err := openAdmin(ctx, e, &cl.cfg)
@@ -120,7 +123,7 @@ grace period), expired or revoked.`,
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), k.Status(now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(amp.PrintableName(k.Name)), k.Status(now),
 			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
 	}
 	return tw.Flush()

@@ -74,7 +74,8 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		}
 	}()
 	limiter := ratelimit.New(lcfg)
-	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log, Limiter: limiter}
+	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log, Limiter: limiter,
+		AllowSignup: cfg.Signup == "open", Users: store, Usage: store, Quota: limiter}
 	if o.noLimits {
 		scfg.Limiter = nil
 	}
@@ -93,7 +94,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Config{Logger: log, TrustedProxies: cfg.TrustedProxies, Metrics: reg})
-	handler, err := routeAll(cfg, log, svc, store, api, reg, limiter)
+	handler, err := routeAll(cfg, log, svc, store, api, reg)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -122,21 +123,17 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	return s, nil
 }
 
-// routeAll puts the API, the dashboard and the Prometheus metrics behind
-// one handler. Every path the
-// dashboard and /metrics do not claim goes to the API, whose JSON 404 is
-// the right answer for anything unknown.
-func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api http.Handler, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	mux.Handle("GET /metrics", reg.Handler())
+// routeAll puts the dashboard and the Prometheus metrics behind the API's middleware chain, so that every
+// route the binary serves gets a request id, an access-log line, metrics
+// and panic recovery, once. Every path the dashboard and /metrics do not
+// claim goes to the API, whose JSON 404 is the right answer for anything
+// unknown. Another front end (MCP) is mounted here the same way:
+// api.Mount(prefix, handler).
+func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics) (http.Handler, error) {
+	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
 	dcfg := dashboard.Config{
-		Logger:         log,
-		AllowSignup:    cfg.Signup == "open",
-		Secure:         cfg.SecureCookies,
-		TrustedProxies: cfg.TrustedProxies,
-		Quota:          limiter,
-		Usage:          store,
+		Logger: log,
+		Secure: cfg.SecureCookies,
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {
@@ -149,13 +146,13 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 			}, nil
 		},
 	}
-	dash, err := dashboard.Build(svc, store, dcfg)
+	dash, err := dashboard.Build(svc, dcfg)
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/dashboard/", dash)
-	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
-	return mux, nil
+	api.Mount(dashboard.Prefix, dash)
+	api.Handle(http.MethodGet, "/", http.RedirectHandler(dashboard.Prefix+"/", http.StatusFound), false)
+	return api, nil
 }
 
 // addr is the address the server listens on.

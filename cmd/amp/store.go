@@ -84,7 +84,8 @@ func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log})
+	// `amp usage` reads the stored counts through the service.
+	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log, Users: store, Usage: store})
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,16 +10,15 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/monitor"
-	"github.com/amp-protocol/amp/internal/ratelimit"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 const usageSynopsis = "--data DIR (--account ID | --key KEY_OR_ID) [--mode test|live] [--window DURATION] [--json]"
 
 // usageOutput is what `amp usage --json` prints.
 type usageOutput struct {
-	Quota  *quotaOutput    `json:"quota,omitempty"`
-	Report *monitor.Report `json:"report"`
+	Quota  *quotaOutput         `json:"quota,omitempty"`
+	Report *service.UsageReport `json:"report"`
 }
 
 type quotaOutput struct {
@@ -73,7 +71,7 @@ server's last seconds may not show yet.`, adminSettings...)
 	if err != nil {
 		return err
 	}
-	out, err := usageReport(ctx, a.store, *account, keyArgument, amp.Mode(*mode), time.Now(), window)
+	out, err := usageReport(ctx, a.svc, service.UsageSelection{AccountID: *account, Mode: amp.Mode(*mode), KeyOrID: keyArgument, Window: window})
 	if cerr := a.Close(); err == nil {
 		err = cerr
 	}
@@ -88,47 +86,31 @@ server's last seconds may not show yet.`, adminSettings...)
 	return printUsageReport(e.stdout, out)
 }
 
-// usageReport builds the report of the account, or of the key keyOrID
-// (then restricted to account when it is given).
-func usageReport(ctx context.Context, store amp.Store, accountID, keyOrID string, mode amp.Mode, now time.Time, window time.Duration) (*usageOutput, error) {
-	var key *amp.APIKey
-	if keyOrID != "" {
-		var err error
-		if _, perr := amp.ParseKey(keyOrID); perr == nil {
-			key, err = store.KeyByHash(ctx, amp.HashKey(keyOrID))
-		} else {
-			key, err = store.Key(ctx, keyOrID)
-		}
-		if errors.Is(err, amp.ErrNotFound) || (err == nil && accountID != "" && key.AccountID != accountID) {
-			return nil, errors.New("no such API key")
-		}
-		if err != nil {
-			return nil, err
-		}
+// usageReport builds the report of what sel selects, through the service
+// that the dashboard's Usage page reads too, with the month's stored live
+// quota count of the account (of a key's account, for a live key).
+func usageReport(ctx context.Context, svc *service.Service, sel service.UsageSelection) (*usageOutput, error) {
+	rep, key, err := svc.Usage(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	out := &usageOutput{Report: rep}
+	accountID := sel.AccountID
+	if key != nil {
 		accountID = key.AccountID
 	}
-	acct, err := store.Account(ctx, accountID)
-	if errors.Is(err, amp.ErrNotFound) {
-		return nil, fmt.Errorf("no such account %q", accountID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := &usageOutput{}
-	if key != nil {
-		out.Report, err = monitor.KeyReport(ctx, store, key, now, window)
-	} else {
-		out.Report, err = monitor.AccountReport(ctx, store, accountID, mode, now, window)
-	}
-	if err != nil {
-		return nil, err
-	}
 	if key == nil || key.Mode == amp.ModeLive {
-		used, err := store.QuotaUsage(ctx, acct.ID, amp.MonthStart(now))
+		acct, err := svc.Account(ctx, accountID)
 		if err != nil {
 			return nil, err
 		}
-		out.Quota = &quotaOutput{Used: used, Limit: acct.Plan.MonthlyQuota(), ResetsAt: ratelimit.MonthEnd(now)}
+		q, err := svc.QuotaUsage(ctx, acct)
+		if err != nil {
+			return nil, err
+		}
+		if q != nil {
+			out.Quota = &quotaOutput{Used: q.Used, Limit: q.Limit, ResetsAt: q.ResetsAt}
+		}
 	}
 	return out, nil
 }

@@ -114,9 +114,9 @@ func TestUsageCommand(t *testing.T) {
 		{[]string{"--data", dir}, "--account or --key is required"},
 		{[]string{"--data", dir, "--account", acct, "--window", "soon"}, "--window"},
 		{[]string{"--data", dir, "--account", acct, "--mode", "prod"}, "--mode must be"},
-		{[]string{"--data", dir, "--account", "acct_nope"}, "no such account"},
-		{[]string{"--data", dir, "--key", "key_nope"}, "no such API key"},
-		{[]string{"--data", dir, "--account", "acct_other", "--key", keyID}, "no such API key"},
+		{[]string{"--data", dir, "--account", "acct_nope"}, "No such account."},
+		{[]string{"--data", dir, "--key", "key_nope"}, "No such API key."},
+		{[]string{"--data", dir, "--account", "acct_other", "--key", keyID}, "No such API key."},
 	} {
 		if _, err := ampUsage(t, "", c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("amp usage %s: %v, want an error with %q", strings.Join(c.args, " "), err, c.want)

@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/dashboard"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 func userCommands() []subcommand {
@@ -56,14 +54,12 @@ new user's id is printed on standard output.`, adminSettings...)
 	if err != nil {
 		return err
 	}
-	u, err := dashboard.AddUser(ctx, a.svc, a.store, dashboard.UserOptions{
+	// The sign-up form's rules, applied by the service for both.
+	u, err := a.svc.AddUser(ctx, service.NewUser{
 		Email: *email, Password: password, AccountID: *account, AccountName: *accountName,
 	})
 	if cerr := a.Close(); err == nil {
 		err = cerr
-	}
-	if errors.Is(err, amp.ErrConflict) {
-		return fmt.Errorf("amp users add: the email is taken or the account already has a user")
 	}
 	if err != nil {
 		return err

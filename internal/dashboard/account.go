@@ -1,15 +1,14 @@
 package dashboard
 
 import (
-	"cmp"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 // planRow is one plan of the comparison table.
@@ -23,17 +22,8 @@ type planRow struct {
 type planPage struct {
 	Plans    []planRow
 	Rate     int
-	Quota    *quotaView
+	Quota    *service.QuotaUsage
 	HasQuota bool
-}
-
-// quotaView is the month's live usage against the plan's quota.
-type quotaView struct {
-	Used      int64
-	Limit     int64 // 0: unlimited
-	Fraction  float64
-	ResetsAt  time.Time
-	Remaining int64
 }
 
 type settingsPage struct {
@@ -55,7 +45,7 @@ func (h *handler) planPage(w http.ResponseWriter, r *http.Request, rq *request) 
 		}
 		data.Plans = append(data.Plans, row)
 	}
-	q, err := h.quota(r, a)
+	q, err := h.svc.QuotaUsage(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -77,7 +67,8 @@ func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (h *handler) settingsData(name, holdout string) *settingsPage {
-	return &settingsPage{Name: name, HoldoutPercent: holdout, Idle: inWords(h.cfg.SessionIdle), Lifetime: inWords(h.cfg.SessionLifetime)}
+	idle, lifetime := h.svc.SessionTimeouts()
+	return &settingsPage{Name: name, HoldoutPercent: holdout, Idle: inWords(idle), Lifetime: inWords(lifetime)}
 }
 
 // inWords writes a duration in the largest whole unit: "12 hours", "7 days".
@@ -91,89 +82,60 @@ func inWords(d time.Duration) string {
 	return plural(int(d.Round(time.Minute)/time.Minute), "minute")
 }
 
+// updateAccount saves the account's name and holdout. The form only
+// parses the holdout's number; the rules are the service's.
 func (h *handler) updateAccount(w http.ResponseWriter, r *http.Request, rq *request) error {
-	form := h.settingsData(strings.TrimSpace(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("holdout_percent")))
+	form := h.settingsData(amp.NormalizeName(r.PostFormValue("name")), strings.TrimSpace(r.PostFormValue("holdout_percent")))
 	holdout, err := strconv.Atoi(form.HoldoutPercent)
-	problem := ""
-	switch {
-	case form.Name == "" || len(form.Name) > maxAccountNameBytes || strings.IndexFunc(form.Name, unicode.IsControl) >= 0:
-		problem = fmt.Sprintf("The account name is required: at most %d bytes, without control characters.", maxAccountNameBytes)
-	case err != nil || holdout < 0 || holdout > 100:
-		problem = "The holdout must be a whole percentage from 0 to 100."
+	if err != nil {
+		// What is not a whole number is out of range: the service's
+		// message says what is allowed.
+		holdout = -1
 	}
-	if problem != "" {
-		pd := h.page(rq, "settings", "Settings", form)
-		pd.Error = problem
-		return h.render(w, http.StatusBadRequest, "settings", pd)
-	}
-	if _, err := h.svc.UpdateAccount(r.Context(), rq.account.ID, func(a *amp.Account) error {
+	_, err = h.svc.UpdateAccount(r.Context(), rq.account.ID, func(a *amp.Account) error {
 		a.Name, a.HoldoutPercent = form.Name, holdout
 		return nil
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return h.settingsProblem(w, r, rq, form, err)
 	}
 	h.log.Info("dashboard: account settings changed", "user_id", rq.user.ID, "account_id", rq.account.ID, "holdout_percent", holdout)
 	http.Redirect(w, r, modePath(rq.mode, "settings")+"?done=account", http.StatusSeeOther)
 	return nil
 }
 
-// changePassword replaces the password after checking the current one. It
-// ends every session of the user, this one included, and starts a new one
-// for this browser: whoever else knew the old password is out.
+// settingsProblem renders the settings page with the service's refusal, or
+// returns a failure of the server.
+func (h *handler) settingsProblem(w http.ResponseWriter, r *http.Request, rq *request, form *settingsPage, err error) error {
+	status := httpx.Status(amp.ErrorCode(err))
+	if status >= 500 || status == http.StatusNotFound {
+		return err
+	}
+	setRetryAfter(w, err)
+	pd := h.page(rq, "settings", "Settings", form)
+	pd.Error = amp.ErrorMessage(err)
+	return h.render(w, status, "settings", pd)
+}
+
+// changePassword replaces the password after checking the current one.
+// The service ends every session of the user, this one included, and
+// starts a new one for this browser: whoever else knew the old password is
+// out.
 func (h *handler) changePassword(w http.ResponseWriter, r *http.Request, rq *request) error {
-	ctx := r.Context()
-	current, next := r.PostFormValue("current_password"), r.PostFormValue("new_password")
 	settings := h.settingsData(rq.account.Name, strconv.Itoa(rq.account.HoldoutPercent))
-	ip := clientIP(r, h.cfg.TrustedProxies)
-	now := h.now()
-	// A stolen session must not become a way to guess the password: the
-	// current-password check spends from the same budgets as sign-in.
-	if wait := h.throttle.wait(rq.user.Email, ip, now); wait > 0 {
-		pd := h.page(rq, "settings", "Settings", settings)
-		pd.Error = fmt.Sprintf("Too many attempts. Wait %d minutes, then try again.", max(1, int(wait.Minutes()+0.999)))
-		return h.render(w, http.StatusTooManyRequests, "settings", pd)
-	}
-	ok, _, err := h.hash.verify(ctx, rq.user.PasswordHash, current)
+	s, err := h.svc.ChangePassword(r.Context(), rq.sess, r.PostFormValue("current_password"), r.PostFormValue("new_password"), httpx.RequestClientIP(r))
 	if err != nil {
-		return err
+		return h.settingsProblem(w, r, rq, settings, err)
 	}
-	problem := ""
-	if !ok {
-		h.throttle.fail(rq.user.Email, ip, now)
-		problem = "The current password is incorrect."
-	}
-	problem = cmp.Or(problem, passwordProblem(next))
-	if problem != "" {
-		pd := h.page(rq, "settings", "Settings", settings)
-		pd.Error = problem
-		return h.render(w, http.StatusBadRequest, "settings", pd)
-	}
-	enc, err := h.hash.hash(ctx, next)
-	if err != nil {
-		return err
-	}
-	if err := h.store.SetDashboardPassword(ctx, rq.user.ID, enc, now); err != nil {
-		return err
-	}
-	if _, err := h.store.DeleteDashboardSessions(ctx, rq.user.ID, ""); err != nil {
-		return err
-	}
-	u := *rq.user
-	u.PasswordHash, u.PasswordChangedAt = enc, now
-	if err := h.startSession(ctx, w, r, &u); err != nil {
-		return err
-	}
-	h.log.Info("dashboard: password changed", "user_id", rq.user.ID)
+	h.signedIn(w, s)
 	http.Redirect(w, r, modePath(rq.mode, "settings")+"?done=password", http.StatusSeeOther)
 	return nil
 }
 
 func (h *handler) endOtherSessions(w http.ResponseWriter, r *http.Request, rq *request) error {
-	n, err := h.store.DeleteDashboardSessions(r.Context(), rq.user.ID, rq.rec.TokenHash)
-	if err != nil {
+	if _, err := h.svc.EndOtherSessions(r.Context(), rq.sess); err != nil {
 		return err
 	}
-	h.log.Info("dashboard: other sessions signed out", "user_id", rq.user.ID, "sessions", n)
 	http.Redirect(w, r, modePath(rq.mode, "settings")+"?done=sessions", http.StatusSeeOther)
 	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/dashboard"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 func TestSignupLoginLogout(t *testing.T) {
@@ -97,7 +99,7 @@ func TestSignupValidation(t *testing.T) {
 		{"NoDomainDot", "ada@localhost", testPassword, "Enter a valid email address."},
 		{"DisplayName", "Ada <ada@example.com>", testPassword, "Enter a valid email address."},
 		{"ShortPassword", "ada@example.com", "short", "at least 12 characters"},
-		{"LongPassword", "ada@example.com", strings.Repeat("x", dashboard.MaxPasswordLen+1), "at most 1024 bytes"},
+		{"LongPassword", "ada@example.com", strings.Repeat("x", amp.MaxPasswordBytes+1), "at most 1024 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.submit("/dashboard/signup", "/dashboard/signup", url.Values{"email": {tc.email}, "password": {tc.password}})
@@ -115,7 +117,7 @@ func TestSignupValidation(t *testing.T) {
 }
 
 func TestSignupClosed(t *testing.T) {
-	e := newEnv(t, func(c *dashboard.Config) { c.AllowSignup = false })
+	e := newEnv(t, withService(func(c *service.Config) { c.AllowSignup = false }))
 	c := e.client()
 	r := c.get("/dashboard/signup")
 	wantStatus(t, "GET signup", r, http.StatusNotFound)
@@ -136,7 +138,7 @@ func TestSignupClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := dashboard.AddUser(context.Background(), e.svc, e.db, dashboard.UserOptions{Email: "Ops@Example.com", Password: testPassword, AccountID: a.ID, Params: testParams})
+	u, err := e.svc.AddUser(context.Background(), service.NewUser{Email: "Ops@Example.com", Password: testPassword, AccountID: a.ID})
 	if err != nil {
 		t.Fatalf("AddUser: %v", err)
 	}
@@ -144,10 +146,10 @@ func TestSignupClosed(t *testing.T) {
 		t.Errorf("AddUser: account %q email %q", u.AccountID, u.Email)
 	}
 	wantStatus(t, "the added user signs in", c.login("ops@example.com", testPassword), http.StatusSeeOther)
-	if _, err := dashboard.AddUser(context.Background(), e.svc, e.db, dashboard.UserOptions{Email: "two@example.com", Password: testPassword, AccountID: a.ID, Params: testParams}); err == nil {
+	if _, err := e.svc.AddUser(context.Background(), service.NewUser{Email: "two@example.com", Password: testPassword, AccountID: a.ID}); err == nil {
 		t.Error("AddUser: a second user of one account was accepted")
 	}
-	if _, err := dashboard.AddUser(context.Background(), e.svc, e.db, dashboard.UserOptions{Email: "x@example.com", Password: "short", Params: testParams}); err == nil {
+	if _, err := e.svc.AddUser(context.Background(), service.NewUser{Email: "x@example.com", Password: "short"}); err == nil {
 		t.Error("AddUser: a short password was accepted")
 	}
 }
@@ -194,7 +196,7 @@ func TestNoEnumeration(t *testing.T) {
 // __Host- prefix.
 func TestSessionCookie(t *testing.T) {
 	for _, secure := range []bool{false, true} {
-		e := newEnv(t, func(c *dashboard.Config) { c.Secure = secure })
+		e := newEnv(t, withDashboard(func(c *dashboard.Config) { c.Secure = secure }))
 		c := e.client()
 		// Cookies marked Secure are not sent back over plain HTTP, so the
 		// response is inspected directly.
@@ -284,16 +286,16 @@ func TestSessionExpiry(t *testing.T) {
 	c.signup("ada@example.com")
 	// Activity keeps a session alive past the idle timeout...
 	for range 3 {
-		e.clock.Advance(dashboard.DefaultSessionIdle - time.Minute)
+		e.clock.Advance(service.DefaultSessionIdle - time.Minute)
 		wantStatus(t, "an active session", c.get("/dashboard/test/keys"), http.StatusOK)
 	}
 	// ...but not past its lifetime.
-	e.clock.Advance(dashboard.DefaultSessionLifetime)
+	e.clock.Advance(service.DefaultSessionLifetime)
 	wantStatus(t, "a session past its lifetime", c.get("/dashboard/test/keys"), http.StatusSeeOther)
 
 	c.login("ada@example.com", testPassword)
 	wantStatus(t, "a new session", c.get("/dashboard/test/keys"), http.StatusOK)
-	e.clock.Advance(dashboard.DefaultSessionIdle)
+	e.clock.Advance(service.DefaultSessionIdle)
 	wantStatus(t, "an idle session", c.get("/dashboard/test/keys"), http.StatusSeeOther)
 }
 
@@ -304,7 +306,7 @@ func TestLoginThrottle(t *testing.T) {
 	c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
 
 	t.Run("PerEmail", func(t *testing.T) {
-		for i := range dashboard.EmailFailureBurst {
+		for i := range service.EmailFailureBurst {
 			wantStatus(t, "wrong password "+string(rune('0'+i)), c.login("ada@example.com", "wrong password!!"), http.StatusUnauthorized)
 		}
 		// Now even the right password is refused, with the same answer as
@@ -315,28 +317,28 @@ func TestLoginThrottle(t *testing.T) {
 		if r.header.Get("Retry-After") == "" {
 			t.Error("throttled sign-in without Retry-After")
 		}
-		for range dashboard.EmailFailureBurst {
+		for range service.EmailFailureBurst {
 			c.login("nobody@example.com", "wrong password!!")
 		}
 		wantStatus(t, "unknown email past the limit", c.login("nobody@example.com", "wrong password!!"), http.StatusTooManyRequests)
 		// One failure's worth of time later the owner may try again.
-		e.clock.Advance(dashboard.EmailRefill)
+		e.clock.Advance(service.EmailRefill)
 		wantStatus(t, "sign-in after the refill", c.login("ada@example.com", testPassword), http.StatusSeeOther)
 		c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
 		// A success clears the email's failures.
-		for range dashboard.EmailFailureBurst - 1 {
+		for range service.EmailFailureBurst - 1 {
 			c.login("ada@example.com", "wrong password!!")
 		}
 		wantStatus(t, "sign-in after a success", c.login("ada@example.com", testPassword), http.StatusSeeOther)
 	})
 
 	t.Run("PerIP", func(t *testing.T) {
-		e := newEnv(t, func(c *dashboard.Config) { c.TrustedProxies = mustPrefixes(t, "127.0.0.0/8") })
+		e := newEnvTrusting(t, mustPrefixes(t, "127.0.0.0/8"))
 		owner := e.client()
 		owner.signup("ada@example.com")
 		attacker := e.client()
 		attacker.header.Set("X-Forwarded-For", "203.0.113.7")
-		for i := range dashboard.IPFailureBurst {
+		for i := range service.IPFailureBurst {
 			// A different email every time: only the IP's budget runs out.
 			email := "user" + strings.Repeat("x", i) + "@example.com"
 			wantStatus(t, "guess", attacker.login(email, "wrong password!!"), http.StatusUnauthorized)
@@ -348,9 +350,9 @@ func TestLoginThrottle(t *testing.T) {
 		wantStatus(t, "another IP", legit.login("ada@example.com", testPassword), http.StatusSeeOther)
 		// A forged X-Forwarded-For from an untrusted peer is ignored: with no
 		// trusted proxies the peer address counts.
-		e2 := newEnv(t)
+		e2 := newEnvTrusting(t, nil)
 		spoof := e2.client()
-		for i := range dashboard.IPFailureBurst {
+		for i := range service.IPFailureBurst {
 			spoof.header.Set("X-Forwarded-For", "192.0.2."+string(rune('0'+i%10)))
 			spoof.login("nobody@example.com"+strings.Repeat("y", i), "wrong password!!")
 		}

@@ -256,11 +256,11 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	// The learning card's numbers come from the evaluation package, tested
 	// there; here a fixed measure shows how the card renders.
-	e := newEnv(t, func(c *dashboard.Config) {
+	e := newEnv(t, withDashboard(func(c *dashboard.Config) {
 		c.Lift = func(context.Context, amp.Tenant, time.Time) (*dashboard.Lift, error) {
 			return &dashboard.Lift{TreatedOutcomes: 1840, HoldoutOutcomes: 212, TreatedRate: 0.64, HoldoutRate: 0.52, Lift: 0.12, Low: 0.05, High: 0.19}, nil
 		}
-	})
+	}))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
 		chromedp.Headless,

@@ -2,19 +2,12 @@ package dashboard
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"runtime"
-	"sync/atomic"
-	"time"
 
 	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/ratelimit"
+	"github.com/amp-protocol/amp/internal/httpx"
 	"github.com/amp-protocol/amp/internal/service"
 )
 
@@ -24,87 +17,46 @@ const Prefix = "/dashboard"
 // maxFormBytes bounds the body of every form post.
 const maxFormBytes = 64 << 10
 
-// Config configures the dashboard. The zero value is usable except that
-// sign-up is closed.
+// Config configures the dashboard. The zero value is usable. Who may sign
+// up, how passwords are hashed, how long sessions last and where usage is
+// read from are the service's settings (service.Config): the dashboard
+// only shows what the service decides.
 type Config struct {
-	// Logger receives failures and security events (sign-ins, throttling);
+	// Logger receives failures and security events (refused form posts);
 	// never passwords, tokens or keys. Discarded when nil.
 	Logger *slog.Logger
-	// Now is the clock; the service's clock when nil.
-	Now func() time.Time
-	// Random is the source of session tokens and salts; crypto/rand when nil.
-	Random io.Reader
-	// AllowSignup opens sign-up to anyone who can reach the server. Private
-	// deployments leave it off and add users with AddUser.
-	AllowSignup bool
 	// Secure marks cookies Secure (and gives them the __Host- prefix). Set it
 	// when the dashboard is served over TLS, directly or behind a
 	// TLS-terminating proxy.
 	Secure bool
-	// TrustedProxies are the networks of reverse proxies whose
-	// X-Forwarded-For header is believed when attributing sign-in attempts
-	// to client IPs.
-	TrustedProxies []netip.Prefix
-	// TrustedOrigins are extra origins ("https://admin.example.com") allowed
-	// to post forms, for a proxy that rewrites the Host header. The
-	// dashboard's own origin is always allowed.
-	TrustedOrigins []string
-	// Password sets the argon2id parameters; DefaultPasswordParams when zero.
-	Password PasswordParams
-	// SessionIdle and SessionLifetime bound sessions; DefaultSessionIdle and
-	// DefaultSessionLifetime when zero.
-	SessionIdle     time.Duration
-	SessionLifetime time.Duration
-	// Usage holds the meter's counts, which the Usage page and the keys'
-	// leak warnings read through internal/monitor; without it the page says
-	// that usage is not recorded.
-	Usage interface {
-		amp.UsageStore
-		amp.QuotaStore
-	}
-	// Quota reports an account's live usage this month against its plan
-	// (a *ratelimit.Limiter does, counting what it has not stored yet);
-	// without it the stored counts of Usage are shown.
-	Quota QuotaSource
 	// Lift measures what personalisation adds, for the Profiles page's
 	// learning card when the account has a holdout; without it the card
 	// says that lift is not measured.
 	Lift LiftFunc
 }
 
-// QuotaSource reports an account's monthly live usage.
-type QuotaSource interface {
-	QuotaUsage(ctx context.Context, a *amp.Account, now time.Time) (ratelimit.QuotaState, error)
-}
-
 // handler is the dashboard.
 type handler struct {
-	svc    *service.Service
-	store  amp.DashboardStore
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	random io.Reader
+	svc *service.Service
+	cfg Config
+	log *slog.Logger
 
-	hash     *hasher
-	throttle *throttle
-	cop      *http.CrossOriginProtection
-	pages    *pages
-	mux      *http.ServeMux
-
-	lastSweep atomic.Int64 // unix nanoseconds of the last expired-session sweep
+	cop   *http.CrossOriginProtection
+	pages *pages
+	mux   *http.ServeMux
 }
 
 // New returns the dashboard's handler, which serves every path under
-// /dashboard/. Mount it on the server's mux next to the API:
+// /dashboard/. Mount it behind the API's middleware chain, which gives its
+// requests their id, access-log line, metrics and panic recovery:
 //
-//	mux.Handle("/dashboard/", dashboard.New(svc, store, cfg))
+//	api.Mount(dashboard.Prefix, dashboard.New(svc, cfg))
 //
 // Sending "/" to "/dashboard/" is the server's decision, not the
-// dashboard's. New panics if cfg is invalid or the embedded templates do
-// not parse, which are programming errors; use Build to get an error.
-func New(svc *service.Service, store amp.DashboardStore, cfg Config) http.Handler {
-	h, err := Build(svc, store, cfg)
+// dashboard's. New panics if the embedded templates do not parse, which is
+// a programming error; use Build to get an error.
+func New(svc *service.Service, cfg Config) http.Handler {
+	h, err := Build(svc, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -112,41 +64,17 @@ func New(svc *service.Service, store amp.DashboardStore, cfg Config) http.Handle
 }
 
 // Build is New with an error instead of a panic.
-func Build(svc *service.Service, store amp.DashboardStore, cfg Config) (http.Handler, error) {
-	if svc == nil || store == nil {
-		return nil, errors.New("dashboard: a service and a store are required")
+func Build(svc *service.Service, cfg Config) (http.Handler, error) {
+	if svc == nil {
+		return nil, errors.New("dashboard: a service is required")
 	}
-	h := &handler{svc: svc, store: store, cfg: cfg, log: cfg.Logger, now: cfg.Now, random: cfg.Random}
+	h := &handler{svc: svc, cfg: cfg, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	if h.now == nil {
-		h.now = svc.Now
-	}
-	if h.random == nil {
-		h.random = rand.Reader
-	}
-	if h.cfg.Password == (PasswordParams{}) {
-		h.cfg.Password = DefaultPasswordParams
-	}
-	if h.cfg.SessionIdle <= 0 {
-		h.cfg.SessionIdle = DefaultSessionIdle
-	}
-	if h.cfg.SessionLifetime <= 0 {
-		h.cfg.SessionLifetime = DefaultSessionLifetime
-	}
-	var err error
-	if h.hash, err = newHasher(h.cfg.Password, h.random, runtime.GOMAXPROCS(0)); err != nil {
-		return nil, err
-	}
-	h.throttle = newThrottle()
 	h.cop = http.NewCrossOriginProtection()
-	for _, o := range cfg.TrustedOrigins {
-		if err := h.cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("dashboard: trusted origin: %w", err)
-		}
-	}
 	h.cop.SetDenyHandler(http.HandlerFunc(h.crossOriginDenied))
+	var err error
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -190,8 +118,10 @@ func (h *handler) routes() {
 	h.mux = mux
 }
 
-// ServeHTTP implements http.Handler: security headers, panic recovery and
-// the cross-origin check, then the routes.
+// ServeHTTP implements http.Handler: security headers, the route's name
+// for the chain's log and metrics, and the cross-origin check, then the
+// routes. Request ids, logging, metrics and panic recovery are the chain's
+// (internal/httpapi), shared with the API.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	// No inline script or style anywhere: charts are SVG markup with
@@ -205,19 +135,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Secure {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.log.Error("dashboard: panic", "panic", v, "path", r.URL.Path)
-			h.renderError(w, r, nil, http.StatusInternalServerError)
-		}
-	}()
+	if p := r.URL.EscapedPath(); p != httpx.CleanPath(p) {
+		// The mux would redirect; a path with dot or empty segments is
+		// not a page.
+		h.notFound(w, r)
+		return
+	}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	}
+	if _, pattern := h.mux.Handler(r); pattern != "" && pattern != Prefix+"/" {
+		// The catch-all stays unnamed: an unknown path is "unmatched".
+		httpx.SetRoute(r, pattern)
+	}
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
+}
+
+// ServeError implements httpx.ErrorPage: the chain calls it to answer a
+// request of the dashboard that panicked.
+func (h *handler) ServeError(w http.ResponseWriter, r *http.Request, status int) {
+	h.renderError(w, r, nil, status)
 }
 
 // crossOriginDenied answers a form post from another site.
@@ -229,14 +166,21 @@ func (h *handler) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
 
 // request is what a signed-in page handler gets.
 type request struct {
-	*session
-	mode amp.Mode
-	csrf string
+	sess    *service.Session
+	user    *amp.DashboardUser
+	account *amp.Account
+	mode    amp.Mode
+	csrf    string
 }
 
-func (rq *request) tenant() amp.Tenant {
-	return amp.Tenant{AccountID: rq.account.ID, Mode: rq.mode}
+func newRequest(sess *service.Session, mode amp.Mode) *request {
+	if mode == "" {
+		mode = amp.ModeTest
+	}
+	return &request{sess: sess, user: sess.User, account: sess.Account(), mode: mode, csrf: csrfToken(sess.Token)}
 }
+
+func (rq *request) tenant() amp.Tenant { return rq.sess.Tenant(rq.mode) }
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 
@@ -246,8 +190,8 @@ type pageFunc func(w http.ResponseWriter, r *http.Request, rq *request) error
 // none).
 func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, err := h.loadSession(r.Context(), r)
-		if errors.Is(err, errNoSession) {
+		s, err := h.session(r)
+		if errors.Is(err, service.ErrNoSession) {
 			h.clearCookie(w, h.sessionCookieName())
 			next := ""
 			if r.Method == http.MethodGet {
@@ -260,12 +204,14 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 			h.fail(w, r, nil, err)
 			return
 		}
-		rq := &request{session: s, mode: mode, csrf: csrfToken(s.token)}
-		if rq.mode == "" {
-			rq.mode = amp.ModeTest
+		rq := newRequest(s, mode)
+		info := httpx.FromContext(r.Context())
+		info.UserID, info.AccountID = rq.user.ID, rq.account.ID
+		if mode != "" {
+			info.Mode = string(mode)
 		}
-		if r.Method == http.MethodPost && !csrfValid(s.token, r.PostFormValue("csrf_token")) {
-			h.log.Warn("dashboard: form post with a bad csrf token", "path", r.URL.Path, "user_id", s.user.ID)
+		if r.Method == http.MethodPost && !csrfValid(s.Token, r.PostFormValue("csrf_token")) {
+			h.log.Warn("dashboard: form post with a bad csrf token", "request_id", info.ID, "user_id", rq.user.ID)
 			h.renderError(w, r, rq, http.StatusForbidden)
 			return
 		}
@@ -282,36 +228,44 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 	}
 }
 
-// fail answers an error of a page handler: amp error codes the user can
-// act on become their status; anything else is logged and shown as a
-// generic failure.
+// fail answers an error of a page handler with the status of its code,
+// from the one table the API uses too (httpx.Status). A client mistake
+// shows the service's message, which is written for the user; a server
+// failure is logged and shown as a generic failure.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	var mbe *http.MaxBytesError
-	switch code := amp.ErrorCode(err); {
-	case errors.As(err, &mbe):
+	if errors.As(err, &mbe) {
 		h.renderError(w, r, rq, http.StatusRequestEntityTooLarge)
-	case code == amp.CodeNotFound:
-		h.renderError(w, r, rq, http.StatusNotFound)
-	case code == amp.CodeInvalidRequest || code == amp.CodeInvalidUserID:
+		return
+	}
+	code := amp.ErrorCode(err)
+	status := httpx.Status(code)
+	info := httpx.FromContext(r.Context())
+	info.Code = code
+	switch {
+	case status == http.StatusServiceUnavailable:
+		h.log.Warn("dashboard: store unavailable", "request_id", info.ID, "route", info.Route, "err", err)
+		h.renderError(w, r, rq, status)
+	case status >= 500:
+		info.Code = amp.CodeInternal
+		h.log.Error("dashboard: request failed", "request_id", info.ID, "route", info.Route, "err", err)
+		h.renderError(w, r, rq, http.StatusInternalServerError)
+	case status == http.StatusNotFound:
+		h.renderError(w, r, rq, status)
+	default:
 		// Forms check their input before calling the service; this is a
 		// rule only the service knows, and its message is for the user.
-		h.renderErrorMessage(w, r, rq, http.StatusBadRequest, amp.ErrorMessage(err))
-	case code == amp.CodeServiceUnavailable:
-		h.log.Warn("dashboard: store unavailable", "path", r.URL.Path, "err", err)
-		h.renderError(w, r, rq, http.StatusServiceUnavailable)
-	default:
-		h.log.Error("dashboard: request failed", "path", r.URL.Path, "err", err)
-		h.renderError(w, r, rq, http.StatusInternalServerError)
+		h.renderErrorMessage(w, r, rq, status, amp.ErrorMessage(err))
 	}
 }
 
 // root sends a signed-in user to the mode they used last, anyone else to
 // the sign-in page.
 func (h *handler) root(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.loadSession(r.Context(), r); err != nil {
+	if _, err := h.session(r); err != nil {
 		http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 		return
 	}
@@ -329,8 +283,8 @@ func (h *handler) modeRoot(w http.ResponseWriter, r *http.Request, rq *request) 
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 	var rq *request
-	if s, err := h.loadSession(r.Context(), r); err == nil {
-		rq = &request{session: s, mode: amp.ModeTest, csrf: csrfToken(s.token)}
+	if s, err := h.session(r); err == nil {
+		rq = newRequest(s, amp.ModeTest)
 	}
 	h.renderError(w, r, rq, http.StatusNotFound)
 }

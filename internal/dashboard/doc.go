@@ -16,22 +16,37 @@
 // anyone else to the sign-in page. Whether "/" redirects to /dashboard/ is
 // the server's choice, not this package's.
 //
+// # A thin front end
+//
+// The dashboard holds no business rule. Sign-up, sign-in, sessions,
+// password changes and their throttling, key rules and usage reports are
+// methods of internal/service, which the CLI and the API call too; a page
+// handler checks its form's CSRF token, calls one service method and
+// renders its answer, with the service's message for a refused input and
+// the status of its code from the one table (internal/httpx). The
+// dashboard imports only the root, internal/service and internal/httpx,
+// and is mounted behind the API's middleware chain (internal/httpapi),
+// which gives every dashboard request its X-Request-Id, its access-log line
+// and its metrics by route pattern, and recovers a panic into the
+// dashboard's own error page.
+//
 // # Security
 //
-// Passwords are hashed with argon2id (golang.org/x/crypto/argon2) in PHC
-// string form, with DefaultPasswordParams (OWASP's 19 MiB, 2 passes,
-// 1 lane) unless configured; hashes made with older parameters are replaced
-// at the next sign-in. At most GOMAXPROCS hashes run at once, so a flood of
-// sign-ins queues instead of exhausting memory.
+// Passwords are hashed with argon2id (internal/password) by the service,
+// which also throttles sign-in attempts per typed email and per client IP
+// (the client IP is the chain's, by the one trusted-proxy rule), makes an
+// unknown email cost the same verification as a wrong password and get the
+// same page, and documents what sign-up with a taken email reveals
+// (internal/service, users.go). Private deployments close sign-up
+// (service.Config.AllowSignup) and add users with `amp users add`.
 //
 // A session is a 256-bit random token in an HttpOnly, SameSite=Lax cookie,
 // Secure and __Host- prefixed when Config.Secure is set (TLS, directly or
-// behind a proxy). The store keeps only the token's SHA-256. Every sign-in
-// issues a new token and deletes the browser's previous session, which
-// defeats session fixation. Sessions end after SessionIdle without a
-// request or SessionLifetime after sign-in, at sign-out, and when the
-// password changes (every session of the user ends; the browser that
-// changed it gets a new one).
+// behind a proxy). The service keeps only the token's SHA-256, issues a new
+// token at every sign-in and deletes the browser's previous session, which
+// defeats session fixation, and ends sessions after their idle time or
+// lifetime, at sign-out, and when the password changes (every session of
+// the user ends; the browser that changed it gets a new one).
 //
 // Every form post carries a CSRF token, compared in constant time: an HMAC
 // of the session token once signed in, and of a pre-session cookie on the
@@ -41,19 +56,11 @@
 // Host). Pages carry a Content-Security-Policy without 'unsafe-inline', and
 // are never framed or cached.
 //
-// Sign-in attempts are throttled per typed email and per client IP with
-// token buckets on the injected clock (throttle.go); an unknown email costs
-// the same argon2id verification as a wrong password, and gets the same
-// page, so neither the answer nor its timing says whether an account
-// exists. Sign-up with a taken email cannot be made indistinguishable from
-// success without email; auth.go documents the behaviour chosen. Private
-// deployments turn sign-up off (Config.AllowSignup) and add users with
-// AddUser.
-//
-// Every page of a signed-in user acts for that user's account only: keys
-// are looked up among the account's keys in the page's mode, profiles in
-// the account's tenant of that mode, usage by the account's id, so another
-// account's ids behave exactly like ids that do not exist.
+// Every page of a signed-in user acts for the account of the session's
+// membership only, in the page's mode: the service looks keys up among the
+// account's keys in that mode, profiles in the account's tenant of that
+// mode and usage by the account's id, so another account's ids behave
+// exactly like ids that do not exist. A key is created in the page's mode.
 //
 // # Accessibility
 //

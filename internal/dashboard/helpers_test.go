@@ -23,6 +23,8 @@ import (
 	"github.com/amp-protocol/amp/internal/httpapi"
 	"github.com/amp-protocol/amp/internal/learn"
 	"github.com/amp-protocol/amp/internal/meter"
+	"github.com/amp-protocol/amp/internal/metrics"
+	"github.com/amp-protocol/amp/internal/password"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
@@ -30,8 +32,8 @@ import (
 )
 
 // testParams make argon2id cheap in tests; the defaults are exercised by
-// their own test.
-var testParams = dashboard.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+// internal/password's own test.
+var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 const testPassword = "correct horse battery staple"
 
@@ -45,7 +47,24 @@ type env struct {
 	limiter *ratelimit.Limiter
 	clock   *testclock.Clock
 	srv     *httptest.Server
-	cfg     dashboard.Config
+	cfg     envConfig
+	logs    *lockedBuffer
+}
+
+// envConfig is what a test may change of an env: the service's settings
+// (sign-up, sessions, usage) and the dashboard's (cookies, lift).
+type envConfig struct {
+	svc  service.Config
+	dash dashboard.Config
+}
+
+// withService and withDashboard adjust an env's configuration.
+func withService(fn func(*service.Config)) func(*envConfig) {
+	return func(c *envConfig) { fn(&c.svc) }
+}
+
+func withDashboard(fn func(*dashboard.Config)) func(*envConfig) {
+	return func(c *envConfig) { fn(&c.dash) }
 }
 
 // testCountries maps the documentation addresses tests send from (through
@@ -60,7 +79,18 @@ func testCountry(ip string) string {
 	return amp.UnknownCountry
 }
 
-func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
+// loopback is the trusted proxy of the tests, which send from documentation
+// addresses through X-Forwarded-For.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+func newEnv(t *testing.T, configure ...func(*envConfig)) *env {
+	t.Helper()
+	return newEnvTrusting(t, loopback, configure...)
+}
+
+// newEnvTrusting is newEnv whose chain believes X-Forwarded-For only from
+// the trusted networks.
+func newEnvTrusting(t *testing.T, trusted []netip.Prefix, configure ...func(*envConfig)) *env {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "amp.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -81,23 +111,29 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
 	}
 	m.Start()
 	lim := ratelimit.New(ratelimit.Config{Store: db, Now: clock.Now})
-	svc, err := service.New(service.Config{Store: db, Learner: learn.New(learn.DefaultConfig()), Now: clock.Now, Seed: 1, Meter: m, Limiter: lim, Logger: log})
-	if err != nil {
-		t.Fatalf("service: %v", err)
+	cfg := envConfig{
+		svc: service.Config{Store: db, Learner: learn.New(learn.DefaultConfig()), Now: clock.Now, Seed: 1, Meter: m, Limiter: lim, Logger: log,
+			Users: db, AllowSignup: true, Passwords: testParams, Usage: db, Quota: lim},
+		dash: dashboard.Config{Logger: log},
 	}
-	cfg := dashboard.Config{Now: clock.Now, AllowSignup: true, Password: testParams, Usage: db, Quota: lim, Logger: log}
 	for _, c := range configure {
 		c(&cfg)
 	}
-	h, err := dashboard.Build(svc, db, cfg)
+	svc, err := service.New(cfg.svc)
+	if err != nil {
+		t.Fatalf("service: %v", err)
+	}
+	h, err := dashboard.Build(svc, cfg.dash)
 	if err != nil {
 		t.Fatalf("dashboard: %v", err)
 	}
-	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	mux := http.NewServeMux()
-	mux.Handle("/dashboard/", h)
-	mux.Handle("/", httpapi.New(svc, httpapi.Config{Now: clock.Now, TrustedProxies: loopback, Logger: log}))
-	srv := httptest.NewServer(mux)
+	// One chain for the API, the dashboard and /metrics, as `amp serve`
+	// wires them.
+	reg := metrics.New()
+	api := httpapi.New(svc, httpapi.Config{Now: clock.Now, TrustedProxies: trusted, Logger: log, Metrics: reg})
+	api.Mount(dashboard.Prefix, h)
+	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
+	srv := httptest.NewServer(api)
 	// The service's jobs: keys' last-used times, as `amp serve` runs them.
 	svc.Start()
 	t.Cleanup(func() {
@@ -115,7 +151,7 @@ func newEnv(t *testing.T, configure ...func(*dashboard.Config)) *env {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &env{t: t, db: db, svc: svc, meter: m, limiter: lim, clock: clock, srv: srv, cfg: cfg}
+	return &env{t: t, db: db, svc: svc, meter: m, limiter: lim, clock: clock, srv: srv, cfg: cfg, logs: logs}
 }
 
 // api calls the API with a key, from ip (through the trusted loopback

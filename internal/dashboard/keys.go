@@ -1,24 +1,22 @@
 package dashboard
 
 import (
-	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 	"github.com/amp-protocol/amp/internal/service"
 )
 
 // Key lifetimes offered by the create form, in days (0: never expires).
 var expiryChoices = []int{0, 7, 30, 90, 365}
 
-// Grace periods offered when rolling a key (docs/api.md#keys).
+// Grace periods offered when rolling a key, within amp.MaxRollGrace.
 var graceChoices = []struct {
 	Value string
 	Label string
@@ -90,12 +88,12 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 	if err != nil {
 		return nil, err
 	}
-	warnings, err := h.keyWarnings(ctx, rq)
+	warnings, err := h.svc.LeakWarnings(ctx, rq.tenant(), leakWindow)
 	if err != nil {
 		// The list matters more than its warnings.
 		h.log.Warn("dashboard: key warnings unavailable", "account_id", rq.account.ID, "err", err)
 	}
-	now := h.now()
+	now := h.svc.Now()
 	data := &keysPage{
 		Form:          form,
 		AllScopes:     amp.AllScopes,
@@ -118,45 +116,55 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 	return h.page(rq, "keys", "API keys", data), nil
 }
 
+// createKey creates a key in the page's mode (a tab shows one mode, and
+// the key is made in the mode it shows). The form's own choices (a name,
+// at least one permission, an expiry from the list) are checked here; every
+// rule of the key itself is the service's, whose message is shown as it
+// is, as the CLI prints it.
 func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request) error {
 	form := keyForm{
-		Name:      strings.TrimSpace(r.PostFormValue("name")),
-		Mode:      amp.Mode(r.PostFormValue("mode")),
+		Name:      r.PostFormValue("name"),
+		Mode:      rq.mode,
 		Scopes:    map[amp.Scope]bool{},
 		RateLimit: strings.TrimSpace(r.PostFormValue("rate_limit")),
 	}
+	opts := service.KeyOptions{Name: form.Name}
 	for _, s := range r.PostForm["scopes"] {
 		form.Scopes[amp.Scope(s)] = true
+		opts.Scopes = append(opts.Scopes, amp.Scope(s))
 	}
-	opts := service.KeyOptions{Name: form.Name}
-	problem := ""
-	exp, err := strconv.Atoi(r.PostFormValue("expires_in_days"))
-	if err != nil || !slices.Contains(expiryChoices, exp) {
-		problem = "Choose an expiry from the list."
-	}
+	exp, expErr := strconv.Atoi(r.PostFormValue("expires_in_days"))
 	form.Expiry = exp
 	opts.ExpiresIn = time.Duration(exp) * 24 * time.Hour
-	for _, s := range amp.AllScopes {
-		if form.Scopes[s] {
-			opts.Scopes = append(opts.Scopes, s)
-		}
-	}
-	switch {
-	case form.Name == "":
-		problem = "Give the key a name, such as the service or environment that will use it."
-	case len(form.Name) > service.MaxKeyNameBytes || strings.IndexFunc(form.Name, unicode.IsControl) >= 0:
-		problem = fmt.Sprintf("A key name must be at most %d bytes, without control characters.", service.MaxKeyNameBytes)
-	case !form.Mode.Valid():
-		problem = "Choose test or live mode."
-	case len(opts.Scopes) == 0 || len(opts.Scopes) != len(r.PostForm["scopes"]):
-		problem = "Choose at least one permission."
-	}
 	if form.RateLimit != "" {
 		n, err := strconv.Atoi(form.RateLimit)
-		if err != nil || n < 1 || n > 1_000_000 {
-			problem = cmp.Or(problem, "The rate limit must be a whole number of requests per second, from 1 to 1,000,000, or empty for the plan's.")
+		if err != nil {
+			// What is not a whole number is out of range: the service's
+			// message says what is allowed.
+			n = -1
 		}
 		opts.RateLimit = n
+	}
+	problem := ""
+	switch {
+	case amp.NormalizeName(form.Name) == "":
+		problem = "Give the key a name, such as the service or environment that will use it."
+	case len(opts.Scopes) == 0:
+		// No box ticked is not "every scope", as it is for the CLI.
+		problem = "Choose at least one permission."
+	case expErr != nil || !slices.Contains(expiryChoices, exp):
+		problem = "Choose an expiry from the list."
+	}
+	var created *service.CreatedKey
+	if problem == "" {
+		var err error
+		created, err = h.svc.CreateKey(r.Context(), rq.account.ID, rq.mode, opts)
+		if err != nil && httpx.Status(amp.ErrorCode(err)) != http.StatusBadRequest {
+			return err
+		}
+		if err != nil {
+			problem = amp.ErrorMessage(err)
+		}
 	}
 	if problem != "" {
 		pd, err := h.keysData(r.Context(), rq, form)
@@ -165,10 +173,6 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 		pd.Error = problem
 		return h.render(w, http.StatusBadRequest, "keys", pd)
-	}
-	created, err := h.svc.CreateKey(r.Context(), rq.account.ID, form.Mode, opts)
-	if err != nil {
-		return err
 	}
 	h.log.Info("dashboard: key created", "user_id", rq.user.ID, "key_id", created.Key.ID, "mode", created.Key.Mode)
 	return h.showSecret(w, r, rq, created, nil)
@@ -201,16 +205,7 @@ func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request
 // ownKey returns the key id of the signed-in account in the page's mode; a
 // key of another account or mode is NOT_FOUND, as a missing one is.
 func (h *handler) ownKey(ctx context.Context, rq *request, id string) (*amp.APIKey, error) {
-	keys, err := h.svc.Keys(ctx, rq.account.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if k.ID == id && k.AccountID == rq.account.ID && k.Mode == rq.mode {
-			return k, nil
-		}
-	}
-	return nil, amp.Errorf(amp.CodeNotFound, "No such API key.")
+	return h.svc.TenantKey(ctx, rq.tenant(), id)
 }
 
 func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -218,7 +213,7 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	if !k.Status(h.now()).Usable() {
+	if !k.Status(h.svc.Now()).Usable() {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
 	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))

@@ -56,7 +56,7 @@ func (h *handler) learning(ctx context.Context, rq *request) (*learningCard, err
 		card.Err = "This server does not measure lift."
 		return card, nil
 	}
-	card.Since = h.now().Add(-liftWindow)
+	card.Since = h.svc.Now().Add(-liftWindow)
 	l, err := h.cfg.Lift(ctx, rq.tenant(), card.Since)
 	if err != nil {
 		if ctx.Err() != nil {

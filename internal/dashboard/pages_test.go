@@ -146,13 +146,25 @@ func TestCreateKeyValidation(t *testing.T) {
 	}{
 		{"NoName", keyForm("", amp.ModeTest, amp.ScopeContext), "Give the key a name"},
 		{"NoScopes", keyForm("k", amp.ModeTest), "Choose at least one permission."},
-		{"UnknownScope", keyForm("k", amp.ModeTest, "admin"), "Choose at least one permission."},
-		{"BadMode", keyForm("k", "prod", amp.ScopeContext), "Choose test or live mode."},
+		// The service's rules, with the service's messages (the CLI prints
+		// the same ones; cmd/amp's TestKeyRulesAcrossFrontEnds compares).
+		{"UnknownScope", keyForm("k", amp.ModeTest, "admin"), "Unknown scope &#34;admin&#34;"},
 		{"BadRate", func() url.Values {
 			v := keyForm("k", amp.ModeTest, amp.ScopeContext)
 			v.Set("rate_limit", "-3")
 			return v
-		}(), "The rate limit must be"},
+		}(), "A key&#39;s rate limit must be a whole number"},
+		{"RateAbovePlan", func() url.Values {
+			v := keyForm("k", amp.ModeTest, amp.ScopeContext)
+			v.Set("rate_limit", "11") // the starter plan's rate is 10/s
+			return v
+		}(), "from 1 to the plan&#39;s 10"},
+		{"NotARate", func() url.Values {
+			v := keyForm("k", amp.ModeTest, amp.ScopeContext)
+			v.Set("rate_limit", "ten")
+			return v
+		}(), "A key&#39;s rate limit must be a whole number"},
+		{"ControlCharacter", keyForm("bad\x07name", amp.ModeTest, amp.ScopeContext), "without control characters"},
 		{"BadExpiry", func() url.Values {
 			v := keyForm("k", amp.ModeTest, amp.ScopeContext)
 			v.Set("expires_in_days", "2")
@@ -173,10 +185,13 @@ func TestCreateKeyValidation(t *testing.T) {
 	if len(keys) != 0 {
 		t.Errorf("refused forms created %d keys", len(keys))
 	}
-	// A live key made from the test page is shown in live mode.
-	secret := c.createKey(amp.ModeTest, keyForm("prod", amp.ModeLive, amp.AllScopes...))
-	if !strings.HasPrefix(secret, "amp_sk_live_") {
-		t.Errorf("a live key is %q", secret)
+	// The key's mode is the page's: a form field naming the other mode
+	// changes nothing.
+	if secret := c.createKey(amp.ModeTest, keyForm("ci", amp.ModeLive, amp.AllScopes...)); !strings.HasPrefix(secret, "amp_sk_test_") {
+		t.Errorf("a key made on the test page is %q", secret)
+	}
+	if secret := c.createKey(amp.ModeLive, keyForm("prod", amp.ModeTest, amp.AllScopes...)); !strings.HasPrefix(secret, "amp_sk_live_") {
+		t.Errorf("a key made on the live page is %q", secret)
 	}
 }
 
@@ -368,12 +383,12 @@ func TestLearningCard(t *testing.T) {
 	var got []amp.Tenant
 	var result *dashboard.Lift
 	var fail error
-	e := newEnv(t, func(c *dashboard.Config) {
+	e := newEnv(t, withDashboard(func(c *dashboard.Config) {
 		c.Lift = func(ctx context.Context, tn amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			got = append(got, tn)
 			return result, fail
 		}
-	})
+	}))
 	c := e.client()
 	c.signup("ada@example.com")
 	acct := e.account("ada@example.com")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -84,7 +85,8 @@ type pageData struct {
 	Flash      string
 	Error      string
 	Now        time.Time
-	Status     int // of error pages
+	Status     int    // of error pages
+	RequestID  string // of error pages, as in X-Request-Id and the access log
 	Data       any
 }
 
@@ -193,7 +195,7 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 		User:       rq.user,
 		Account:    rq.account,
 		CSRF:       rq.csrf,
-		Now:        h.now(),
+		Now:        h.svc.Now(),
 		Data:       data,
 	}
 }
@@ -222,7 +224,7 @@ func (h *handler) renderAuth(w http.ResponseWriter, r *http.Request, status int,
 	if name == "signup" {
 		title = "Create your account"
 	}
-	pd := &pageData{Title: title, Mode: amp.ModeTest, CSRF: csrfToken(secret), Now: h.now(), Data: data, Error: data.Error, Flash: data.Flash}
+	pd := &pageData{Title: title, Mode: amp.ModeTest, CSRF: csrfToken(secret), Now: h.svc.Now(), Data: data, Error: data.Error, Flash: data.Flash}
 	b, err := h.pages.execute(name, "auth", pd)
 	if err != nil {
 		h.fail(w, r, nil, err)
@@ -248,9 +250,10 @@ func (h *handler) renderErrorMessage(w http.ResponseWriter, r *http.Request, rq 
 		pd = h.page(rq, "", title, nil)
 		pd.SwitchPath = modePath(pd.OtherMode, "keys")
 	} else {
-		pd = &pageData{Title: title, Mode: amp.ModeTest, Now: h.now()}
+		pd = &pageData{Title: title, Mode: amp.ModeTest, Now: h.svc.Now()}
 	}
 	pd.Status = status
+	pd.RequestID = httpx.FromContext(r.Context()).ID
 	pd.Error = msg
 	layout := "auth"
 	if rq != nil {

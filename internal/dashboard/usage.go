@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -10,10 +9,11 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/monitor"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
-// The Usage page reads the meter's counts through internal/monitor: volume
+// The Usage page shows the service's usage reports (the meter's counts,
+// read through internal/monitor): volume
 // and rate over time, error rates, keys, routes and countries of the
 // account in the page's mode, and the flags (bursts, new countries) that
 // suggest a leaked key. The keys page shows the same flags beside each key.
@@ -43,7 +43,7 @@ type usagePage struct {
 	Windows     any
 	KeyID       string
 	Keys        []*amp.APIKey
-	Report      *monitor.Report
+	Report      *service.UsageReport
 	CurrentRate float64
 	Traffic     template.HTML
 	ErrorChart  template.HTML
@@ -51,7 +51,7 @@ type usagePage struct {
 	KeyRows     []usageKeyRow
 	Countries   []usageCountry
 	Alerts      []string
-	Quota       *quotaView
+	Quota       *service.QuotaUsage
 	Updated     time.Time
 }
 
@@ -60,19 +60,19 @@ type usageKeyRow struct {
 	KeyID     string
 	Requests  int64
 	ErrorRate float64
-	Flags     monitor.Flags
+	Flags     service.UsageFlags
 	URL       string
 }
 
 type usageCountry struct {
-	monitor.CountryShare
+	service.CountryShare
 	New bool
 }
 
 func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request) error {
 	ctx := r.Context()
-	data := &usagePage{Enabled: h.cfg.Usage != nil, Window: "24h", Windows: usageWindows}
-	q, err := h.quota(r, rq.account)
+	data := &usagePage{Enabled: h.svc.UsageRecorded(), Window: "24h", Windows: usageWindows}
+	q, err := h.svc.QuotaUsage(ctx, rq.account)
 	if err != nil {
 		return err
 	}
@@ -97,30 +97,21 @@ func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request)
 			byID[k.ID] = k
 		}
 	}
-	now := h.now()
+	now := h.svc.Now()
 	data.Updated = now
-	var rep *monitor.Report
-	if id := r.URL.Query().Get("key"); id != "" {
-		k, ok := byID[id]
-		if !ok {
-			return amp.Errorf(amp.CodeNotFound, "No such API key.")
-		}
-		data.KeyID = id
-		rep, err = monitor.KeyReport(ctx, h.cfg.Usage, k, now, window)
-	} else {
-		rep, err = monitor.AccountReport(ctx, h.cfg.Usage, rq.account.ID, rq.mode, now, window)
-	}
+	data.KeyID = r.URL.Query().Get("key")
+	rep, _, err := h.svc.Usage(ctx, service.UsageSelection{AccountID: rq.account.ID, Mode: rq.mode, KeyOrID: data.KeyID, Window: window})
 	if err != nil {
 		return err
 	}
 	data.Report = rep
-	if data.CurrentRate, err = h.currentRate(ctx, rq, data.KeyID, now); err != nil {
+	if data.CurrentRate, err = h.svc.CurrentRate(ctx, rq.tenant(), data.KeyID, currentRateSpan); err != nil {
 		return err
 	}
 
 	// Flags: an account report carries them per key, a key report as its
 	// own. Both mark the series.
-	flagged := []monitor.Flags{rep.Flags}
+	flagged := []service.UsageFlags{rep.Flags}
 	for _, ks := range rep.Keys {
 		flagged = append(flagged, ks.Flags)
 		row := usageKeyRow{Key: byID[ks.KeyID], KeyID: ks.KeyID, Requests: ks.Requests, ErrorRate: ks.ErrorRate, Flags: ks.Flags}
@@ -182,45 +173,6 @@ func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request)
 	return h.render(w, http.StatusOK, "usage", h.page(rq, "usage", "Usage", data))
 }
 
-// currentRate is the requests per second of the last few minutes.
-func (h *handler) currentRate(ctx context.Context, rq *request, keyID string, now time.Time) (float64, error) {
-	from := amp.GranularityMinute.Truncate(now.Add(-currentRateSpan))
-	rows, err := h.cfg.Usage.Usage(ctx, amp.UsageQuery{
-		Granularity: amp.GranularityMinute, AccountID: rq.account.ID, KeyID: keyID, Mode: rq.mode, From: from, Dims: amp.DimStart,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("current rate: %w", err)
-	}
-	var n int64
-	for _, r := range rows {
-		n += r.Requests
-	}
-	span := now.Sub(from)
-	if span <= 0 {
-		return 0, nil
-	}
-	return float64(n) / span.Seconds(), nil
-}
-
-// keyWarnings returns the leak reasons of the account's keys in the page's
-// mode over the last day, by key id.
-func (h *handler) keyWarnings(ctx context.Context, rq *request) (map[string][]string, error) {
-	if h.cfg.Usage == nil {
-		return nil, nil
-	}
-	rep, err := monitor.AccountReport(ctx, h.cfg.Usage, rq.account.ID, rq.mode, h.now(), leakWindow)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string][]string)
-	for _, ks := range rep.Keys {
-		if ks.Flags.SuspectedLeak {
-			out[ks.KeyID] = ks.Flags.Reasons
-		}
-	}
-	return out, nil
-}
-
 func keyLabel(k *amp.APIKey, id string) string {
 	if k == nil {
 		return "Key " + id
@@ -237,35 +189,4 @@ func countryLabel(code string) string {
 		return "Unknown"
 	}
 	return code
-}
-
-// quota returns the account's live usage this month: from the limiter when
-// configured (it knows the counts not yet stored), else from the stored
-// counts, else nil.
-func (h *handler) quota(r *http.Request, a *amp.Account) (*quotaView, error) {
-	now := h.now()
-	var used, limit int64
-	var resets time.Time
-	switch {
-	case h.cfg.Quota != nil:
-		q, err := h.cfg.Quota.QuotaUsage(r.Context(), a, now)
-		if err != nil {
-			return nil, err
-		}
-		used, limit, resets = q.Used, q.Limit, q.ResetsAt
-	case h.cfg.Usage != nil:
-		n, err := h.cfg.Usage.QuotaUsage(r.Context(), a.ID, amp.MonthStart(now))
-		if err != nil {
-			return nil, fmt.Errorf("quota usage: %w", err)
-		}
-		used, limit, resets = n, a.Plan.MonthlyQuota(), amp.MonthStart(now).AddDate(0, 1, 0)
-	default:
-		return nil, nil
-	}
-	v := &quotaView{Used: used, Limit: limit, ResetsAt: resets}
-	if limit > 0 {
-		v.Fraction = min(float64(used)/float64(limit), 1)
-		v.Remaining = max(limit-used, 0)
-	}
-	return v, nil
 }

@@ -5,52 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
-// statusByCode is the one table from error code to HTTP status
-// (docs/api.md#errors). A code missing here is a bug and is answered as an
-// internal error.
-var statusByCode = map[string]int{
-	amp.CodeInvalidRequest:         http.StatusBadRequest,
-	amp.CodeInvalidUserID:          http.StatusBadRequest,
-	amp.CodeInvalidTask:            http.StatusBadRequest,
-	amp.CodeInvalidPreference:      http.StatusBadRequest,
-	amp.CodeUnauthorized:           http.StatusUnauthorized,
-	amp.CodeKeyExpired:             http.StatusUnauthorized,
-	amp.CodeForbidden:              http.StatusForbidden,
-	amp.CodeNotFound:               http.StatusNotFound,
-	amp.CodeInvalidRequestID:       http.StatusNotFound,
-	amp.CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
-	amp.CodeOutcomeAlreadyReported: http.StatusConflict,
-	amp.CodeRequestExpired:         http.StatusGone,
-	amp.CodePayloadTooLarge:        http.StatusRequestEntityTooLarge,
-	amp.CodeRateLimitExceeded:      http.StatusTooManyRequests,
-	amp.CodeQuotaExceeded:          http.StatusTooManyRequests,
-	amp.CodeInternal:               http.StatusInternalServerError,
-	amp.CodeServiceUnavailable:     http.StatusServiceUnavailable,
-}
-
 // HTTPStatus returns the HTTP status of an error code, and 500 for a code
-// the API does not define.
-func HTTPStatus(code string) int {
-	if st, ok := statusByCode[code]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
+// the API does not define. The table is httpx's, shared with the dashboard.
+func HTTPStatus(code string) int { return httpx.Status(code) }
 
 // Codes returns every error code the API answers with, sorted.
-func Codes() []string {
-	return slices.Sorted(maps.Keys(statusByCode))
-}
+func Codes() []string { return httpx.Codes() }
 
 // internalMessage is all a client learns about an internal error; the
 // cause is logged under the request id.
@@ -73,9 +42,9 @@ func (s *Server) errorHandler(h handlerFunc) http.Handler {
 // an error caused by the client hanging up is not.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
-	info := infoFrom(ctx)
+	info := httpx.FromContext(ctx)
 	code := amp.ErrorCode(err)
-	if _, known := statusByCode[code]; !known {
+	if !httpx.KnownCode(code) {
 		code = amp.CodeInternal
 	}
 	msg, details := amp.ErrorMessage(err), amp.ErrorDetails(err)
@@ -83,18 +52,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch code {
 	case amp.CodeInternal:
 		msg, details = internalMessage, nil
-		s.log.ErrorContext(ctx, "internal error", "request_id", info.id, "route", info.route, "err", err)
+		s.log.ErrorContext(ctx, "internal error", "request_id", info.ID, "route", info.Route, "err", err)
 	case amp.CodeServiceUnavailable:
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			s.log.InfoContext(ctx, "client cancelled the request", "request_id", info.id, "route", info.route)
+			s.log.InfoContext(ctx, "client cancelled the request", "request_id", info.ID, "route", info.Route)
 		} else {
-			s.log.WarnContext(ctx, "service unavailable", "request_id", info.id, "route", info.route, "err", err)
+			s.log.WarnContext(ctx, "service unavailable", "request_id", info.ID, "route", info.Route, "err", err)
 		}
 	}
-	info.code = code
-	if info.status != 0 {
+	info.Code = code
+	if info.Status != 0 {
 		// The response has begun: the error can only be logged.
-		s.log.ErrorContext(ctx, "error after the response began", "request_id", info.id, "code", code, "err", err)
+		s.log.ErrorContext(ctx, "error after the response began", "request_id", info.ID, "code", code, "err", err)
 		return
 	}
 	if code == amp.CodeRateLimitExceeded || code == amp.CodeServiceUnavailable {
@@ -104,12 +73,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		Code:      code,
 		Message:   msg,
 		Details:   details,
-		RequestID: info.id,
+		RequestID: info.ID,
 		Timestamp: s.now().UTC().Truncate(time.Millisecond),
 	}}
 	if err := writeJSON(w, HTTPStatus(code), body); err != nil {
 		// Only a details value that JSON cannot encode gets here.
-		s.log.ErrorContext(ctx, "encoding an error response failed", "request_id", info.id, "code", code, "err", err)
+		s.log.ErrorContext(ctx, "encoding an error response failed", "request_id", info.ID, "code", code, "err", err)
 		body.Error.Details = nil
 		_ = writeJSON(w, HTTPStatus(code), body)
 	}

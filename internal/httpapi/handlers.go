@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 // Each handler decodes its request, calls one service method and encodes
@@ -19,8 +20,8 @@ func (s *Server) handleContext(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	info := infoFrom(r.Context())
-	c, err := s.svc.GetContext(r.Context(), info.principal, info.id, &req)
+	ctx := r.Context()
+	c, err := s.svc.GetContext(ctx, principalFrom(ctx), httpx.FromContext(ctx).ID, &req)
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (s *Server) handleOutcome(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.svc.ReportOutcome(r.Context(), infoFrom(r.Context()).principal, &req); err != nil {
+	if err := s.svc.ReportOutcome(r.Context(), principalFrom(r.Context()), &req); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, amp.OutcomeResponse{Success: true, Message: amp.OutcomeReportedMessage})
@@ -42,7 +43,7 @@ func (s *Server) handleOutcome(w http.ResponseWriter, r *http.Request) error {
 // handleGetProfile answers GET /v1/profile/{userId}. The path value is
 // percent-decoded by the mux; the service validates it.
 func (s *Server) handleGetProfile(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.svc.GetProfile(r.Context(), infoFrom(r.Context()).principal, r.PathValue("userId"))
+	p, err := s.svc.GetProfile(r.Context(), principalFrom(r.Context()), r.PathValue("userId"))
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (s *Server) handleUpdateProfile(w http.ResponseWriter, r *http.Request) err
 	if err := decodeBody(w, r, &u); err != nil {
 		return err
 	}
-	p, err := s.svc.UpdateProfile(r.Context(), infoFrom(r.Context()).principal, r.PathValue("userId"), &u)
+	p, err := s.svc.UpdateProfile(r.Context(), principalFrom(r.Context()), r.PathValue("userId"), &u)
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (s *Server) handleUpdateProfile(w http.ResponseWriter, r *http.Request) err
 
 // handleDeleteProfile answers DELETE /v1/profile/{userId}.
 func (s *Server) handleDeleteProfile(w http.ResponseWriter, r *http.Request) error {
-	if err := s.svc.DeleteProfile(r.Context(), infoFrom(r.Context()).principal, r.PathValue("userId")); err != nil {
+	if err := s.svc.DeleteProfile(r.Context(), principalFrom(r.Context()), r.PathValue("userId")); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, amp.DeleteResponse{Success: true})

@@ -11,109 +11,84 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/service"
 )
 
-// reqInfo is what the layers of one request tell each other. The outermost
-// middleware creates it; inner layers fill it in on the way in; the access
-// log reads it on the way out. Only the request's goroutine touches it.
-type reqInfo struct {
-	id        string
-	clientIP  string
-	start     time.Time
-	route     string // the matched route pattern; "" when none matched
-	quiet     bool   // a health probe: logged at debug level
+// reqState is the API's own part of a request's state: the httpx.Info
+// every front end shares, and the principal authenticate resolves. One
+// allocation holds both, made by requestInfo.
+type reqState struct {
+	info      httpx.Info
 	principal *service.Principal
-	status    int    // the status written; 0 until the response begins
-	code      string // the error code of an error response
 }
 
-type infoKey struct{}
+type stateKey struct{}
 
-// infoFrom returns the request's info. Outside the middleware (which does
-// not happen in a Server) it returns a blank one rather than nil.
-func infoFrom(ctx context.Context) *reqInfo {
-	if info, ok := ctx.Value(infoKey{}).(*reqInfo); ok {
-		return info
+// principalFrom returns the principal authenticate resolved for the request.
+func principalFrom(ctx context.Context) *service.Principal {
+	if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		return st.principal
 	}
-	return &reqInfo{}
+	return nil
 }
-
-// statusWriter records the status of the response in the request's info.
-type statusWriter struct {
-	http.ResponseWriter
-	info *reqInfo
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.info.status == 0 && code >= 200 {
-		w.info.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.info.status == 0 {
-		w.info.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // requestInfo gives every request its id, sent back as X-Request-Id on
-// every response (errors, 404s and 405s included), and resolves the client
-// IP once.
+// every response of every front end (errors, 404s, 405s and dashboard pages
+// included), and resolves the client IP once, by the one trusted-proxy
+// rule.
 func (s *Server) requestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &reqInfo{id: s.svc.NewRequestID(), clientIP: s.clientIP(r), start: s.now()}
-		w.Header().Set("X-Request-Id", info.id)
-		ctx := context.WithValue(r.Context(), infoKey{}, info)
-		next.ServeHTTP(&statusWriter{ResponseWriter: w, info: info}, r.WithContext(ctx))
+		st := &reqState{info: httpx.Info{ID: s.svc.NewRequestID(), ClientIP: httpx.ClientIP(r, s.trusted), Start: s.now()}}
+		info := &st.info
+		w.Header().Set("X-Request-Id", info.ID)
+		ctx := context.WithValue(httpx.WithInfo(r.Context(), info), stateKey{}, st)
+		next.ServeHTTP(&httpx.StatusWriter{ResponseWriter: w, Info: info}, r.WithContext(ctx))
 	})
 }
 
-// accessLog writes one line per request. It never logs the Authorization
-// header or the key: the key is identified by its id. Nor does it log the
+// accessLog writes one line per request and records it in the metrics. It
+// never logs the Authorization header, the key or a cookie: the key is
+// identified by its id, the dashboard user by theirs. Nor does it log the
 // path of a matched route, which may hold a userId; the pattern suffices.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r)
 		ctx := r.Context()
-		info := infoFrom(ctx)
-		status := info.status
+		info := httpx.FromContext(ctx)
+		status := info.Status
 		if status == 0 {
 			status = http.StatusOK // net/http sends 200 for an empty response
 		}
-		duration := max(s.now().Sub(info.start), 0)
+		duration := max(s.now().Sub(info.Start), 0)
 		if s.metrics != nil {
-			s.metrics.Observe(info.route, status, duration)
+			s.metrics.Observe(info.Route, status, duration)
 		}
 		level := slog.LevelInfo
-		if info.quiet && status < 500 {
+		if info.Quiet && status < 500 {
 			level = slog.LevelDebug
 		}
 		attrs := []slog.Attr{
-			slog.String("request_id", info.id),
+			slog.String("request_id", info.ID),
 			slog.String("method", r.Method),
-			slog.String("route", info.route),
+			slog.String("route", info.Route),
 			slog.Int("status", status),
 			slog.Duration("duration", duration),
-			slog.String("client_ip", info.clientIP),
+			slog.String("client_ip", info.ClientIP),
 		}
-		if info.route == "" {
+		if info.Route == "" {
 			attrs = append(attrs, slog.String("path", truncate(redactPath(r.URL.Path), 200)))
 		}
-		if p := info.principal; p != nil {
-			attrs = append(attrs,
-				slog.String("account_id", p.Key.AccountID),
-				slog.String("key_id", p.Key.ID),
-				slog.String("mode", string(p.Key.Mode)))
+		for _, a := range [...]struct{ k, v string }{
+			{"account_id", info.AccountID}, {"key_id", info.KeyID}, {"user_id", info.UserID}, {"mode", info.Mode},
+		} {
+			if a.v != "" {
+				attrs = append(attrs, slog.String(a.k, a.v))
+			}
 		}
-		if info.code != "" {
-			attrs = append(attrs, slog.String("code", info.code))
+		if info.Code != "" {
+			attrs = append(attrs, slog.String("code", info.Code))
 		}
 		s.log.LogAttrs(ctx, level, "request", attrs...)
 	})
@@ -141,8 +116,10 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// recoverPanics turns a panic into a 500 INTERNAL_ERROR envelope, logged
-// with the request id and the stack. The client sees nothing of it.
+// recoverPanics is the one panic recovery of every front end: a panic is
+// logged with the request id and the stack, and answered as a 500 in the
+// format of the front end that took the request (its httpx.ErrorPage, else
+// the INTERNAL_ERROR envelope). The client sees nothing of it.
 // http.ErrAbortHandler is net/http's way to abort a response and passes
 // through.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
@@ -155,7 +132,17 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.writeError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+			info := httpx.FromContext(r.Context())
+			if info.ErrorPage == nil {
+				s.writeError(w, r, err)
+				return
+			}
+			info.Code = amp.CodeInternal
+			s.log.ErrorContext(r.Context(), "internal error", "request_id", info.ID, "route", info.Route, "err", err)
+			if info.Status == 0 {
+				info.ErrorPage.ServeError(w, r, http.StatusInternalServerError)
+			}
 		}()
 		next.ServeHTTP(w, r)
 	})
@@ -166,8 +153,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) route(pattern string, next http.Handler) http.Handler {
 	quiet := !strings.Contains(pattern, " /v1/") // the health probes
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := infoFrom(r.Context())
-		info.route, info.quiet = pattern, quiet
+		info := httpx.FromContext(r.Context())
+		info.Route, info.Quiet = pattern, quiet
 		next.ServeHTTP(w, r)
 	})
 }
@@ -182,13 +169,13 @@ func (s *Server) route(pattern string, next http.Handler) http.Handler {
 func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		info := infoFrom(ctx)
+		info := httpx.FromContext(ctx)
 		secret, err := bearerToken(r.Header.Get("Authorization"))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		p, err := s.svc.Authenticate(ctx, secret, info.clientIP)
+		p, err := s.svc.Authenticate(ctx, secret, info.ClientIP)
 		if err != nil {
 			if s.metrics != nil && amp.ErrorCode(err) == amp.CodeRateLimitExceeded {
 				s.metrics.Limited(metrics.ReasonAuth)
@@ -196,7 +183,10 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		info.principal = p
+		info.AccountID, info.KeyID, info.Mode = p.Key.AccountID, p.Key.ID, string(p.Key.Mode)
+		if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+			st.principal = p
+		}
 		state, err := s.svc.Admit(ctx, p)
 		setRateHeaders(w.Header(), state)
 		if err != nil {
@@ -206,7 +196,7 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 		// Finish runs even when the handler panics, so that an admitted
 		// request always releases what it reserved of the quota.
 		defer func() {
-			status := info.status
+			status := info.Status
 			if v := recover(); v != nil {
 				s.finish(ctx, p, info, http.StatusInternalServerError)
 				panic(v)
@@ -226,16 +216,16 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 
 // finish reports an admitted request to the service for the quota and
 // metering. The client may be gone, but what it cost must still be counted.
-func (s *Server) finish(ctx context.Context, p *service.Principal, info *reqInfo, status int) {
+func (s *Server) finish(ctx context.Context, p *service.Principal, info *httpx.Info, status int) {
 	now := s.now()
 	s.svc.Finish(context.WithoutCancel(ctx), p, amp.RequestEvent{
 		KeyID:     p.Key.ID,
 		AccountID: p.Key.AccountID,
 		Mode:      p.Key.Mode,
-		Route:     info.route,
+		Route:     info.Route,
 		Status:    status,
-		ClientIP:  info.clientIP,
-		Duration:  max(now.Sub(info.start), 0),
+		ClientIP:  info.ClientIP,
+		Duration:  max(now.Sub(info.Start), 0),
 		At:        now.UTC(),
 	})
 }

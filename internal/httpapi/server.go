@@ -1,16 +1,17 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/service"
 )
@@ -21,9 +22,11 @@ type Config struct {
 	// nothing is logged when nil.
 	Logger *slog.Logger
 	// TrustedProxies are the networks of reverse proxies whose
-	// X-Forwarded-For header is believed. A request from any other peer is
-	// attributed to the peer's own address, so that a client cannot dodge
-	// the per-IP limit on failed authentications by forging the header.
+	// X-Forwarded-For header is believed (httpx.ClientIP), for every front
+	// end behind the chain: API authentication, dashboard sign-ins and
+	// metering alike. A request from any other peer is attributed to the
+	// peer's own address, so that a client cannot dodge the per-IP limits
+	// on failed authentications and sign-ins by forging the header.
 	TrustedProxies []netip.Prefix
 	// Now is the clock of error timestamps, durations and request events;
 	// time.Now when nil.
@@ -55,6 +58,11 @@ type Server struct {
 	routes  []Route
 	handler http.Handler
 
+	// Front ends mounted behind the chain (Mount, Handle), read-only once
+	// the server serves.
+	mounts []mount
+	exact  map[string]exactRoute
+
 	draining atomic.Bool
 }
 
@@ -67,6 +75,7 @@ func New(svc *service.Service, cfg Config) *Server {
 		trusted: cfg.TrustedProxies,
 		metrics: cfg.Metrics,
 		mux:     http.NewServeMux(),
+		exact:   make(map[string]exactRoute),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -94,12 +103,63 @@ func (s *Server) Routes() []Route {
 // served meanwhile.
 func (s *Server) Drain() { s.draining.Store(true) }
 
+// mount is a front end that owns every path under its prefix.
+type mount struct {
+	prefix string // "/dashboard": the path itself and everything under "/dashboard/"
+	h      http.Handler
+}
+
+// exactRoute is a handler of one method and path, such as GET /metrics.
+type exactRoute struct {
+	pattern string
+	h       http.Handler
+	quiet   bool
+}
+
+// Mount serves every path under prefix ("/dashboard", "/mcp") with h,
+// behind the same chain as the API: request id, access log, metrics and
+// panic recovery. h names its routes with httpx.SetRoute, so that they
+// appear in the log and the metrics by pattern; a panic in h is answered
+// with h's own page when h implements httpx.ErrorPage. Mount is for
+// wiring, before the server serves; it panics on a prefix that is not a
+// clean absolute path without a trailing slash, or that is taken.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	if prefix == "" || prefix == "/" || prefix[len(prefix)-1] == '/' || httpx.CleanPath(prefix) != prefix || s.mounted(prefix) != nil {
+		panic(fmt.Sprintf("httpapi: cannot mount at %q", prefix))
+	}
+	s.mounts = append(s.mounts, mount{prefix: prefix, h: h})
+}
+
+// Handle serves one method and exact path ("GET /metrics") with h, behind
+// the chain; a GET also answers HEAD. quiet logs its requests at debug
+// level, for probes and scrapes. Like Mount, it is for wiring.
+func (s *Server) Handle(method, path string, h http.Handler, quiet bool) {
+	pattern := method + " " + path
+	if _, taken := s.exact[pattern]; taken || httpx.CleanPath(path) != path {
+		panic(fmt.Sprintf("httpapi: cannot handle %q", pattern))
+	}
+	s.exact[pattern] = exactRoute{pattern: pattern, h: h, quiet: quiet}
+}
+
+// mounted returns the mount that owns path, or nil.
+func (s *Server) mounted(path string) *mount {
+	for i := range s.mounts {
+		m := &s.mounts[i]
+		if rest, ok := strings.CutPrefix(path, m.prefix); ok && (rest == "" || rest[0] == '/') {
+			return m
+		}
+	}
+	return nil
+}
+
 // handle registers a route. With a scope, the route requires an API key
 // carrying it.
 func (s *Server) handle(method, path string, scope amp.Scope, h handlerFunc) {
 	rt := Route{Method: method, Path: path, Scope: scope}
 	s.routes = append(s.routes, rt)
-	var next http.Handler = s.recoverPanics(s.errorHandler(h))
+	// No recovery here: the chain's one recoverPanics answers, and
+	// authenticate's deferred Finish still meters a panic as a 500.
+	var next http.Handler = s.errorHandler(h)
 	if scope != "" {
 		next = s.authenticate(scope, next)
 	}
@@ -114,11 +174,30 @@ func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
 	return h
 }
 
-// dispatch routes a request through the mux. When no route matches, the
-// mux's plain-text 404 or 405 is replaced by the JSON envelope; a 405 keeps
-// the mux's Allow header.
+// dispatch sends a request to the front end mounted at its path, to an
+// exact route, or to the API's mux. When no API route matches, the mux's
+// plain-text 404 or 405 is replaced by the JSON envelope; a 405 keeps the
+// mux's Allow header. Nothing is redirected: a path that is not canonical
+// gets its front end's 404.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+	if m := s.mounted(r.URL.Path); m != nil {
+		if page, ok := m.h.(httpx.ErrorPage); ok {
+			httpx.FromContext(r.Context()).ErrorPage = page
+		}
+		m.h.ServeHTTP(w, r)
+		return
+	}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if e, ok := s.exact[method+" "+r.URL.Path]; ok && r.URL.RawPath == "" {
+		info := httpx.FromContext(r.Context())
+		info.Route, info.Quiet = e.pattern, e.quiet
+		e.h.ServeHTTP(w, r)
+		return
+	}
+	if p := r.URL.EscapedPath(); p != httpx.CleanPath(p) {
 		// The mux would redirect to the cleaned path. An API client is
 		// better served by a plain answer than by a redirect it may not
 		// follow with its method and body.
@@ -194,22 +273,6 @@ func setPathValues(r *http.Request, pattern string) {
 			}
 		}
 	}
-}
-
-// cleanPath is the canonical form of a URL path, as the ServeMux computes
-// it: "." and ".." resolved, repeated slashes merged, a trailing slash kept.
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if p[0] != '/' {
-		p = "/" + p
-	}
-	np := path.Clean(p)
-	if p[len(p)-1] == '/' && np != "/" {
-		np += "/"
-	}
-	return np
 }
 
 // headerRecorder captures the status and headers the mux's fallback

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/amp-protocol/amp"
 )
@@ -30,12 +29,12 @@ type ProfileDetail struct {
 
 // PrepareAccount validates a new account and returns it with a fresh id,
 // unstored, for a caller that stores it in one transaction with rows of its
-// own (the dashboard's sign-up creates the account and its user together).
-// It applies CreateAccount's rules.
+// own (sign-up creates the account and its user together). It applies
+// CreateAccount's rules.
 func (s *Service) PrepareAccount(name string, plan amp.Plan) (*amp.Account, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > MaxAccountNameBytes {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes.", MaxAccountNameBytes)
+	name = amp.NormalizeName(name)
+	if err := amp.ValidateAccountName(name); err != nil {
+		return nil, err
 	}
 	if plan == "" {
 		plan = amp.PlanStarter

@@ -26,7 +26,7 @@ func TestPrepareAccount(t *testing.T) {
 	for _, bad := range []struct {
 		name string
 		plan amp.Plan
-	}{{"", amp.PlanStarter}, {strings.Repeat("x", service.MaxAccountNameBytes+1), amp.PlanStarter}, {"ok", "gold"}} {
+	}{{"", amp.PlanStarter}, {strings.Repeat("x", amp.MaxAccountNameBytes+1), amp.PlanStarter}, {"ok", "gold"}} {
 		_, err := f.svc.PrepareAccount(bad.name, bad.plan)
 		wantCode(t, err, amp.CodeInvalidRequest)
 	}

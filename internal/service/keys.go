@@ -11,20 +11,13 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-// Bounds of key administration input.
-const (
-	MaxKeyNameBytes     = 100
-	MaxAccountNameBytes = 100
-	MaxRollGrace        = 7 * 24 * time.Hour
-	MaxKeyLifetime      = 10 * 365 * 24 * time.Hour
-)
-
-// KeyOptions are the settings of a new key.
+// KeyOptions are the settings of a new key. CreateKey checks them by the
+// root's rules (amp.ValidateKeyName and the others), for every front end.
 type KeyOptions struct {
-	Name      string
+	Name      string        // trimmed; at most amp.MaxKeyNameBytes of text; may be empty
 	Scopes    []amp.Scope   // all scopes when empty
 	RateLimit int           // the key's own requests/second, 0 for the plan's; it can only lower the plan's rate
-	ExpiresIn time.Duration // 0 for never
+	ExpiresIn time.Duration // 0 for never; at most amp.MaxKeyLifetime
 }
 
 // CreatedKey is a new key: the secret, shown once, and its stored form.
@@ -49,30 +42,32 @@ func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode
 // newKey checks opts and makes a key for the account in mode, not yet
 // stored.
 func (s *Service) newKey(ctx context.Context, accountID string, mode amp.Mode, opts KeyOptions) (*CreatedKey, error) {
-	if !mode.Valid() {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "mode must be test or live.")
+	// The rules in the order every front end reports them: mode, name,
+	// scopes, rate limit, expiry.
+	if err := amp.ValidateMode(mode); err != nil {
+		return nil, err
 	}
-	if len(opts.Name) > MaxKeyNameBytes {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "A key name must be at most %d bytes.", MaxKeyNameBytes)
+	opts.Name = amp.NormalizeName(opts.Name)
+	if err := amp.ValidateKeyName(opts.Name); err != nil {
+		return nil, err
+	}
+	if err := amp.ValidateScopes(opts.Scopes); err != nil {
+		return nil, err
 	}
 	scopes := opts.Scopes
 	if len(scopes) == 0 {
 		scopes = amp.AllScopes
 	}
-	for _, sc := range scopes {
-		if !sc.Valid() {
-			return nil, amp.Errorf(amp.CodeInvalidRequest, "Unknown scope %q; scopes are context, outcome, profiles:read, profiles:write.", sc)
-		}
-	}
 	scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
-	if opts.RateLimit < 0 {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "A key's rate limit must be positive.")
-	}
-	if opts.ExpiresIn < 0 || opts.ExpiresIn > MaxKeyLifetime {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "A key's expiry must be in the future and at most 10 years away.")
-	}
-	if _, err := s.store.Account(ctx, accountID); err != nil {
+	acct, err := s.store.Account(ctx, accountID)
+	if err != nil {
 		return nil, storeError(err, amp.CodeNotFound, "No such account.")
+	}
+	if err := amp.ValidateKeyRateLimit(opts.RateLimit, acct.Plan.Rate(acct.CustomRate)); err != nil {
+		return nil, err
+	}
+	if err := amp.ValidateKeyExpiry(opts.ExpiresIn); err != nil {
+		return nil, err
 	}
 	secret, err := amp.NewKey(s.random, mode)
 	if err != nil {
@@ -154,8 +149,8 @@ func (s *Service) RevokeKey(ctx context.Context, accountID, keyOrID string) (*am
 // the old key's end are stored in one transaction: a failed roll changes
 // nothing.
 func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace time.Duration) (*CreatedKey, error) {
-	if grace < 0 || grace > MaxRollGrace {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "The grace period must be between 0 and 7 days.")
+	if err := amp.ValidateRollGrace(grace); err != nil {
+		return nil, err
 	}
 	old, err := s.findKey(ctx, accountID, keyOrID)
 	if err != nil {
@@ -166,6 +161,18 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 	}
 	opts := KeyOptions{Name: old.Name, Scopes: old.Scopes, RateLimit: old.RateLimit}
+	if amp.ValidateKeyName(old.Name) != nil {
+		// A name stored before names were checked: the new key gets its
+		// printable form, so that the key can still be rolled.
+		opts.Name = amp.PrintableName(old.Name)
+		if len(opts.Name) > amp.MaxKeyNameBytes {
+			opts.Name = strings.ToValidUTF8(opts.Name[:amp.MaxKeyNameBytes], "")
+		}
+	}
+	if a, err := s.Account(ctx, old.AccountID); err == nil {
+		// The plan may have been lowered since: the new key keeps within it.
+		opts.RateLimit = min(opts.RateLimit, a.Plan.Rate(a.CustomRate))
+	}
 	if old.ExpiresAt != nil {
 		opts.ExpiresIn = old.ExpiresAt.Sub(old.CreatedAt)
 	}
@@ -192,9 +199,9 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 // CreateAccount creates an account on a plan. customRate sets an enterprise
 // account's requests/second.
 func (s *Service) CreateAccount(ctx context.Context, name string, plan amp.Plan, customRate int) (*amp.Account, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > MaxAccountNameBytes {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes.", MaxAccountNameBytes)
+	name = amp.NormalizeName(name)
+	if err := amp.ValidateAccountName(name); err != nil {
+		return nil, err
 	}
 	if plan == "" {
 		plan = amp.PlanStarter
@@ -245,11 +252,15 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, change func(a *a
 	if err := change(a); err != nil {
 		return nil, err
 	}
+	a.Name = amp.NormalizeName(a.Name)
+	if err := amp.ValidateAccountName(a.Name); err != nil {
+		return nil, err
+	}
 	if err := validatePlan(a.Plan, a.CustomRate); err != nil {
 		return nil, err
 	}
-	if a.HoldoutPercent < 0 || a.HoldoutPercent > 100 {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "holdoutPercent must be between 0 and 100.")
+	if err := amp.ValidateHoldout(a.HoldoutPercent); err != nil {
+		return nil, err
 	}
 	if err := s.store.UpdateAccount(ctx, a); err != nil {
 		return nil, fmt.Errorf("update account: %w", err)

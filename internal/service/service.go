@@ -1,10 +1,15 @@
-// Package service holds AMP's business rules, once, above storage: who a key
-// is and what it may do, how a context is decided and logged, when an
-// outcome is accepted, and how profiles are read, changed and erased.
-// Handlers call one method per request; storage only stores.
+// Package service holds AMP's business rules, once, above storage, for
+// every front end (the API, the dashboard, the CLI): who a key is and what
+// it may do, how keys and accounts are made (by the root's input rules),
+// how a context is decided and logged, when an outcome is accepted, how
+// profiles are read, changed and erased, who signs in to the dashboard and
+// for which account (users, sessions, argon2id passwords, the sign-in
+// throttle), and what usage reports show. Handlers call one method per
+// request; storage only stores.
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -14,10 +19,12 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/password"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
@@ -43,6 +50,25 @@ type Config struct {
 	// AuthFailuresPerMinute bounds failed authentications per client IP;
 	// 20 when zero.
 	AuthFailuresPerMinute int
+
+	// Users keeps dashboard users and sessions; without it nobody can
+	// sign up or in.
+	Users amp.DashboardStore
+	// AllowSignup opens sign-up to anyone who can reach the server.
+	// Private deployments leave it off and add users with AddUser.
+	AllowSignup bool
+	// Passwords sets the argon2id parameters of new password hashes;
+	// password.DefaultParams when zero.
+	Passwords password.Params
+	// SessionIdle and SessionLifetime bound dashboard sessions;
+	// DefaultSessionIdle and DefaultSessionLifetime when zero.
+	SessionIdle, SessionLifetime time.Duration
+	// Usage holds the meter's counts, which usage reports read; without
+	// it they say that usage is not recorded.
+	Usage amp.UsageStore
+	// Quota reports accounts' live monthly usage against their plans (the
+	// limiter); without it QuotaUsage reads the stored counts of Usage.
+	Quota QuotaSource
 }
 
 // Service implements the API's operations.
@@ -68,6 +94,15 @@ type Service struct {
 	jobsClosed bool
 	stopJobs   context.CancelFunc
 	jobsDone   chan struct{}
+
+	users           amp.DashboardStore
+	allowSignup     bool
+	passwords       *password.Hasher
+	sessionIdle     time.Duration
+	sessionLifetime time.Duration
+	login           *loginThrottle
+	usage           amp.UsageStore
+	quota           QuotaSource
 }
 
 // New returns a Service for cfg.
@@ -83,6 +118,14 @@ func New(cfg Config) (*Service, error) {
 		random:  cfg.Random,
 		limiter: cfg.Limiter,
 		meter:   cfg.Meter,
+
+		users:           cfg.Users,
+		allowSignup:     cfg.AllowSignup,
+		sessionIdle:     cmp.Or(max(cfg.SessionIdle, 0), DefaultSessionIdle),
+		sessionLifetime: cmp.Or(max(cfg.SessionLifetime, 0), DefaultSessionLifetime),
+		login:           newLoginThrottle(),
+		usage:           cfg.Usage,
+		quota:           cfg.Quota,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -112,6 +155,14 @@ func New(cfg Config) (*Service, error) {
 	s.authFailures = ratelimit.NewFailures(time.Minute/time.Duration(perMinute), perMinute, 100_000)
 	s.keys = newKeyCache(keyCacheTTL, 10_000)
 	s.touches = newTouchQueue()
+	if s.users != nil {
+		// At most GOMAXPROCS hashes at once: a flood of sign-ins queues
+		// instead of exhausting memory.
+		var err error
+		if s.passwords, err = password.New(cfg.Passwords, s.random, runtime.GOMAXPROCS(0)); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -188,17 +239,23 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// runJobs performs the background jobs until ctx is done.
+// runJobs performs the background jobs until ctx is done: the monthly
+// reset of test-mode data, the writing of keys' last-used times and the
+// sweeping of expired dashboard sessions.
 func (s *Service) runJobs(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	lastResetCheck := time.Time{}
+	var lastResetCheck, lastSweep time.Time
 	for {
 		if now := s.now(); now.Sub(lastResetCheck) >= time.Minute {
 			lastResetCheck = now
 			if _, err := s.ResetTestDataIfDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("test-mode reset failed", "err", err)
 			}
+		}
+		if now := s.Now(); now.Sub(lastSweep) >= sweepEvery {
+			lastSweep = now
+			s.sweepSessions(ctx, now)
 		}
 		// Close does not cut a write of last-used times short: the times it
 		// took from the queue would be lost. It waits for it instead.

@@ -1,4 +1,4 @@
-package httpapi
+package httpx
 
 import (
 	"net/http"
@@ -6,19 +6,20 @@ import (
 	"strings"
 )
 
-// clientIP returns the address a request came from. X-Forwarded-For is
+// ClientIP returns the address a request came from. X-Forwarded-For is
 // believed only when the direct peer is a trusted proxy; then the client is
 // the rightmost address in the header that is not itself a trusted proxy,
-// since everything left of it may have been forged by the client.
-func (s *Server) clientIP(r *http.Request) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+// since everything left of it may have been forged by the client. This one
+// rule attributes API authentication failures, dashboard sign-in attempts
+// and metered requests alike.
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
+	addr, ok := peerAddr(r.RemoteAddr)
+	if !ok {
 		// Not an ip:port (a unix socket, or a test that set something
 		// else): the whole string is the best identity there is.
 		return r.RemoteAddr
 	}
-	addr := peer.Addr().Unmap()
-	if !s.trustedProxy(addr) {
+	if !isTrusted(addr, trusted) {
 		return addr.String()
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -32,7 +33,7 @@ func (s *Server) clientIP(r *http.Request) string {
 				return addr.String()
 			}
 			addr = hop.Unmap()
-			if !s.trustedProxy(addr) {
+			if !isTrusted(addr, trusted) {
 				return addr.String()
 			}
 		}
@@ -40,8 +41,19 @@ func (s *Server) clientIP(r *http.Request) string {
 	return addr.String()
 }
 
-func (s *Server) trustedProxy(a netip.Addr) bool {
-	for _, p := range s.trusted {
+// peerAddr parses a RemoteAddr: "ip:port", or a bare IP.
+func peerAddr(s string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
 		if p.Contains(a) {
 			return true
 		}

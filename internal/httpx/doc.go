@@ -1,0 +1,12 @@
+// Package httpx holds the HTTP helpers every front end of `amp serve`
+// shares: the per-request record the one middleware chain keeps (request
+// id, client IP, matched route, status, who is acting), the trusted-proxy
+// rule that attributes a request to a client IP, the one table from error
+// code to HTTP status, and the canonical form of a URL path.
+//
+// It holds no routes and no business rules. internal/httpapi builds the
+// middleware chain on it and mounts the other front ends (the dashboard,
+// /metrics) behind that chain; the front ends read and annotate the
+// request's Info through this package, so that a rule such as "which
+// address is the client" exists once.
+package httpx
