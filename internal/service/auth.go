@@ -57,6 +57,11 @@ func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*P
 	if p.Key.RevokedAt != nil {
 		return nil, fail("This API key has been revoked.")
 	}
+	if p.Key.Quarantined() {
+		// Not a failed guess: the key is real, so the failure budget is
+		// left alone.
+		return nil, quarantinedError(p.Key)
+	}
 	if p.Key.ExpiresAt != nil && !now.Before(*p.Key.ExpiresAt) {
 		return nil, amp.Errorf(amp.CodeKeyExpired, "This API key has expired. Create a new key.")
 	}

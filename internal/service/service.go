@@ -42,6 +42,8 @@ type Config struct {
 	// AuthFailuresPerMinute bounds failed authentications per client IP;
 	// 20 when zero.
 	AuthFailuresPerMinute int
+	// Events configures webhook events and leaked-key handling.
+	Events EventConfig
 }
 
 // Service implements the API's operations.
@@ -61,6 +63,12 @@ type Service struct {
 	authFailures *ratelimit.Failures
 	keys         *keyCache
 	touches      *touchQueue
+
+	// hooks is the store's outbox; nil when the store keeps none, and
+	// then no event is recorded.
+	hooks   amp.WebhookStore
+	events  EventConfig
+	limited *limitedKeys
 }
 
 // New returns a Service for cfg.
@@ -105,6 +113,9 @@ func New(cfg Config) (*Service, error) {
 	s.authFailures = ratelimit.NewFailures(time.Minute/time.Duration(perMinute), perMinute, 100_000)
 	s.keys = newKeyCache(keyCacheTTL, 10_000)
 	s.touches = newTouchQueue()
+	s.hooks, _ = cfg.Store.(amp.WebhookStore)
+	s.events = cfg.Events.withDefaults()
+	s.limited = newLimitedKeys(10_000)
 	return s, nil
 }
 
@@ -146,16 +157,23 @@ func (s *Service) Ready(ctx context.Context) error {
 }
 
 // Run performs the service's background jobs until ctx is done: the monthly
-// reset of test-mode data and the flushing of keys' last-used times.
+// reset of test-mode data, the flushing of keys' last-used times, and the
+// periodic checks that raise webhook events (CheckEvents).
 func (s *Service) Run(ctx context.Context) error {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	lastResetCheck := time.Time{}
+	lastResetCheck, lastEventCheck := time.Time{}, time.Time{}
 	for {
 		if now := s.now(); now.Sub(lastResetCheck) >= time.Minute {
 			lastResetCheck = now
 			if _, err := s.ResetTestDataIfDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("test-mode reset failed", "err", err)
+			}
+		}
+		if now := s.now(); s.hooks != nil && now.Sub(lastEventCheck) >= s.events.CheckInterval {
+			lastEventCheck = now
+			if err := s.CheckEvents(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("event checks failed", "err", err)
 			}
 		}
 		s.flushTouches(ctx)
