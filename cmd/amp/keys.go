@@ -18,6 +18,9 @@ func keyCommands() []subcommand {
 		{"list", "--data DIR --account ID", "list an account's keys, masked", runKeysList},
 		{"revoke", "--data DIR KEY_OR_ID", "revoke a key at once", runKeysRevoke},
 		{"roll", "--data DIR KEY_OR_ID [--grace now|1h|24h|7d]", "replace a key, keeping the old one valid for a grace period", runKeysRoll},
+		{"quarantine", "--data DIR KEY_OR_ID [--reason TEXT]", "hold back a key that may have leaked, until it is restored", runKeysQuarantine},
+		{"restore", "--data DIR KEY_OR_ID", "lift a key's quarantine", runKeysRestore},
+		{"on-leak", "--data DIR --account ID quarantine|revoke", "choose what happens to keys a secret scanner reports", runKeysOnLeak},
 	}
 }
 
@@ -128,6 +131,8 @@ func keyStatus(k *amp.APIKey, now time.Time) string {
 	switch {
 	case k.RevokedAt != nil:
 		return "revoked"
+	case k.Quarantined():
+		return "quarantined"
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return "expired"
 	}

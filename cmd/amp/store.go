@@ -84,7 +84,8 @@ func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log})
+	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log,
+		Events: service.EventConfig{AllowPrivateTargets: cfg.WebhookAllowPrivate, RotationAge: cfg.KeyRotationAge}})
 	if err != nil {
 		store.Close()
 		return nil, err

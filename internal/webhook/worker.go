@@ -140,9 +140,11 @@ func New(cfg Config) (*Worker, error) {
 	if w.maxWait <= 0 {
 		w.maxWait = DefaultMaxRetry
 	}
-	// A claim outlives the slowest batch: every delivery of it may take
-	// the whole timeout, and they run at most Concurrency at a time.
-	w.lease = 2*w.timeout + 30*time.Second
+	// A claim outlives its batch: a batch is at most Concurrency
+	// deliveries, all in flight at once, each bounded by the timeout, then
+	// recorded. Three timeouts leave room for the recording; a worker that
+	// dies leaves its claims to others (or to itself, restarted) after that.
+	w.lease = 3 * w.timeout
 	if w.client == nil {
 		w.client = &http.Client{
 			Transport: &http.Transport{
