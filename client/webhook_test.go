@@ -24,6 +24,12 @@ func TestVerifyWebhook(t *testing.T) {
 			t.Fatalf("decoded %+v", ev)
 		}
 	}
+	// The vector of internal/webhook's TestSignatureVector.
+	vbody := []byte(`{"id":"evt_vector","type":"webhook.test","created":"2026-03-14T12:00:00Z","accountId":"acct_vector","mode":"test","data":{"endpointId":"we_vector","message":"hello"}}`)
+	if _, err := client.VerifyWebhookAt(vbody, "t=1773489600,v1=5e185148119a33984c9546a38235aca84e0ae5b1a3becf474c11124b585555c9",
+		"whsec_test_vector", 0, time.Unix(1773489600, 0)); err != nil {
+		t.Fatalf("the fixed vector: %v", err)
+	}
 	altered := append([]byte(nil), body...)
 	altered[8] = '2'
 	for name, c := range map[string]struct {
