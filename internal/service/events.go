@@ -93,6 +93,10 @@ func (s *Service) emit(ctx context.Context, t amp.Tenant, typ amp.EventType, ded
 	if s.hooks == nil {
 		return nil, nil
 	}
+	memo := t.AccountID + "\x00" + dedupe
+	if dedupe != "" && s.emitted.seen(memo, s.Now()) {
+		return nil, nil // recorded (or found recorded) lately: spare the store the write
+	}
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", typ, err)
@@ -126,6 +130,9 @@ func (s *Service) emit(ctx context.Context, t amp.Tenant, typ amp.EventType, ded
 	stored, err := s.hooks.EnqueueEvent(ctx, ev, ds)
 	if err != nil {
 		return nil, storeError(err, "", "")
+	}
+	if dedupe != "" {
+		s.emitted.add(memo, now)
 	}
 	if !stored {
 		return nil, nil
@@ -315,4 +322,41 @@ func (l *limitedKeys) sustained(keyID string, now time.Time, d time.Duration) (t
 		return time.Time{}, false
 	}
 	return st.since, st.last.Sub(st.since) >= d
+}
+
+// dedupeMemo remembers, for a day, the dedupe keys this process recorded or
+// found recorded, so that a condition that lasts (a key past its rotation
+// age) costs one store write a day per instance instead of one per check.
+// The store's uniqueness stays the rule; the memo only skips writes it
+// would refuse. Bounded: when full, it forgets everything.
+type dedupeMemo struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]time.Time
+}
+
+// dedupeMemoTTL is how long a dedupe key is remembered. It is far shorter
+// than the event retention, after which a lasting condition fires again.
+const dedupeMemoTTL = 24 * time.Hour
+
+func newDedupeMemo(max int) *dedupeMemo { return &dedupeMemo{max: max, m: make(map[string]time.Time)} }
+
+func (d *dedupeMemo) seen(key string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.m[key]
+	if ok && now.Sub(at) >= dedupeMemoTTL {
+		delete(d.m, key)
+		return false
+	}
+	return ok
+}
+
+func (d *dedupeMemo) add(key string, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.m) >= d.max {
+		clear(d.m)
+	}
+	d.m[key] = now
 }

@@ -69,6 +69,7 @@ type Service struct {
 	hooks   amp.WebhookStore
 	events  EventConfig
 	limited *limitedKeys
+	emitted *dedupeMemo
 }
 
 // New returns a Service for cfg.
@@ -116,6 +117,7 @@ func New(cfg Config) (*Service, error) {
 	s.hooks, _ = cfg.Store.(amp.WebhookStore)
 	s.events = cfg.Events.withDefaults()
 	s.limited = newLimitedKeys(10_000)
+	s.emitted = newDedupeMemo(100_000)
 	return s, nil
 }
 
