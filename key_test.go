@@ -59,7 +59,7 @@ func TestKeyPattern(t *testing.T) {
 		if got := amp.KeyPattern.FindString(text); got != k {
 			t.Fatalf("KeyPattern found %q in %q", got, text)
 		}
-		if amp.KeyPattern.MatchString("x" + k) || amp.KeyPattern.MatchString(k+"x") {
+		if amp.KeyPattern.MatchString("x"+k) || amp.KeyPattern.MatchString(k+"x") {
 			t.Fatal("KeyPattern matched a key glued to other word characters")
 		}
 	}
