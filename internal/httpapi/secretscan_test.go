@@ -112,15 +112,21 @@ func TestSecretScanningNotConfigured(t *testing.T) {
 	wantError(t, f.do(t, scanRequest([]byte(`[]`), "k", "s")), http.StatusNotFound, amp.CodeNotFound)
 }
 
-// BenchmarkSecretScanning1000 measures one alert of 1,000 tokens, 10 of
-// them live keys of the server, through the HTTP server. GitHub allows a
-// partner 30 s per request.
-func BenchmarkSecretScanning1000(b *testing.B) {
+// BenchmarkSecretScanning1000 measures one alert of 1,000 tokens, 1% of
+// them live keys of the server, through the HTTP server; GitHub allows a
+// partner 30 s per request. BenchmarkSecretScanning1, an alert of one
+// token, is the baseline of the same run: the ratio is what a token costs
+// beyond the request and its signature check.
+func BenchmarkSecretScanning1000(b *testing.B) { benchmarkSecretScanning(b, 1000) }
+
+func BenchmarkSecretScanning1(b *testing.B) { benchmarkSecretScanning(b, 1) }
+
+func benchmarkSecretScanning(b *testing.B, n int) {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	f := newFixture(b, withScanner(priv), func(o *options) { o.discardLogs = true })
 	for b.Loop() {
 		b.StopTimer()
-		found := make([]amp.FoundToken, 1000)
+		found := make([]amp.FoundToken, n)
 		for i := range found {
 			tok, _ := amp.NewKey(rand.Reader, amp.ModeLive)
 			if i%100 == 0 {
