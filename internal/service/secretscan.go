@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/amp-protocol/amp"
@@ -91,9 +92,9 @@ func (s *Service) handleFoundToken(ctx context.Context, f *amp.FoundToken) (amp.
 	if k.RevokedAt != nil {
 		return amp.TruePositive, nil // a real key, already harmless
 	}
-	url := f.URL
+	url := strings.ToValidUTF8(f.URL, "")
 	if len(url) > maxScanURLBytes {
-		url = url[:maxScanURLBytes]
+		url = strings.ToValidUTF8(url[:maxScanURLBytes], "")
 	}
 	action, err := s.LeakAction(ctx, k.AccountID)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -277,6 +278,11 @@ func (w *Worker) send(ctx context.Context, dd *amp.DueDelivery, now time.Time) (
 	start := time.Now() // latency is measured, not simulated: the real clock
 	resp, err := w.client.Do(req)
 	if err != nil {
+		// The URL stays out of the log and the delivery log: its query
+		// may hold the receiver's own token.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return 0, time.Since(start), err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
