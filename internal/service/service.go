@@ -1,6 +1,8 @@
 // Package service holds AMP's business rules, once, above storage: who a key
 // is and what it may do, how a context is decided and logged, when an
-// outcome is accepted, and how profiles are read, changed and erased.
+// outcome is accepted, and how profiles are read, changed and erased; which
+// webhook events an account's endpoints receive and when they fire, what a
+// quarantine does and what a secret scanner's report does to a key.
 // Handlers call one method per request; storage only stores.
 package service
 
