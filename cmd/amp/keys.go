@@ -85,8 +85,9 @@ only this once: store it in a secret manager or an environment variable
 func runKeysList(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "keys list", subSynopsis(keyCommands(), "list"), `
 List an account's keys, oldest first. Keys are shown masked (mode and last
-4 characters): the full key is never stored, so it cannot be shown again.`,
-		adminSettings...)
+4 characters): the full key is never stored, so it cannot be shown again.
+An active key older than --key-rotation-age is marked "rotation due".`,
+		append([]string{"key-rotation-age"}, adminSettings...)...)
 	account := cl.fs.String("account", "", "the account's `ID`")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
@@ -121,13 +122,15 @@ List an account's keys, oldest first. Keys are shown masked (mode and last
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), keyStatus(k, now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(k.Name), keyStatus(k, now, cl.cfg.KeyRotationAge),
 			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
 	}
 	return tw.Flush()
 }
 
-func keyStatus(k *amp.APIKey, now time.Time) string {
+// keyStatus is a key's state for the list; an active key older than the
+// rotation age is marked as due for rotation (key.rotation_due).
+func keyStatus(k *amp.APIKey, now time.Time, rotationAge time.Duration) string {
 	switch {
 	case k.RevokedAt != nil:
 		return "revoked"
@@ -135,6 +138,9 @@ func keyStatus(k *amp.APIKey, now time.Time) string {
 		return "quarantined"
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return "expired"
+	}
+	if rotationAge > 0 && now.Sub(k.CreatedAt) >= rotationAge {
+		return "active, rotation due"
 	}
 	return "active"
 }

@@ -158,3 +158,22 @@ func TestServeSecretScanning(t *testing.T) {
 	_, err = srv.newClient(t, key).GetContext(context.Background(), amp.ContextRequest{UserID: "u", Task: "t"})
 	wantCode(t, err, 401, amp.CodeKeyQuarantined)
 }
+
+func TestKeyStatus(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }
+	for _, c := range []struct {
+		k    amp.APIKey
+		want string
+	}{
+		{amp.APIKey{CreatedAt: *ago(89 * 24 * time.Hour)}, "active"},
+		{amp.APIKey{CreatedAt: *ago(90 * 24 * time.Hour)}, "active, rotation due"},
+		{amp.APIKey{CreatedAt: *ago(200 * 24 * time.Hour), RevokedAt: ago(time.Hour)}, "revoked"},
+		{amp.APIKey{CreatedAt: *ago(time.Hour), QuarantinedAt: ago(time.Minute)}, "quarantined"},
+		{amp.APIKey{CreatedAt: *ago(time.Hour), ExpiresAt: ago(time.Minute)}, "expired"},
+	} {
+		if got := keyStatus(&c.k, now, DefaultKeyRotationAge); got != c.want {
+			t.Errorf("keyStatus(%+v) = %q, want %q", c.k, got, c.want)
+		}
+	}
+}
