@@ -15,6 +15,7 @@ const (
 	CodeInvalidPreference      = "INVALID_PREFERENCE"
 	CodeUnauthorized           = "UNAUTHORIZED"
 	CodeKeyExpired             = "KEY_EXPIRED"
+	CodeKeyQuarantined         = "KEY_QUARANTINED"
 	CodeForbidden              = "FORBIDDEN"
 	CodeNotFound               = "NOT_FOUND"
 	CodeInvalidRequestID       = "INVALID_REQUEST_ID"

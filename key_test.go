@@ -48,3 +48,22 @@ func TestTimeOrderedID(t *testing.T) {
 		t.Error("TimeOrderedID with an empty random source: no error")
 	}
 }
+
+func TestKeyPattern(t *testing.T) {
+	for _, mode := range []amp.Mode{amp.ModeTest, amp.ModeLive} {
+		k, err := amp.NewKey(rand.Reader, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := "config:\n  AMP_API_KEY=" + k + "\n"
+		if got := amp.KeyPattern.FindString(text); got != k {
+			t.Fatalf("KeyPattern found %q in %q", got, text)
+		}
+		if amp.KeyPattern.MatchString("x"+k) || amp.KeyPattern.MatchString(k+"x") {
+			t.Fatal("KeyPattern matched a key glued to other word characters")
+		}
+	}
+	if amp.KeyPattern.MatchString("amp_sk_prod_" + strings.Repeat("a", 30)) {
+		t.Fatal("KeyPattern matched an unknown mode")
+	}
+}

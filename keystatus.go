@@ -19,13 +19,19 @@ const (
 	// KeyRevoked keys were revoked, whatever their expiry; they answer
 	// UNAUTHORIZED.
 	KeyRevoked KeyStatus = "revoked"
+	// KeyQuarantined keys were reported leaked and set aside until their
+	// owner restores or rolls them; they answer KEY_QUARANTINED.
+	KeyQuarantined KeyStatus = "quarantined"
 )
 
-// Status returns the key's status at now. Revocation wins over expiry.
+// Status returns the key's status at now. Revocation wins over
+// quarantine, and quarantine over expiry.
 func (k *APIKey) Status(now time.Time) KeyStatus {
 	switch {
 	case k.RevokedAt != nil:
 		return KeyRevoked
+	case k.Quarantined():
+		return KeyQuarantined
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return KeyExpired
 	case k.ExpiresAt != nil:

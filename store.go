@@ -42,7 +42,16 @@ type APIKey struct {
 	RevokedAt  *time.Time
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	// QuarantinedAt is set while the key is held back because it may have
+	// leaked (a secret scanner found it): it is refused with
+	// KEY_QUARANTINED until its owner restores it. QuarantineReason says
+	// why, for the owner; it is never a secret.
+	QuarantinedAt    *time.Time
+	QuarantineReason string
 }
+
+// Quarantined reports whether the key is held back by a quarantine.
+func (k *APIKey) Quarantined() bool { return k.QuarantinedAt != nil }
 
 // Masked is the display form of the key.
 func (k *APIKey) Masked() string { return MaskKey(k.Mode, k.Last4) }
@@ -156,6 +165,7 @@ type Store interface {
 	UsageStore
 	QuotaStore
 	DashboardStore
+	WebhookStore
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store; pending writes are finished first.
@@ -176,7 +186,8 @@ type KeyStore interface {
 	KeyByHash(ctx context.Context, hash string) (*APIKey, error)
 	Key(ctx context.Context, id string) (*APIKey, error)
 	Keys(ctx context.Context, accountID string) ([]*APIKey, error) // oldest first
-	// UpdateKey stores a key's name, scopes, rate limit, expiry and revocation.
+	// UpdateKey stores a key's name, scopes, rate limit, expiry, revocation
+	// and quarantine.
 	UpdateKey(ctx context.Context, k *APIKey) error
 	// RollKey stores, in one transaction, the new key next and old's new
 	// expiry (old.ExpiresAt, the end of its grace period; its other fields

@@ -25,6 +25,12 @@
 // retried: if an attempt whose answer was lost had in fact stored the
 // outcome, the retry's OUTCOME_ALREADY_REPORTED counts as success.
 //
+// # Webhooks
+//
+// VerifyWebhook checks a webhook delivery's AMP-Signature header against
+// the endpoint's secret, with a tolerance window (five minutes by default),
+// and decodes the event. Pass it the raw body, before any JSON decoding.
+//
 // # Environment
 //
 // New reads AMP_API_KEY, then AMP_KEY, when given an empty key, as the AMP

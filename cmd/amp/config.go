@@ -50,29 +50,57 @@ type Config struct {
 	// SecureCookies marks the dashboard's cookies Secure; set it when the
 	// server is reached over TLS (--secure-cookies, AMP_SECURE_COOKIES).
 	SecureCookies bool
+	// WebhookAllowPrivate lets webhook endpoints point at loopback,
+	// private and link-local addresses (--webhook-allow-private,
+	// AMP_WEBHOOK_ALLOW_PRIVATE). Off by default: an endpoint URL makes
+	// the server send requests on a user's behalf, which must not reach
+	// the operator's internal network.
+	WebhookAllowPrivate bool
+	// SecretScanningKeys is the file or http(s) URL of a secret scanner's
+	// public signing keys, which enables POST /v1/secret-scanning/github
+	// (--secret-scanning-keys, AMP_SECRET_SCANNING_KEYS); for GitHub,
+	// https://api.github.com/meta/public_keys/secret_scanning.
+	SecretScanningKeys string
+	// KeyRotationAge is the age past which a key is due for rotation and
+	// key.rotation_due fires (--key-rotation-age, AMP_KEY_ROTATION_AGE).
+	KeyRotationAge time.Duration
+	// RateLimitSustained is how long a key must stay rate-limited before
+	// rate_limit.sustained fires (--rate-limit-sustained,
+	// AMP_RATE_LIMIT_SUSTAINED).
+	RateLimitSustained time.Duration
+	// WebhookTimeout bounds one webhook delivery attempt
+	// (--webhook-timeout, AMP_WEBHOOK_TIMEOUT). A delivery claimed by an
+	// instance that dies is attempted again after three timeouts.
+	WebhookTimeout time.Duration
 }
 
 // Defaults of Config.
 const (
-	DefaultAddr            = "127.0.0.1:8080"
-	DefaultDataDir         = "./amp-data"
-	DefaultSync            = "normal"
-	DefaultLogFormat       = "text"
-	DefaultLogLevel        = "info"
-	DefaultShutdownTimeout = 15 * time.Second
-	DefaultSignup          = "open"
+	DefaultAddr               = "127.0.0.1:8080"
+	DefaultDataDir            = "./amp-data"
+	DefaultSync               = "normal"
+	DefaultLogFormat          = "text"
+	DefaultLogLevel           = "info"
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultSignup             = "open"
+	DefaultKeyRotationAge     = 90 * 24 * time.Hour
+	DefaultRateLimitSustained = 10 * time.Minute
+	DefaultWebhookTimeout     = 10 * time.Second
 )
 
 // DefaultConfig returns the built-in defaults.
 func DefaultConfig() Config {
 	return Config{
-		Addr:            DefaultAddr,
-		DataDir:         DefaultDataDir,
-		Sync:            DefaultSync,
-		LogFormat:       DefaultLogFormat,
-		LogLevel:        DefaultLogLevel,
-		ShutdownTimeout: DefaultShutdownTimeout,
-		Signup:          DefaultSignup,
+		Addr:               DefaultAddr,
+		DataDir:            DefaultDataDir,
+		Sync:               DefaultSync,
+		LogFormat:          DefaultLogFormat,
+		LogLevel:           DefaultLogLevel,
+		ShutdownTimeout:    DefaultShutdownTimeout,
+		Signup:             DefaultSignup,
+		KeyRotationAge:     DefaultKeyRotationAge,
+		RateLimitSustained: DefaultRateLimitSustained,
+		WebhookTimeout:     DefaultWebhookTimeout,
 	}
 }
 
@@ -214,6 +242,77 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		field: "WebhookAllowPrivate", flag: "webhook-allow-private", env: "AMP_WEBHOOK_ALLOW_PRIVATE", meta: "true|false", def: "false",
+		doc: "let webhook endpoints reach loopback, private and link-local addresses (refused by default)",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.WebhookAllowPrivate = b
+			return nil
+		},
+	},
+	{
+		field: "SecretScanningKeys", flag: "secret-scanning-keys", env: "AMP_SECRET_SCANNING_KEYS", meta: "FILE|URL",
+		doc: "a secret scanner's public keys (GitHub: https://api.github.com/meta/public_keys/secret_scanning); enables POST /v1/secret-scanning/github",
+		set: func(c *Config, v string) error { c.SecretScanningKeys = v; return nil },
+	},
+	{
+		field: "KeyRotationAge", flag: "key-rotation-age", env: "AMP_KEY_ROTATION_AGE", meta: "DURATION", def: "90d",
+		doc: "age past which a key is due for rotation (event key.rotation_due)",
+		set: func(c *Config, v string) error {
+			d, err := parseDuration(v)
+			if err != nil {
+				return err
+			}
+			c.KeyRotationAge = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.KeyRotationAge < 24*time.Hour {
+				return errors.New("must be at least 1d")
+			}
+			return nil
+		},
+	},
+	{
+		field: "RateLimitSustained", flag: "rate-limit-sustained", env: "AMP_RATE_LIMIT_SUSTAINED", meta: "DURATION", def: DefaultRateLimitSustained.String(),
+		doc: "how long a key must stay rate-limited before rate_limit.sustained fires",
+		set: func(c *Config, v string) error {
+			d, err := parseDuration(v)
+			if err != nil {
+				return err
+			}
+			c.RateLimitSustained = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.RateLimitSustained < time.Minute {
+				return errors.New("must be at least 1m")
+			}
+			return nil
+		},
+	},
+	{
+		field: "WebhookTimeout", flag: "webhook-timeout", env: "AMP_WEBHOOK_TIMEOUT", meta: "DURATION", def: DefaultWebhookTimeout.String(),
+		doc: "bound on one webhook delivery attempt, connection to answer (1s to 60s)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("must be a duration such as 10s")
+			}
+			c.WebhookTimeout = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.WebhookTimeout < time.Second || c.WebhookTimeout > time.Minute {
+				return errors.New("must be between 1s and 60s")
+			}
+			return nil
+		},
+	},
 }
 
 // parsePrefix reads a CIDR, or a bare address as a one-address network.
@@ -320,6 +419,16 @@ func (c *Config) value(field string) string {
 		return c.Signup
 	case "SecureCookies":
 		return strconv.FormatBool(c.SecureCookies)
+	case "WebhookAllowPrivate":
+		return strconv.FormatBool(c.WebhookAllowPrivate)
+	case "SecretScanningKeys":
+		return c.SecretScanningKeys
+	case "KeyRotationAge":
+		return c.KeyRotationAge.String()
+	case "RateLimitSustained":
+		return c.RateLimitSustained.String()
+	case "WebhookTimeout":
+		return c.WebhookTimeout.String()
 	}
 	return ""
 }

@@ -49,6 +49,7 @@ func TestConfigPrecedence(t *testing.T) {
 			Addr: ":9000", DataDir: "/var/lib/amp", Sync: "full", LogFormat: "json", LogLevel: "debug",
 			TrustedProxies:  []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")},
 			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp", Signup: "closed", SecureCookies: true,
+			KeyRotationAge: DefaultKeyRotationAge, RateLimitSustained: DefaultRateLimitSustained, WebhookTimeout: DefaultWebhookTimeout,
 		}
 		if fmt.Sprint(cfg) != fmt.Sprint(want) {
 			t.Errorf("got %+v, want %+v", cfg, want)

@@ -18,6 +18,9 @@ func keyCommands() []subcommand {
 		{"list", "--data DIR --account ID", "list an account's keys, masked", runKeysList},
 		{"revoke", "--data DIR KEY_OR_ID", "revoke a key at once", runKeysRevoke},
 		{"roll", "--data DIR KEY_OR_ID [--grace now|1h|24h|7d]", "replace a key, keeping the old one valid for a grace period", runKeysRoll},
+		{"quarantine", "--data DIR KEY_OR_ID [--reason TEXT]", "hold back a key that may have leaked, until it is restored", runKeysQuarantine},
+		{"restore", "--data DIR KEY_OR_ID", "lift a key's quarantine", runKeysRestore},
+		{"on-leak", "--data DIR --account ID quarantine|revoke", "choose what happens to keys a secret scanner reports", runKeysOnLeak},
 	}
 }
 
@@ -87,8 +90,9 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 List an account's keys, oldest first. Keys are shown masked (mode and last
 4 characters): the full key is never stored, so it cannot be shown again.
 STATUS is active, expiring (a key with a lifetime, or a rolled key in its
-grace period), expired or revoked.`,
-		adminSettings...)
+grace period), expired, revoked or quarantined; an active key older than
+--key-rotation-age is marked "rotation due".`,
+		append([]string{"key-rotation-age"}, adminSettings...)...)
 	account := cl.fs.String("account", "", "the account's `ID`")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
@@ -123,10 +127,20 @@ grace period), expired or revoked.`,
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(amp.PrintableName(k.Name)), k.Status(now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(amp.PrintableName(k.Name)), keyStatus(k, now, cl.cfg.KeyRotationAge),
 			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
 	}
 	return tw.Flush()
+}
+
+// keyStatus is a key's status for the list; an active key older than the
+// rotation age is marked as due for rotation (key.rotation_due).
+func keyStatus(k *amp.APIKey, now time.Time, rotationAge time.Duration) string {
+	st := k.Status(now)
+	if st.Usable() && rotationAge > 0 && now.Sub(k.CreatedAt) >= rotationAge {
+		return string(st) + ", rotation due"
+	}
+	return string(st)
 }
 
 func dash(s string) string {

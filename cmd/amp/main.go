@@ -59,7 +59,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the API server", runServe},
 		{"accounts", "create, list and change accounts", runAccounts},
-		{"keys", "create, list, revoke and roll API keys", runKeys},
+		{"keys", "create, list, revoke, roll and quarantine API keys", runKeys},
+		{"webhooks", "manage webhook endpoints, their deliveries and test events", runWebhooks},
 		{"users", "add dashboard users (for closed sign-up)", runUsers},
 		{"backup", "write a consistent copy of the SQLite database", runBackup},
 		{"usage", "show the metered usage of an account or a key", runUsage},

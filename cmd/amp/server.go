@@ -17,7 +17,9 @@ import (
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/redis"
+	"github.com/amp-protocol/amp/internal/secretscan"
 	"github.com/amp-protocol/amp/internal/service"
+	"github.com/amp-protocol/amp/internal/webhook"
 )
 
 // server is a running API: the store, the service over it, the limiter,
@@ -33,6 +35,7 @@ type server struct {
 	api     *httpapi.Server
 	http    *http.Server
 	ln      net.Listener
+	hooks   *webhook.Worker
 }
 
 // serverOptions change how newServer wires a server; only amp bench uses
@@ -88,7 +91,30 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		}
 		scfg.Meter = m
 	}
+	scfg.Events = service.EventConfig{
+		RotationAge: cfg.KeyRotationAge, RateLimitSustained: cfg.RateLimitSustained,
+		AllowPrivateTargets: cfg.WebhookAllowPrivate, Usage: store,
+	}
+	if !o.noLimits {
+		scfg.Events.QuotaUsage = func(ctx context.Context, a *amp.Account, now time.Time) (int64, error) {
+			q, err := limiter.QuotaUsage(ctx, a, now)
+			return q.Used, err
+		}
+	}
+	if cfg.SecretScanningKeys != "" {
+		keys, err := secretscan.Open(context.Background(), cfg.SecretScanningKeys, nil, nil)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("--secret-scanning-keys: %w", err)
+		}
+		scfg.Events.ScannerKeys = keys
+	}
 	svc, err := service.New(scfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	hooks, err := webhook.New(webhook.Config{Store: store, Logger: log, AllowPrivate: cfg.WebhookAllowPrivate, Timeout: cfg.WebhookTimeout})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -105,7 +131,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s := &server{
-		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, ln: ln,
+		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, ln: ln, hooks: hooks,
 		http: &http.Server{
 			Handler: handler,
 			// Bounds on slow clients: a request's headers must arrive in
@@ -175,9 +201,11 @@ func (s *server) baseURL() string {
 
 // run serves until ctx is done, then shuts down in order: stop taking new
 // connections and finish the requests in flight (within ShutdownTimeout),
-// stop the background jobs, flush the limiter's counts, close the store.
+// stop the background jobs and the webhook worker, flush the limiter's
+// counts, close the store.
 func (s *server) run(ctx context.Context) error {
 	s.svc.Start()
+	s.hooks.Start()
 	s.limiter.Start()
 	if s.meter != nil {
 		s.meter.Start()
@@ -200,6 +228,7 @@ func (s *server) run(ctx context.Context) error {
 		s.log.Warn("requests still in flight at the shutdown deadline were cut off", "err", shutdownErr)
 		s.http.Close()
 	}
+	s.hooks.Close() // deliveries in flight finish, within their timeout
 	jobsErr := s.svc.Close()
 	var meterErr error
 	if s.meter != nil {

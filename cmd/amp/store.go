@@ -85,7 +85,8 @@ func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 		return nil, err
 	}
 	// `amp usage` reads the stored counts through the service.
-	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log, Users: store, Usage: store})
+	svc, err := service.New(service.Config{Store: store, Learner: newLearner(), Logger: log, Users: store, Usage: store,
+		Events: service.EventConfig{AllowPrivateTargets: cfg.WebhookAllowPrivate, RotationAge: cfg.KeyRotationAge}})
 	if err != nil {
 		store.Close()
 		return nil, err

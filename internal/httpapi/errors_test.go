@@ -23,6 +23,7 @@ var contractStatus = map[string]int{
 	"INVALID_PREFERENCE":       400,
 	"UNAUTHORIZED":             401,
 	"KEY_EXPIRED":              401,
+	"KEY_QUARANTINED":          401,
 	"FORBIDDEN":                403,
 	"NOT_FOUND":                404,
 	"INVALID_REQUEST_ID":       404,
@@ -246,6 +247,19 @@ func TestErrorCodes(t *testing.T) {
 				return f.do(t, post("/v1/context", f.liveKey, ctxBody("u", "t")))
 			}},
 		},
+		amp.CodeKeyQuarantined: {
+			{name: "Quarantined", run: func(t *testing.T, f *fixture) *result {
+				f.getContext(t, f.liveKey, "u") // valid before
+				if _, err := f.svc.QuarantineKey(context.Background(), f.acct.ID, f.liveKey, "found in a public repository"); err != nil {
+					t.Fatal(err)
+				}
+				return f.do(t, post("/v1/context", f.liveKey, ctxBody("u", "t")))
+			}, check: func(t *testing.T, f *fixture, res *result, e amp.ErrorDetail) {
+				if e.Details["reason"] != "found in a public repository" || !strings.Contains(e.Message, "restore") {
+					t.Errorf("the refusal does not say why or what to do: %q %v", e.Message, e.Details)
+				}
+			}},
+		},
 		amp.CodeForbidden: {
 			{name: "ReadWithContextKey", run: func(t *testing.T, f *fixture) *result {
 				k := f.key(t, f.acct.ID, amp.ModeLive, service.KeyOptions{Scopes: []amp.Scope{amp.ScopeContext}})
@@ -463,7 +477,7 @@ func TestErrorCodes(t *testing.T) {
 				if res.header.Get("Retry-After") != "" && code != amp.CodeRateLimitExceeded && code != amp.CodeServiceUnavailable {
 					t.Errorf("Retry-After on %s", code)
 				}
-				if code == amp.CodeUnauthorized || code == amp.CodeKeyExpired {
+				if code == amp.CodeUnauthorized || code == amp.CodeKeyExpired || code == amp.CodeKeyQuarantined {
 					if h := res.header.Get("RateLimit-Limit"); h != "" {
 						t.Errorf("an unauthenticated response carries RateLimit-Limit %s", h)
 					}

@@ -185,6 +185,7 @@ type options struct {
 	noServer       bool // in-process only (fuzzing, benchmarks)
 	discardLogs    bool
 	metrics        *metrics.Metrics
+	events         service.EventConfig
 }
 
 // fixture is a real Server over a real service and SQLite store, with a
@@ -240,6 +241,7 @@ func newFixture(tb testing.TB, opts ...func(*options)) *fixture {
 		Limiter:               limiter,
 		Meter:                 f.meter,
 		AuthFailuresPerMinute: o.authFailures,
+		Events:                o.events,
 	})
 	if err != nil {
 		tb.Fatal(err)

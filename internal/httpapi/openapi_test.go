@@ -42,6 +42,24 @@ var schemaNames = map[reflect.Type]string{
 	reflect.TypeFor[amp.Encouragement]():   "EncouragementLevel",
 	reflect.TypeFor[amp.TaskComplexity]():  "TaskComplexity",
 	reflect.TypeFor[amp.Phase]():           "ProfilePhase",
+
+	reflect.TypeFor[amp.FoundToken]():             "FoundToken",
+	reflect.TypeFor[amp.TokenFeedback]():          "TokenFeedback",
+	reflect.TypeFor[amp.TokenLabel]():             "TokenLabel",
+	reflect.TypeFor[amp.EventType]():              "EventType",
+	reflect.TypeFor[amp.Mode]():                   "Mode",
+	reflect.TypeFor[amp.EventKey]():               "EventKey",
+	reflect.TypeFor[amp.LeakSource]():             "LeakSource",
+	reflect.TypeFor[amp.LeakAction]():             "LeakAction",
+	reflect.TypeFor[amp.KeyLeakSuspectedData]():   "KeyLeakSuspectedData",
+	reflect.TypeFor[amp.KeyQuarantinedData]():     "KeyQuarantinedData",
+	reflect.TypeFor[amp.KeyExpiringData]():        "KeyExpiringData",
+	reflect.TypeFor[amp.KeyRotationDueData]():     "KeyRotationDueData",
+	reflect.TypeFor[amp.QuotaThresholdData]():     "QuotaThresholdData",
+	reflect.TypeFor[amp.RateLimitSustainedData](): "RateLimitSustainedData",
+	reflect.TypeFor[amp.ProfileDeletedData]():     "ProfileDeletedData",
+	reflect.TypeFor[amp.ErasedCounts]():           "ErasedCounts",
+	reflect.TypeFor[amp.WebhookTestData]():        "WebhookTestData",
 }
 
 // enumValues are the values of each enum type, from the root package.
@@ -52,6 +70,11 @@ var enumValues = map[reflect.Type][]string{
 	reflect.TypeFor[amp.Encouragement]():  strs(amp.Encouragements),
 	reflect.TypeFor[amp.TaskComplexity](): strs(amp.TaskComplexities),
 	reflect.TypeFor[amp.Phase]():          {string(amp.PhaseColdStart), string(amp.PhaseLearning), string(amp.PhaseOptimised)},
+	reflect.TypeFor[amp.TokenLabel]():     {string(amp.TruePositive), string(amp.FalsePositive)},
+	reflect.TypeFor[amp.EventType]():      strs(amp.EventTypes),
+	reflect.TypeFor[amp.Mode]():           {string(amp.ModeTest), string(amp.ModeLive)},
+	reflect.TypeFor[amp.LeakSource]():     {string(amp.LeakBurst), string(amp.LeakNewCountry), string(amp.LeakScanner)},
+	reflect.TypeFor[amp.LeakAction]():     {string(amp.LeakActionNone), string(amp.LeakActionQuarantine), string(amp.LeakActionRevoke)},
 }
 
 func strs[T ~string](vs []T) []string {
@@ -63,7 +86,7 @@ func strs[T ~string](vs []T) []string {
 }
 
 // handWritten are the document's schemas that no root type generates.
-var handWritten = []string{"HealthStatus"}
+var handWritten = []string{"HealthStatus", "Event"}
 
 // constraints add what Go types cannot say to the generated properties,
 // from the root package's bounds. A "$ref" replaces the generated schema.
@@ -95,6 +118,10 @@ var constraints = map[string]map[string]any{
 	"TimePattern.interactionCount":           {"minimum": 1},
 	"Error.code":                             {"$ref": "#/components/schemas/ErrorCode"},
 	"Error.requestId":                        {"pattern": "^req_[0-9A-Za-z]+$"},
+	"TokenFeedback.token_hash":               {"pattern": "^[0-9a-f]{64}$"},
+	"QuotaThresholdData.threshold":           {"enum": []any{80, 95, 100}},
+	"QuotaThresholdData.month":               {"pattern": "^[0-9]{4}-[0-9]{2}$"},
+	"KeyLeakSuspectedData.country":           {"pattern": "^[A-Z]{2}$"},
 }
 
 // schemaGen generates component schemas by reflection.

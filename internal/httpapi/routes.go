@@ -11,6 +11,8 @@ func (s *Server) registerRoutes() {
 	s.handle("PUT", "/v1/profile/{userId}", amp.ScopeProfilesWrite, s.handleUpdateProfile)
 	s.handle("DELETE", "/v1/profile/{userId}", amp.ScopeProfilesWrite, s.handleDeleteProfile)
 
+	s.handle("POST", "/v1/secret-scanning/github", "", s.handleSecretScanning)
+
 	s.handle("GET", "/v1/openapi.json", "", s.handleOpenAPI)
 	s.handle("GET", "/healthz", "", s.handleHealth)
 	s.handle("GET", "/readyz", "", s.handleReady)

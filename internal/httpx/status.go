@@ -18,6 +18,7 @@ var statusByCode = map[string]int{
 	amp.CodeInvalidPreference:      http.StatusBadRequest,
 	amp.CodeUnauthorized:           http.StatusUnauthorized,
 	amp.CodeKeyExpired:             http.StatusUnauthorized,
+	amp.CodeKeyQuarantined:         http.StatusUnauthorized,
 	amp.CodeForbidden:              http.StatusForbidden,
 	amp.CodeNotFound:               http.StatusNotFound,
 	amp.CodeInvalidRequestID:       http.StatusNotFound,

@@ -10,7 +10,7 @@ import (
 	amp "github.com/amp-protocol/amp"
 )
 
-const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at"
+const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason"
 
 // CreateKey stores k; ErrConflict if its id or hash exists, ErrNotFound if
 // its account does not.
@@ -18,9 +18,9 @@ func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
 	if err := db.checkOpen(); err != nil {
 		return err
 	}
-	_, err := db.pool.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+	_, err := db.pool.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
 		k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, scopeStrings(k.Scopes), k.RateLimit,
-		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt)
+		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason)
 	if err != nil {
 		return fmt.Errorf("postgres: create key %s: %w", k.ID, mapErr(err))
 	}
@@ -67,15 +67,18 @@ func (db *DB) Keys(ctx context.Context, accountID string) ([]*amp.APIKey, error)
 	return ks, nil
 }
 
-// UpdateKey stores k's name, scopes, rate limit, expiry and revocation;
+// UpdateKey stores k's name, scopes, rate limit, expiry, revocation and
+// quarantine;
 // ErrNotFound if it does not exist. Other instances see the change when
 // their key cache's entry ends (internal/service keeps keys 500 ms).
 func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 	if err := db.checkOpen(); err != nil {
 		return err
 	}
-	tag, err := db.pool.Exec(ctx, "UPDATE api_keys SET name = $2, scopes = $3, rate_limit = $4, expires_at = $5, revoked_at = $6 WHERE id = $1",
-		k.ID, k.Name, scopeStrings(k.Scopes), k.RateLimit, k.ExpiresAt, k.RevokedAt)
+	tag, err := db.pool.Exec(ctx, `UPDATE api_keys SET name = $2, scopes = $3, rate_limit = $4, expires_at = $5, revoked_at = $6,
+			quarantined_at = $7, quarantine_reason = $8 WHERE id = $1`,
+		k.ID, k.Name, scopeStrings(k.Scopes), k.RateLimit, k.ExpiresAt, k.RevokedAt,
+		k.QuarantinedAt, k.QuarantineReason)
 	if err != nil {
 		return fmt.Errorf("postgres: update key %s: %w", k.ID, mapErr(err))
 	}
@@ -142,7 +145,7 @@ func scanKey(row pgx.CollectableRow) (*amp.APIKey, error) {
 	var scopes []string
 	var rate int32
 	if err := row.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &rate,
-		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt); err != nil {
+		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt, &k.QuarantinedAt, &k.QuarantineReason); err != nil {
 		return nil, err
 	}
 	k.Mode, k.RateLimit = amp.Mode(mode), int(rate)
@@ -151,6 +154,7 @@ func scanKey(row pgx.CollectableRow) (*amp.APIKey, error) {
 	}
 	k.CreatedAt = k.CreatedAt.UTC()
 	k.ExpiresAt, k.RevokedAt, k.LastUsedAt = utcPtr(k.ExpiresAt), utcPtr(k.RevokedAt), utcPtr(k.LastUsedAt)
+	k.QuarantinedAt = utcPtr(k.QuarantinedAt)
 	return &k, nil
 }
 

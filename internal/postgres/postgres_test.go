@@ -272,3 +272,27 @@ func TestDashboardStore(t *testing.T) {
 		return openUnclosed(t, u)
 	})
 }
+
+// TestWebhookStore runs the webhook conformance suite, reopening on the
+// same schema.
+func TestWebhookStore(t *testing.T) {
+	runDatabase(t)
+	var mu sync.Mutex
+	urls := map[storetest.WebhookBackend]string{}
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookBackend {
+		u, _ := newSchema(t)
+		db := openUnclosed(t, u)
+		mu.Lock()
+		urls[db] = u
+		mu.Unlock()
+		return db
+	}, func(t *testing.T, closed storetest.WebhookBackend) storetest.WebhookBackend {
+		mu.Lock()
+		u, ok := urls[closed]
+		mu.Unlock()
+		if !ok {
+			t.Fatal("reopen: not a store of this test")
+		}
+		return openUnclosed(t, u)
+	})
+}

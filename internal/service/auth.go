@@ -57,6 +57,10 @@ func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*P
 	switch p.Key.Status(now) {
 	case amp.KeyRevoked:
 		return nil, fail("This API key has been revoked.")
+	case amp.KeyQuarantined:
+		// Not a failed guess: the key is real, so the failure budget is
+		// left alone.
+		return nil, quarantinedError(p.Key)
 	case amp.KeyExpired:
 		return nil, amp.Errorf(amp.CodeKeyExpired, "This API key has expired. Create a new key.")
 	}

@@ -13,7 +13,12 @@ func (s *Service) Admit(ctx context.Context, p *Principal) (amp.RateState, error
 	if s.limiter == nil {
 		return amp.RateState{}, nil
 	}
-	return s.limiter.Admit(ctx, p.Account, p.Key, s.now())
+	now := s.now()
+	st, err := s.limiter.Admit(ctx, p.Account, p.Key, now)
+	if amp.ErrorCode(err) == amp.CodeRateLimitExceeded {
+		s.limited.refused(p.Key.ID, now.UTC())
+	}
+	return st, err
 }
 
 // Finish records the end of an admitted request: its status for the quota,

@@ -89,8 +89,26 @@ func (s *Service) DeleteProfile(ctx context.Context, p *Principal, userID string
 	if err := amp.ValidateUserID(userID); err != nil {
 		return err
 	}
-	if err := s.store.DeleteProfile(ctx, p.Tenant(), userID); err != nil {
+	t := p.Tenant()
+	// What the erasure receipt (profile.deleted) counts is read first: once
+	// erased, it is gone. Counted only when an outbox will carry it.
+	var erased amp.ErasedCounts
+	if s.hooks != nil {
+		rec, err := s.store.Profile(ctx, t, userID)
+		if err != nil {
+			return storeError(err, amp.CodeNotFound, "No profile exists for this userId in this mode.")
+		}
+		st, err := s.store.ProfileStats(ctx, t, userID)
+		if err != nil {
+			return storeError(err, "", "")
+		}
+		erased = amp.ErasedCounts{Profiles: 1, Outcomes: st.Outcomes, Interactions: rec.OutcomeCount}
+	}
+	if err := s.store.DeleteProfile(ctx, t, userID); err != nil {
 		return storeError(err, amp.CodeNotFound, "No profile exists for this userId in this mode.")
+	}
+	if s.hooks != nil {
+		s.emitLogged(ctx, t, amp.EventProfileDeleted, "", amp.ProfileDeletedData{UserID: userID, Mode: t.Mode, DeletedAt: s.Now(), Erased: erased})
 	}
 	return nil
 }

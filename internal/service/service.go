@@ -4,7 +4,9 @@
 // how a context is decided and logged, when an outcome is accepted, how
 // profiles are read, changed and erased, who signs in to the dashboard and
 // for which account (users, sessions, argon2id passwords, the sign-in
-// throttle), and what usage reports show. Handlers call one method per
+// throttle), what usage reports show, which webhook events an account's
+// endpoints receive and when they fire, what a quarantine does and what a
+// secret scanner's report does to a key. Handlers call one method per
 // request; storage only stores.
 package service
 
@@ -69,6 +71,8 @@ type Config struct {
 	// Quota reports accounts' live monthly usage against their plans (the
 	// limiter); without it QuotaUsage reads the stored counts of Usage.
 	Quota QuotaSource
+	// Events configures webhook events and leaked-key handling.
+	Events EventConfig
 }
 
 // Service implements the API's operations.
@@ -103,6 +107,13 @@ type Service struct {
 	login           *loginThrottle
 	usage           amp.UsageStore
 	quota           QuotaSource
+
+	// hooks is the store's outbox; nil when the store keeps none, and
+	// then no event is recorded.
+	hooks   amp.WebhookStore
+	events  EventConfig
+	limited *limitedKeys
+	emitted *dedupeMemo
 }
 
 // New returns a Service for cfg.
@@ -163,6 +174,10 @@ func New(cfg Config) (*Service, error) {
 			return nil, err
 		}
 	}
+	s.hooks = cfg.Store
+	s.events = cfg.Events.withDefaults()
+	s.limited = newLimitedKeys(10_000)
+	s.emitted = newDedupeMemo(100_000)
 	return s, nil
 }
 
@@ -240,17 +255,24 @@ func (s *Service) Close() error {
 }
 
 // runJobs performs the background jobs until ctx is done: the monthly
-// reset of test-mode data, the writing of keys' last-used times and the
-// sweeping of expired dashboard sessions.
+// reset of test-mode data, the writing of keys' last-used times, the
+// sweeping of expired dashboard sessions and the periodic checks that raise
+// webhook events (CheckEvents).
 func (s *Service) runJobs(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	var lastResetCheck, lastSweep time.Time
+	var lastResetCheck, lastSweep, lastEventCheck time.Time
 	for {
 		if now := s.now(); now.Sub(lastResetCheck) >= time.Minute {
 			lastResetCheck = now
 			if _, err := s.ResetTestDataIfDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("test-mode reset failed", "err", err)
+			}
+		}
+		if now := s.now(); s.hooks != nil && now.Sub(lastEventCheck) >= s.events.CheckInterval {
+			lastEventCheck = now
+			if err := s.CheckEvents(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("event checks failed", "err", err)
 			}
 		}
 		if now := s.Now(); now.Sub(lastSweep) >= sweepEvery {

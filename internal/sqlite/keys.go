@@ -13,17 +13,20 @@ import (
 // amp.ErrNotFound if its account does not.
 func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
 	args := []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, encScopes(k.Scopes), k.RateLimit,
-		encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), encTime(k.CreatedAt), encTimePtr(k.LastUsedAt)}
+		encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), encTime(k.CreatedAt), encTimePtr(k.LastUsedAt),
+		encTimePtr(k.QuarantinedAt), k.QuarantineReason}
 	return db.writeNoSavepoint(ctx, func(w *writer) error {
 		_, err := w.exec(w.insKey, args...)
 		return db.mapErr("create key", err)
 	})
 }
 
-// UpdateKey stores k's name, scopes, rate limit, expiry and revocation;
+// UpdateKey stores k's name, scopes, rate limit, expiry, revocation and
+// quarantine;
 // amp.ErrNotFound if there is no such key.
 func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
-	args := []any{k.Name, encScopes(k.Scopes), k.RateLimit, encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), k.ID}
+	args := []any{k.Name, encScopes(k.Scopes), k.RateLimit, encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt),
+		encTimePtr(k.QuarantinedAt), k.QuarantineReason, k.ID}
 	return db.writeNoSavepoint(ctx, func(w *writer) error {
 		n, err := w.exec(w.updKey, args...)
 		if err == nil && n == 0 {
@@ -126,10 +129,11 @@ func scanKey(s scanner) (*amp.APIKey, error) {
 		k                          amp.APIKey
 		mode, scopes               string
 		expires, revoked, lastUsed sql.NullInt64
+		quarantined                sql.NullInt64
 		created                    int64
 	)
 	if err := s.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &k.RateLimit,
-		&expires, &revoked, &created, &lastUsed); err != nil {
+		&expires, &revoked, &created, &lastUsed, &quarantined, &k.QuarantineReason); err != nil {
 		return nil, err
 	}
 	k.Mode = amp.Mode(mode)
@@ -138,5 +142,6 @@ func scanKey(s scanner) (*amp.APIKey, error) {
 	k.RevokedAt = decTimePtr(revoked)
 	k.CreatedAt = decTime(created)
 	k.LastUsedAt = decTimePtr(lastUsed)
+	k.QuarantinedAt = decTimePtr(quarantined)
 	return &k, nil
 }

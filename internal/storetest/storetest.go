@@ -22,7 +22,7 @@
 //   - UpdateAccount, UpdateKey, TouchKey and DeleteProfile of something that
 //     does not exist return ErrNotFound and change nothing; so does CreateKey
 //     for an unknown account. UpdateKey changes only name, scopes, rate
-//     limit, expiry and revocation.
+//     limit, expiry, revocation and quarantine.
 //   - SaveDecision files the new profile under the decision's tenant and
 //     user; a duplicate request id is ErrConflict and stores nothing, the new
 //     profile included.

@@ -12,6 +12,7 @@ Standard library only; every failed call raises AMPError.
 
 from ._client import AMP, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, __version__
 from ._errors import AMPError
+from ._webhook import DEFAULT_WEBHOOK_TOLERANCE, SIGNATURE_HEADER, WebhookVerificationError, verify_webhook
 from ._types import (
     COMMUNICATION_STYLES,
     COMPLEXITY_LEVELS,
@@ -34,6 +35,10 @@ from ._types import (
 __all__ = [
     "AMP",
     "AMPError",
+    "DEFAULT_WEBHOOK_TOLERANCE",
+    "SIGNATURE_HEADER",
+    "WebhookVerificationError",
+    "verify_webhook",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",

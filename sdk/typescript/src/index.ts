@@ -27,3 +27,10 @@ export type {
   TimePattern,
   MotivationProfile,
 } from './types.js';
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  SIGNATURE_HEADER,
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+} from './webhook.js';
+export type { WebhookEvent, WebhookEventType, WebhookErrorReason, VerifyWebhookOptions } from './webhook.js';
