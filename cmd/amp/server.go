@@ -136,6 +136,7 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("GET /metrics", reg.Handler())
+	mux.Handle("/mcp", newMCPHandler(log, svc, api))
 	ds, ok := store.(amp.DashboardStore)
 	if !ok {
 		log.Warn("the store keeps no dashboard users; the dashboard is off")

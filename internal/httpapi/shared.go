@@ -1,0 +1,14 @@
+package httpapi
+
+import "net/http"
+
+// The helpers below let other HTTP front ends of the binary (the MCP
+// endpoint) read credentials and client addresses exactly as the API does.
+
+// BearerToken extracts the key from an Authorization header: "" when the
+// header is absent or empty, UNAUTHORIZED when it is not a Bearer token.
+func BearerToken(header string) (string, error) { return bearerToken(header) }
+
+// ClientIP returns the address r came from, believing X-Forwarded-For only
+// from the server's trusted proxies.
+func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }
