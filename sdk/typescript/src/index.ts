@@ -27,3 +27,4 @@ export type {
   TimePattern,
   MotivationProfile,
 } from './types.js';
+export { toSystemPrompt } from './prompt.js';
