@@ -50,6 +50,10 @@ type Config struct {
 	// SecureCookies marks the dashboard's cookies Secure; set it when the
 	// server is reached over TLS (--secure-cookies, AMP_SECURE_COOKIES).
 	SecureCookies bool
+	// TraceSensitive adds request paths and queries, which may hold user
+	// ids, to trace spans (--trace-sensitive, AMP_TRACE_SENSITIVE). Tracing
+	// itself is turned on by the standard OTEL_* variables.
+	TraceSensitive bool
 }
 
 // Defaults of Config.
@@ -214,6 +218,18 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		field: "TraceSensitive", flag: "trace-sensitive", env: "AMP_TRACE_SENSITIVE", meta: "true|false", def: "false",
+		doc: "record request paths and queries, which may hold user ids, in trace spans",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.TraceSensitive = b
+			return nil
+		},
+	},
 }
 
 // parsePrefix reads a CIDR, or a bare address as a one-address network.
@@ -320,6 +336,8 @@ func (c *Config) value(field string) string {
 		return c.Signup
 	case "SecureCookies":
 		return strconv.FormatBool(c.SecureCookies)
+	case "TraceSensitive":
+		return strconv.FormatBool(c.TraceSensitive)
 	}
 	return ""
 }

@@ -42,6 +42,8 @@ type Config struct {
 	// AuthFailuresPerMinute bounds failed authentications per client IP;
 	// 20 when zero.
 	AuthFailuresPerMinute int
+	// Tracer times authentication, decisions and learning; none when nil.
+	Tracer amp.Tracer
 }
 
 // Service implements the API's operations.
@@ -57,6 +59,7 @@ type Service struct {
 
 	limiter amp.Limiter
 	meter   amp.Meter
+	tracer  amp.Tracer
 
 	authFailures *ratelimit.Failures
 	keys         *keyCache
@@ -76,6 +79,10 @@ func New(cfg Config) (*Service, error) {
 		random:  cfg.Random,
 		limiter: cfg.Limiter,
 		meter:   cfg.Meter,
+		tracer:  cfg.Tracer,
+	}
+	if s.tracer == nil {
+		s.tracer = amp.NopTracer{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
