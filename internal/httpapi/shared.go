@@ -12,3 +12,8 @@ func BearerToken(header string) (string, error) { return bearerToken(header) }
 // ClientIP returns the address r came from, believing X-Forwarded-For only
 // from the server's trusted proxies.
 func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }
+
+// DecodeJSON decodes body, one JSON object, into dst by the API's rules:
+// exact-case field names, no field given twice, unknown fields ignored,
+// type errors named; every refusal is INVALID_REQUEST.
+func DecodeJSON(body []byte, dst any) error { return decodeJSON(body, dst) }

@@ -14,6 +14,8 @@ import (
 
 	gomcp "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/google/jsonschema-go/jsonschema"
+
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/learn"
 	"github.com/amp-protocol/amp/internal/mcp"
@@ -64,7 +66,9 @@ type fixture struct {
 	acct    *amp.Account
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureB(t) }
+
+func newFixtureB(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
@@ -86,6 +90,10 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) key(t *testing.T, mode amp.Mode, scopes ...amp.Scope) string {
+	return f.keyB(t, mode, scopes...)
+}
+
+func (f *fixture) keyB(t testing.TB, mode amp.Mode, scopes ...amp.Scope) string {
 	t.Helper()
 	k, err := f.svc.CreateKey(context.Background(), f.acct.ID, mode, service.KeyOptions{Scopes: scopes})
 	if err != nil {
@@ -208,17 +216,51 @@ func TestUnauthenticated(t *testing.T) {
 func TestSchemasMatchAnswers(t *testing.T) {
 	f := newFixture(t)
 	cs := f.connect(t, f.key(t, amp.ModeTest))
+	tools, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := map[string]*jsonschema.Resolved{}
+	for _, tool := range tools.Tools {
+		b, _ := json.Marshal(tool.OutputSchema)
+		var s jsonschema.Schema
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Resolve(nil)
+		if err != nil {
+			t.Fatalf("%s: output schema: %v", tool.Name, err)
+		}
+		schemas[tool.Name] = r
+	}
+	var lastID string
 	for _, c := range []struct {
 		tool string
 		args map[string]any
 	}{
 		{mcp.ToolGetContext, map[string]any{"userId": "s", "task": "t", "metadata": map[string]any{"source": "test"}}},
+		{mcp.ToolReportOutcome, nil}, // filled in below with the context's requestId
 		{mcp.ToolUpdateProfile, map[string]any{"userId": "s", "communicationStyle": "technical", "metadata": map[string]any{"team": "a"}}},
 		{mcp.ToolGetProfile, map[string]any{"userId": "s"}},
 		{mcp.ToolDeleteProfile, map[string]any{"userId": "s"}},
 	} {
-		if res := call(t, cs, c.tool, c.args); res.IsError || res.StructuredContent == nil {
-			t.Errorf("%s: %s", c.tool, errorText(res))
+		if c.tool == mcp.ToolReportOutcome {
+			c.args = map[string]any{"requestId": lastID, "started": true, "satisfaction": 0.5}
+		}
+		res := call(t, cs, c.tool, c.args)
+		if res.IsError || res.StructuredContent == nil {
+			t.Fatalf("%s: %s", c.tool, errorText(res))
+		}
+		b, _ := json.Marshal(res.StructuredContent)
+		var instance map[string]any
+		if err := json.Unmarshal(b, &instance); err != nil {
+			t.Fatal(err)
+		}
+		if err := schemas[c.tool].Validate(instance); err != nil {
+			t.Errorf("%s: the answer %s does not match the output schema: %v", c.tool, b, err)
+		}
+		if id, ok := instance["requestId"].(string); ok {
+			lastID = id
 		}
 	}
 	bad := errorText(call(t, cs, mcp.ToolUpdateProfile, map[string]any{"userId": "s", "preferredFraming": "shouting"}))

@@ -11,6 +11,7 @@ import (
 	gomcp "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpapi"
 )
 
 // Backend performs the API's operations for the MCP tools. Its errors carry
@@ -60,7 +61,7 @@ func NewServer(b Backend, version string) *gomcp.Server {
 	no := false
 	yes := true
 
-	gomcp.AddTool(s, &gomcp.Tool{
+	addTool(s, &gomcp.Tool{
 		Name:  ToolGetContext,
 		Title: "Get how to present a task to a user",
 		Description: `Ask AMP how to present a task to one user, before you present it. Returns a recommendation on four dimensions (suggestedFraming, communicationStyle, complexity, encouragement), a confidence between 0 and 1, a rationale, and a requestId.
@@ -77,7 +78,7 @@ userId is your stable identifier of the user (at most 256 bytes; never an email 
 		return nil, c, nil
 	})
 
-	gomcp.AddTool(s, &gomcp.Tool{
+	addTool(s, &gomcp.Tool{
 		Name:  ToolReportOutcome,
 		Title: "Report what the user did with a task",
 		Description: `Tell AMP what the user did with a task that get_context was called for, so that AMP learns how to present tasks to this user. Call it exactly once per requestId, within 24 hours of get_context.
@@ -92,7 +93,7 @@ started (required): whether the user began the task. completed: whether they fin
 		return nil, &amp.OutcomeResponse{Success: true, Message: amp.OutcomeReportedMessage}, nil
 	})
 
-	gomcp.AddTool(s, &gomcp.Tool{
+	addTool(s, &gomcp.Tool{
 		Name:  ToolGetProfile,
 		Title: "Read what AMP has learned about a user",
 		Description: `Read a user's motivation profile: the preferred framing, communication style, complexity handling and encouragement level that AMP has learned, its confidence in each, the completion rate and other statistics, and the profile phase (cold_start, learning, optimised).
@@ -108,7 +109,7 @@ Use it to explain to the user what AMP knows about them. To decide how to presen
 		return nil, p, nil
 	})
 
-	gomcp.AddTool(s, &gomcp.Tool{
+	addTool(s, &gomcp.Tool{
 		Name:  ToolUpdateProfile,
 		Title: "Set a user's stated preferences",
 		Description: `Record preferences the user stated explicitly ("just give me the answer", "walk me through it"): preferredFraming, communicationStyle, complexityPreference, encouragementLevel. Only the fields given change. AMP takes them as strong evidence that later outcomes can still overturn. metadata, when given, replaces the profile's stored metadata.
@@ -124,7 +125,7 @@ Only set what the user actually said; do not guess preferences. Returns the upda
 		return nil, p, nil
 	})
 
-	gomcp.AddTool(s, &gomcp.Tool{
+	addTool(s, &gomcp.Tool{
 		Name:  ToolDeleteProfile,
 		Title: "Erase everything AMP knows about a user",
 		Description: `Permanently erase a user's profile, outcomes and pending requests (in the API key's mode). It cannot be undone: the user starts again from cold start.
@@ -193,6 +194,43 @@ Call it only when the user explicitly asks to be forgotten or to reset what AMP 
 		return &gomcp.ReadResourceResult{Contents: []*gomcp.ResourceContents{{URI: uri, MIMEType: "application/json", Text: string(body)}}}, nil
 	})
 	return s
+}
+
+// addTool registers a tool whose arguments are decoded by the API's own
+// rules (httpapi.DecodeJSON) and checked by the service, so that a bad
+// argument is a tool error with the API's code (INVALID_USER_ID …), and
+// whose result is the typed answer as structured content and as text.
+// The SDK's generic AddTool would also validate arguments and results
+// against the schemas at run time, at several decodes per call; the
+// schemas are inferred from the same types, and the tests check real
+// answers against them.
+func addTool[In, Out any](s *gomcp.Server, t *gomcp.Tool, h gomcp.ToolHandlerFor[In, Out]) {
+	s.AddTool(t, func(ctx context.Context, req *gomcp.CallToolRequest) (*gomcp.CallToolResult, error) {
+		var in In
+		args := []byte(req.Params.Arguments)
+		if len(args) == 0 || string(args) == "null" {
+			args = []byte("{}")
+		}
+		if err := httpapi.DecodeJSON(args, &in); err != nil {
+			return errorResult(toolError(err)), nil
+		}
+		_, out, err := h(ctx, req, in)
+		if err != nil {
+			return errorResult(err), nil
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the result of %s: %w", t.Name, err)
+		}
+		return &gomcp.CallToolResult{
+			StructuredContent: json.RawMessage(b),
+			Content:           []gomcp.Content{&gomcp.TextContent{Text: string(b)}},
+		}, nil
+	})
+}
+
+func errorResult(err error) *gomcp.CallToolResult {
+	return &gomcp.CallToolResult{IsError: true, Content: []gomcp.Content{&gomcp.TextContent{Text: err.Error()}}}
 }
 
 // profileURIUser returns the userId of an amp://profiles/{userId} URI; the
