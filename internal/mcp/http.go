@@ -3,8 +3,10 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -153,7 +155,7 @@ func (b *serviceBackend) call(ctx context.Context, route string, scope amp.Scope
 	}
 	err := svc.Authorize(c.p, scope)
 	if err == nil {
-		err = fn(c.p, id)
+		err = recovered(func() error { return fn(c.p, id) })
 	}
 	status := http.StatusOK
 	if err != nil {
@@ -169,6 +171,18 @@ func (b *serviceBackend) call(ctx context.Context, route string, scope amp.Scope
 		Duration: max(now.Sub(start), 0), At: now.UTC(),
 	})
 	return WithRequestID(err, id)
+}
+
+// recovered runs fn, turning a panic into an internal error. The SDK runs
+// tool handlers on goroutines of its own, where a panic would end the
+// process; the /v1 routes recover theirs too.
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return fn()
 }
 
 // Routes under which MCP operations are metered, beside the /v1 patterns.

@@ -268,3 +268,45 @@ func TestSchemasMatchAnswers(t *testing.T) {
 		t.Errorf("an unknown framing: %q", bad)
 	}
 }
+
+// panicky is a learner whose decisions panic, as a bug would.
+type panicky struct{ amp.Learner }
+
+func (panicky) Decide(*amp.DecideInput) (*amp.Choice, error) { panic("a bug") }
+
+// TestPanicIsAnInternalError checks that a panic under a tool call is an
+// INTERNAL_ERROR tool error, metered as a 500, and not the end of the
+// process: the SDK runs handlers on goroutines without recovery.
+func TestPanicIsAnInternalError(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := &meter{}
+	svc, err := service.New(service.Config{Store: db, Learner: panicky{learn.New(learn.DefaultConfig())}, Seed: 1, Meter: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := svc.CreateAccount(ctx, "acme", amp.PlanPro, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := svc.CreateKey(ctx, acct.ID, amp.ModeTest, service.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mcp.NewHandler(svc, mcp.HandlerConfig{}))
+	defer srv.Close()
+	f := &fixture{srv: srv}
+	got := errorText(call(t, f.connect(t, k.Secret), mcp.ToolGetContext, map[string]any{"userId": "u", "task": "t"}))
+	if !strings.HasPrefix(got, amp.CodeInternal+": ") || strings.Contains(got, "a bug") {
+		t.Fatalf("a panicking tool: %q", got)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.events) != 1 || m.events[0].Status != 500 {
+		t.Fatalf("metered %+v, want one 500", m.events)
+	}
+}
