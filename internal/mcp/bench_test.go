@@ -11,7 +11,8 @@ import (
 )
 
 // BenchmarkToolCall measures one stateless get_context tools/call through
-// the /mcp handler, without the network, against the service call alone.
+// the /mcp handler, without the network: the SDK's per-POST session and
+// decoding plus the service call. amp bench compares it with /v1/context.
 func BenchmarkToolCall(b *testing.B) {
 	f := newFixtureB(b)
 	key := f.keyB(b, amp.ModeLive)
