@@ -17,3 +17,12 @@ func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }
 // exact-case field names, no field given twice, unknown fields ignored,
 // type errors named; every refusal is INVALID_REQUEST.
 func DecodeJSON(body []byte, dst any) error { return decodeJSON(body, dst) }
+
+// BearerChallenge is the WWW-Authenticate value of a 401 answer to r:
+// error="invalid_token" when r sent credentials (RFC 6750 §3.1).
+func BearerChallenge(r *http.Request) string {
+	if r.Header.Get("Authorization") != "" {
+		return `Bearer realm="amp", error="invalid_token"`
+	}
+	return `Bearer realm="amp"`
+}

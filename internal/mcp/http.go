@@ -107,10 +107,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	hdr := w.Header()
 	hdr.Set("X-Request-Id", id)
 	if status == http.StatusUnauthorized {
-		hdr.Set("WWW-Authenticate", `Bearer realm="amp"`)
-		if r.Header.Get("Authorization") != "" {
-			hdr.Set("WWW-Authenticate", `Bearer realm="amp", error="invalid_token"`)
-		}
+		hdr.Set("WWW-Authenticate", httpapi.BearerChallenge(r))
 	}
 	details := amp.ErrorDetails(err)
 	if code == amp.CodeRateLimitExceeded || code == amp.CodeServiceUnavailable {
