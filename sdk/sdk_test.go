@@ -46,7 +46,7 @@ func TestTypeScriptSDK(t *testing.T) {
 		t.Skip("npm not found: TypeScript SDK tests skipped (.ci/run installs it)")
 	}
 	bin := buildServer(t)
-	if _, err := os.Stat(filepath.Join("typescript", "node_modules", "typescript")); err != nil {
+	if _, err := os.Stat(filepath.Join("typescript", "node_modules", "ai")); err != nil {
 		run(t, "typescript", bin, "npm", "ci", "--no-audit", "--no-fund")
 	}
 	run(t, "typescript", bin, "npm", "test")

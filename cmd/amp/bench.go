@@ -63,8 +63,10 @@ worker), so all three share the machine's CPUs.
 Phases:
   1. closed loop, --concurrency workers each sending their next request as
      soon as the last was answered, --duration each after --warmup:
-     POST /echo, POST /v1/context, then POST /v1/outcome (each outcome for
-     a fresh requestId from a context of phase 1, reported once);
+     POST /echo, POST /v1/context, the MCP tool get_context through
+     POST /mcp (one stateless tools/call per request), then POST
+     /v1/outcome (each outcome for a fresh requestId from a context of
+     phase 1, reported once);
   2. fixed rate, --rate requests/second for --rate-duration: POST /echo
      (the yardstick of the machine's own tail latency), POST /v1/context,
      then POST /v1/outcome. Latency counts from when a request was due, so
@@ -76,7 +78,8 @@ scratch database it creates on that server and drops afterwards, and
 prints a table of the echo, SQLite and PostgreSQL figures side by side.
 
 It prints requests/second and p50/p99 latency of each, the ratios
-service/echo (targets: context >= 0.5, outcome >= 0.3) and the p99 at the
+service/echo (targets: context >= 0.5, outcome >= 0.3), MCP get_context
+over /v1/context (target >= 0.7) and the p99 at the
 fixed rate (target <= 2ms), and, for each service phase, how many writes
 the SQLite store committed per transaction (its group-commit batch size; a
 commit costs as much as several writes). Requests come from an enterprise
@@ -175,6 +178,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		return b.measured(func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, fn) })
 	}
 	ctxRes := phase(b.contextCall)
+	mcpRes := phase(b.mcpContextCall)
 	// Outcomes need fresh requestIds: mint, unmeasured, enough for an
 	// outcome phase half again as fast as the context phase was.
 	b.fill(ctx, int(1.5*ctxRes.Rate()*(o.warmup+o.duration).Seconds()))
@@ -187,7 +191,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	for _, r := range []struct {
 		name string
 		res  *loadResult
-	}{{"echo (net/http)", echoRes}, {"POST /v1/context", ctxRes}, {"POST /v1/outcome", outRes}} {
+	}{{"echo (net/http)", echoRes}, {"POST /v1/context", ctxRes}, {"MCP get_context", mcpRes}, {"POST /v1/outcome", outRes}} {
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%d\t%s\t\n", r.name, r.res.Rate(), ms(r.res.Quantile(0.50)), ms(r.res.Quantile(0.99)), r.res.OK, r.res.Errors, perCommit(r.res))
 	}
 	tw.Flush()
@@ -201,7 +205,9 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		return a.Rate() / b.Rate()
 	}
 	fmt.Fprintf(w, "\ncontext/echo  %.2f  (target >= %.1f: %s)\n", ratio(ctxRes, echoRes), targetContextRatio, verdict(ratio(ctxRes, echoRes) >= targetContextRatio))
-	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.1f: %s)\n\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
+	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.1f: %s)\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
+	mcpRatio(w, mcpRes, ctxRes)
+	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "fixed rate: %d requests/s for %s, %d workers\n", o.rate, o.rateDuration, o.rateWorkers)
 	echoFixed := fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.echoCall)
@@ -239,7 +245,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 			return err
 		}
 	}
-	for _, r := range []*loadResult{echoRes, ctxRes, outRes, ctxFixed, outFixed} {
+	for _, r := range []*loadResult{echoRes, ctxRes, mcpRes, outRes, ctxFixed, outFixed} {
 		if r.FirstErr != nil {
 			fmt.Fprintf(w, "\nfirst error: %v\n", r.FirstErr)
 			break

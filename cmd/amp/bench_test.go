@@ -15,8 +15,8 @@ func TestBench(t *testing.T) {
 		"--rate", "200", "--rate-duration", "300ms", "--rate-workers", "8", "--users", "20")
 	// The service's rows show the SQLite store's writes per commit, the
 	// echo's a dash.
-	perCommit := map[string]string{`echo \(net/http\)`: `-`, `POST /v1/context`: `[\d.]+`, `POST /v1/outcome`: `[\d.]+`}
-	for _, target := range []string{`echo \(net/http\)`, `POST /v1/context`, `POST /v1/outcome`} {
+	perCommit := map[string]string{`echo \(net/http\)`: `-`, `POST /v1/context`: `[\d.]+`, `MCP get_context`: `[\d.]+`, `POST /v1/outcome`: `[\d.]+`}
+	for _, target := range []string{`echo \(net/http\)`, `POST /v1/context`, `MCP get_context`, `POST /v1/outcome`} {
 		// target, requests/s, p50, p99, requests, errors, writes/commit
 		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+(\d+)\s+(\d+)\s+(` + perCommit[target] + `)\s*$`).FindStringSubmatch(out)
 		if m == nil {
@@ -43,7 +43,7 @@ func TestBench(t *testing.T) {
 			t.Errorf("fixed rate %s: %s errors:\n%s", target, m[5], out)
 		}
 	}
-	for _, want := range []string{"context/echo", "outcome/echo"} {
+	for _, want := range []string{"context/echo", "outcome/echo", "mcp/context"} {
 		if !regexp.MustCompile(want + `\s+\d+\.\d\d`).MatchString(out) {
 			t.Errorf("no %s ratio:\n%s", want, out)
 		}

@@ -72,6 +72,10 @@ type Config struct {
 	// (--webhook-timeout, AMP_WEBHOOK_TIMEOUT). A delivery claimed by an
 	// instance that dies is attempted again after three timeouts.
 	WebhookTimeout time.Duration
+	// TraceSensitive adds request paths and queries, which may hold user
+	// ids, to trace spans (--trace-sensitive, AMP_TRACE_SENSITIVE). Tracing
+	// itself is turned on by the standard OTEL_* variables.
+	TraceSensitive bool
 }
 
 // Defaults of Config.
@@ -313,6 +317,18 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		field: "TraceSensitive", flag: "trace-sensitive", env: "AMP_TRACE_SENSITIVE", meta: "true|false", def: "false",
+		doc: "record request paths and queries, which may hold user ids, in trace spans",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.TraceSensitive = b
+			return nil
+		},
+	},
 }
 
 // parsePrefix reads a CIDR, or a bare address as a one-address network.
@@ -429,6 +445,8 @@ func (c *Config) value(field string) string {
 		return c.RateLimitSustained.String()
 	case "WebhookTimeout":
 		return c.WebhookTimeout.String()
+	case "TraceSensitive":
+		return strconv.FormatBool(c.TraceSensitive)
 	}
 	return ""
 }

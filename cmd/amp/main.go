@@ -68,6 +68,7 @@ func commands() []command {
 		{"simulate", "score the learning engine on simulated users, in process or over HTTP", runSimulateCmd},
 		{"evaluate", "estimate offline, from logged decisions, the value of other policies", runEvaluateCmd},
 		{"lift", "report the completion-rate lift of personalised users over the holdout", runLiftCmd},
+		{"mcp", "serve the MCP tools over stdio, for desktop agent hosts", runMCP},
 		{"bench", "measure the service against a bare net/http echo server", runBench},
 		{"version", "print the version", runVersion},
 		{"help", "show help for amp or a command", runHelp},

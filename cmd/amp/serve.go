@@ -9,7 +9,7 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout"}
+var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout", "trace-sensitive"}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "serve", "[--addr HOST:PORT] [--data DIR] [flags]", `
@@ -32,7 +32,7 @@ same data directory while serve runs.`, serveSettings...)
 	if err != nil {
 		return err
 	}
-	s, err := newServer(cfg, log, store)
+	s, err := newServer(cfg, log, store, withTracing(e.getenv))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/amp-protocol/amp/internal/redis"
 	"github.com/amp-protocol/amp/internal/secretscan"
 	"github.com/amp-protocol/amp/internal/service"
+	"github.com/amp-protocol/amp/internal/tracing"
 	"github.com/amp-protocol/amp/internal/webhook"
 )
 
@@ -29,8 +30,9 @@ type server struct {
 	log     *slog.Logger
 	store   amp.Store
 	limiter *ratelimit.Limiter
-	meter   *meter.Meter  // nil when the store keeps no usage counts
-	redis   *redis.Client // the shared limits' Redis; nil without RedisURL
+	meter   *meter.Meter     // nil when the store keeps no usage counts
+	redis   *redis.Client    // the shared limits' Redis; nil without RedisURL
+	tracing *tracing.Tracing // nil when tracing is off
 	svc     *service.Service
 	api     *httpapi.Server
 	http    *http.Server
@@ -44,6 +46,9 @@ type serverOptions struct {
 	// noLimits runs the service without rate limits, quotas and metering,
 	// the baseline against which bench measures what they cost.
 	noLimits bool
+	// getenv is serve's environment, from which tracing reads its OTEL_*
+	// variables; no tracing when nil.
+	getenv func(string) string
 }
 
 type serverOption func(*serverOptions)
@@ -77,7 +82,17 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		}
 	}()
 	limiter := ratelimit.New(lcfg)
-	scfg := service.Config{Store: store, Learner: newLearner(), Logger: log, Limiter: limiter,
+	tr, err := setupTracing(cfg, &o)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	defer func() {
+		if !wired {
+			tr.Shutdown(context.Background())
+		}
+	}()
+	scfg := service.Config{Store: tr.Store(store, storeKindName(cfg)), Learner: newLearner(), Logger: log, Limiter: limiter, Tracer: tr.Tracer(),
 		AllowSignup: cfg.Signup == "open", Users: store, Usage: store, Quota: limiter}
 	if o.noLimits {
 		scfg.Limiter = nil
@@ -131,9 +146,9 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s := &server{
-		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, ln: ln, hooks: hooks,
+		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, ln: ln, hooks: hooks, tracing: tr,
 		http: &http.Server{
-			Handler: handler,
+			Handler: tr.Middleware(handler, routeOf(api)),
 			// Bounds on slow clients: a request's headers must arrive in
 			// 10 s and the whole exchange fit in 30 s (bodies are at most
 			// 64 KiB); idle keep-alive connections are closed after 2 min.
@@ -153,10 +168,10 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 // route the binary serves gets a request id, an access-log line, metrics
 // and panic recovery, once. Every path the dashboard and /metrics do not
 // claim goes to the API, whose JSON 404 is the right answer for anything
-// unknown. Another front end (MCP) is mounted here the same way:
-// api.Mount(prefix, handler).
+// unknown. MCP is mounted at /mcp the same way.
 func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics) (http.Handler, error) {
 	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
+	api.Mount("/mcp", newMCPHandler(log, svc, api))
 	dcfg := dashboard.Config{
 		Logger: log,
 		Secure: cfg.SecureCookies,
@@ -239,6 +254,11 @@ func (s *server) run(ctx context.Context) error {
 		s.redis.Close()
 	}
 	storeErr := s.store.Close()
+	traceCtx, cancelTrace := context.WithTimeout(context.WithoutCancel(ctx), tracing.ShutdownTimeout)
+	if err := s.tracing.Shutdown(traceCtx); err != nil {
+		s.log.Warn("exporting the last spans failed", "err", err)
+	}
+	cancelTrace()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

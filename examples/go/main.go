@@ -28,49 +28,16 @@ import (
 	"github.com/amp-protocol/amp/client"
 )
 
-var framing = map[amp.Framing]string{
-	amp.FramingAchievement: "Frame the task as a goal to accomplish; name the result they will have at the end.",
-	amp.FramingLearning:    "Frame the task as a chance to learn; explain the idea behind each step.",
-	amp.FramingMicroTask:   "Frame the task as a series of very small tasks; make the first one doable in two minutes.",
-	amp.FramingChallenge:   "Frame the task as a challenge worth taking on; be direct about what makes it hard.",
-}
-
-var style = map[amp.Style]string{
-	amp.StyleBriefDirective:      "Communication: Brief and directive. Short sentences, imperative mood, no digressions.",
-	amp.StyleDetailedExplanatory: "Communication: Detailed and explanatory. Give reasons and context for each point.",
-	amp.StyleConversational:      "Communication: Conversational. Warm and informal, as a colleague would talk.",
-	amp.StyleTechnical:           "Communication: Technical. Precise terms, code and specifics over prose.",
-}
-
-var handling = map[amp.Handling]string{
-	amp.HandlingFullSolution:   "Give the complete solution.",
-	amp.HandlingBreakIntoSteps: "Break the work into numbered steps and stop after each step for the user.",
-	amp.HandlingHintsOnly:      "Give hints only; let the user find the solution.",
-	amp.HandlingHighLevel:      "Stay at the level of the approach; leave the details to the user.",
-}
-
-var encouragement = map[amp.Encouragement]string{
-	amp.EncouragementHigh:     "Be warmly encouraging and celebrate progress.",
-	amp.EncouragementModerate: "Acknowledge progress now and then.",
-	amp.EncouragementMinimal:  "Keep praise to a minimum.",
-	amp.EncouragementNone:     "No praise or encouragement; just the content.",
-}
-
 // fallback is the context used when AMP cannot be reached.
 var fallback = amp.Context{Recommendation: amp.Recommendation{
 	Framing: amp.FramingAchievement, Style: amp.StyleConversational,
 	Handling: amp.HandlingBreakIntoSteps, Encouragement: amp.EncouragementModerate,
 }}
 
-// systemPrompt turns a context into the instructions of the agent's model.
+// systemPrompt turns a context into the instructions of the agent's model,
+// with the client's helper (its wording is in docs/agents.md).
 func systemPrompt(c *amp.Context, task string) string {
-	return strings.Join([]string{
-		"You are a helpful assistant. The user's task: " + task,
-		framing[c.Framing],
-		style[c.Style],
-		handling[c.Handling],
-		encouragement[c.Encouragement],
-	}, "\n")
+	return "You are a helpful assistant. The user's task: " + task + "\n\n" + client.ToSystemPrompt(c)
 }
 
 // answer stands in for the agent's model.

@@ -37,7 +37,7 @@ func TestAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"series of very small tasks", "Communication: Technical", "hints only", "Outcome reported"} {
+	for _, want := range []string{"series of small, quick steps", "Be precise and technical", "Give hints rather than", "Outcome reported"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -21,35 +21,7 @@ import sys
 import time
 from typing import List, Optional
 
-from amp_protocol import AMP, AMPError, ContextMetadata, MotivationContext
-
-FRAMING = {
-    "achievement": "Frame the task as a goal to accomplish; name the result they will have at the end.",
-    "learning": "Frame the task as a chance to learn; explain the idea behind each step.",
-    "micro_task": "Frame the task as a series of very small tasks; make the first one doable in two minutes.",
-    "challenge": "Frame the task as a challenge worth taking on; be direct about what makes it hard.",
-}
-
-STYLE = {
-    "brief_directive": "Communication: Brief and directive. Short sentences, imperative mood, no digressions.",
-    "detailed_explanatory": "Communication: Detailed and explanatory. Give reasons and context for each point.",
-    "conversational": "Communication: Conversational. Warm and informal, as a colleague would talk.",
-    "technical": "Communication: Technical. Precise terms, code and specifics over prose.",
-}
-
-COMPLEXITY = {
-    "full_solution": "Give the complete solution.",
-    "break_into_steps": "Break the work into numbered steps and stop after each step for the user.",
-    "hints_only": "Give hints only; let the user find the solution.",
-    "high_level": "Stay at the level of the approach; leave the details to the user.",
-}
-
-ENCOURAGEMENT = {
-    "high": "Be warmly encouraging and celebrate progress.",
-    "moderate": "Acknowledge progress now and then.",
-    "minimal": "Keep praise to a minimum.",
-    "none": "No praise or encouragement; just the content.",
-}
+from amp_protocol import AMP, AMPError, ContextMetadata, MotivationContext, to_system_prompt
 
 #: The context used when AMP cannot be reached: AMP's own population default framing.
 FALLBACK = MotivationContext(
@@ -67,21 +39,13 @@ log = logging.getLogger("agent")
 
 
 def system_prompt(ctx: MotivationContext) -> str:
-    """Turns AMP's recommendation into instructions for the model."""
-    return "\n".join(
-        [
-            "You are a helpful assistant.",
-            FRAMING[ctx.suggested_framing],
-            STYLE[ctx.communication_style],
-            COMPLEXITY[ctx.complexity],
-            ENCOURAGEMENT[ctx.encouragement],
-        ]
-    )
+    """Turns AMP's recommendation into instructions for the model, with the SDK's helper."""
+    return "You are a helpful assistant.\n\n" + to_system_prompt(ctx)
 
 
 def model(system: str, task: str) -> str:
     """Stand-in for an LLM call: replace with your model client."""
-    n = len(system.splitlines()) - 1
+    n = sum(1 for line in system.splitlines() if line.startswith("- "))
     return f'(a model following the system prompt above would now answer: "{task}")\n{n} instructions applied.'
 
 

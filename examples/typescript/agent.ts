@@ -13,43 +13,7 @@
 //     node dist/agent.js --user user_123 --type coding "build a login page"
 import { createInterface } from 'node:readline';
 
-import {
-  AMP,
-  AMPError,
-  type CommunicationStyle,
-  type ComplexityLevel,
-  type EncouragementLevel,
-  type FramingType,
-  type MotivationContext,
-} from '@amp-protocol/client';
-
-const FRAMING: Record<FramingType, string> = {
-  achievement: 'Frame the task as a goal to accomplish; name the result they will have at the end.',
-  learning: 'Frame the task as a chance to learn; explain the idea behind each step.',
-  micro_task: 'Frame the task as a series of very small tasks; make the first one doable in two minutes.',
-  challenge: 'Frame the task as a challenge worth taking on; be direct about what makes it hard.',
-};
-
-const STYLE: Record<CommunicationStyle, string> = {
-  brief_directive: 'Communication: Brief and directive. Short sentences, imperative mood, no digressions.',
-  detailed_explanatory: 'Communication: Detailed and explanatory. Give reasons and context for each point.',
-  conversational: 'Communication: Conversational. Warm and informal, as a colleague would talk.',
-  technical: 'Communication: Technical. Precise terms, code and specifics over prose.',
-};
-
-const COMPLEXITY: Record<ComplexityLevel, string> = {
-  full_solution: 'Give the complete solution.',
-  break_into_steps: 'Break the work into numbered steps and stop after each step for the user.',
-  hints_only: 'Give hints only; let the user find the solution.',
-  high_level: 'Stay at the level of the approach; leave the details to the user.',
-};
-
-const ENCOURAGEMENT: Record<EncouragementLevel, string> = {
-  high: 'Be warmly encouraging and celebrate progress.',
-  moderate: 'Acknowledge progress now and then.',
-  minimal: 'Keep praise to a minimum.',
-  none: 'No praise or encouragement; just the content.',
-};
+import { AMP, AMPError, toSystemPrompt, type MotivationContext } from '@amp-protocol/client';
 
 /** The context used when AMP cannot be reached: AMP's own population default framing. */
 const FALLBACK: MotivationContext = {
@@ -63,20 +27,14 @@ const FALLBACK: MotivationContext = {
   metadata: { profilePhase: 'cold_start', interactionCount: 0, explorationMode: false },
 };
 
-/** Turns AMP's recommendation into instructions for the model. */
+/** Turns AMP's recommendation into instructions for the model, with the SDK's helper. */
 export function systemPrompt(ctx: MotivationContext): string {
-  return [
-    'You are a helpful assistant.',
-    FRAMING[ctx.suggestedFraming],
-    STYLE[ctx.communicationStyle],
-    COMPLEXITY[ctx.complexity],
-    ENCOURAGEMENT[ctx.encouragement],
-  ].join('\n');
+  return 'You are a helpful assistant.\n\n' + toSystemPrompt(ctx);
 }
 
 /** Stand-in for an LLM call: replace with your model client. */
 async function model(system: string, task: string): Promise<string> {
-  return `(a model following the system prompt above would now answer: "${task}")\n${system.split('\n').length - 1} instructions applied.`;
+  return `(a model following the system prompt above would now answer: "${task}")\n${system.split('\n').filter((l) => l.startsWith('- ')).length} instructions applied.`;
 }
 
 function parseArgs(argv: string[]): { userId: string; taskType: string | undefined; task: string } {

@@ -69,6 +69,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == amp.CodeRateLimitExceeded || code == amp.CodeServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(details)))
 	}
+	if HTTPStatus(code) == http.StatusUnauthorized {
+		// RFC 9110 §15.5.2: a 401 names the scheme that would succeed.
+		w.Header().Set("WWW-Authenticate", BearerChallenge(r))
+	}
 	body := amp.ErrorBody{Error: amp.ErrorDetail{
 		Code:      code,
 		Message:   msg,

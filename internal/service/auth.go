@@ -30,6 +30,13 @@ func (p *Principal) Tenant() amp.Tenant { return p.Key.Tenant() }
 // client IP so that keys cannot be guessed: past the limit every attempt
 // from that IP is refused with RATE_LIMIT_EXCEEDED until the budget refills.
 func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*Principal, error) {
+	ctx, end := s.tracer.Start(ctx, amp.SpanAuthenticate)
+	p, err := s.authenticate(ctx, secret, clientIP)
+	end(err)
+	return p, err
+}
+
+func (s *Service) authenticate(ctx context.Context, secret, clientIP string) (*Principal, error) {
 	now := s.now()
 	if wait := s.authFailures.Wait(clientIP, now); wait > 0 {
 		retry := int(math.Ceil(wait.Seconds()))

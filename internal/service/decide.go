@@ -33,6 +33,7 @@ func (s *Service) GetContext(ctx context.Context, p *Principal, requestID string
 		userModel, interactions = profile.Model, profile.OutcomeCount
 	}
 	holdout := inHoldout(t, req.UserID, p.Account.HoldoutPercent)
+	_, endDecide := s.tracer.Start(ctx, amp.SpanDecide)
 	choice, err := s.learner.Decide(&amp.DecideInput{
 		User:         userModel,
 		Population:   pop.Model,
@@ -41,6 +42,7 @@ func (s *Service) GetContext(ctx context.Context, p *Principal, requestID string
 		Holdout:      holdout,
 		Rand:         s.newRand(),
 	})
+	endDecide(err)
 	if err != nil {
 		return nil, fmt.Errorf("decide: %w", err)
 	}
@@ -110,6 +112,7 @@ func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.Outc
 				Metadata:     req.Metadata,
 				ReportedAt:   now,
 			}
+			_, endLearn := s.tracer.Start(ctx, amp.SpanLearn)
 			learned, err := s.learner.Learn(&amp.LearnInput{
 				User:       prof.Model,
 				Population: pop.Model,
@@ -117,6 +120,7 @@ func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.Outc
 				Outcome:    o,
 				Now:        now,
 			})
+			endLearn(err)
 			if err != nil {
 				return nil, fmt.Errorf("learn: %w", err)
 			}

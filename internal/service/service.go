@@ -73,6 +73,8 @@ type Config struct {
 	Quota QuotaSource
 	// Events configures webhook events and leaked-key handling.
 	Events EventConfig
+	// Tracer times authentication, decisions and learning; none when nil.
+	Tracer amp.Tracer
 }
 
 // Service implements the API's operations.
@@ -88,6 +90,7 @@ type Service struct {
 
 	limiter amp.Limiter
 	meter   amp.Meter
+	tracer  amp.Tracer
 
 	authFailures *ratelimit.Failures
 	keys         *keyCache
@@ -137,6 +140,10 @@ func New(cfg Config) (*Service, error) {
 		login:           newLoginThrottle(),
 		usage:           cfg.Usage,
 		quota:           cfg.Quota,
+		tracer:  cfg.Tracer,
+	}
+	if s.tracer == nil {
+		s.tracer = amp.NopTracer{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

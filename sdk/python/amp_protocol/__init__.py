@@ -12,6 +12,7 @@ Standard library only; every failed call raises AMPError.
 
 from ._client import AMP, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, __version__
 from ._errors import AMPError
+from ._prompt import to_system_prompt
 from ._webhook import DEFAULT_WEBHOOK_TOLERANCE, SIGNATURE_HEADER, WebhookVerificationError, verify_webhook
 from ._types import (
     COMMUNICATION_STYLES,
@@ -59,4 +60,5 @@ __all__ = [
     "ProfilePhase",
     "TaskComplexity",
     "TimePattern",
+    "to_system_prompt",
 ]

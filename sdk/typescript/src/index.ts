@@ -27,6 +27,7 @@ export type {
   TimePattern,
   MotivationProfile,
 } from './types.js';
+export { toSystemPrompt } from './prompt.js';
 export {
   verifyWebhook,
   WebhookVerificationError,

@@ -94,8 +94,8 @@ describe('example agent', () => {
       ['--user', 'alice', '--type', 'writing', 'write the release notes'],
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Frame the task as a series of very small tasks/);
-    assert.match(r.stdout, /Communication: Brief and directive/);
+    assert.match(r.stdout, /Frame the task as a series of small, quick steps/);
+    assert.match(r.stdout, /Be brief and directive/);
     assert.match(r.stdout, /Outcome reported for req_emu1\./);
     assert.deepEqual(server.requests[0]!.body, { userId: 'alice', task: 'write the release notes', taskType: 'writing' });
     const outcome = server.requests[1]!.body as Record<string, unknown>;
@@ -115,7 +115,7 @@ describe('example agent', () => {
     const r = await consumer.run('agent.js', { AMP_API_KEY: KEY, AMP_BASE_URL: `http://127.0.0.1:${port}/v1` }, 'n\n');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /AMP unavailable \(CONNECTION_ERROR/);
-    assert.match(r.stdout, /Frame the task as a goal to accomplish/);
+    assert.match(r.stdout, /Frame the task as an achievement/);
     assert.doesNotMatch(r.stdout, /Outcome reported/);
   });
 });

@@ -1,0 +1,36 @@
+package mcp_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/amp-protocol/amp"
+)
+
+// BenchmarkToolCall measures one stateless get_context tools/call through
+// the /mcp handler, without the network: the SDK's per-POST session and
+// decoding plus the service call. amp bench compares it with /v1/context.
+func BenchmarkToolCall(b *testing.B) {
+	f := newFixtureB(b)
+	key := f.keyB(b, amp.ModeLive)
+	h := f.srv.Config.Handler
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_context","arguments":{"userId":"u` + strconv.Itoa(i%100) + `","task":"build a login page"}}}`
+		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", "2025-06-18")
+		req.Header.Set("Authorization", "Bearer "+key)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"isError":true`) {
+			b.Fatalf("HTTP %d: %s", w.Code, w.Body.String())
+		}
+	}
+}
