@@ -38,7 +38,11 @@ type Learner interface {
 
 // LearnContext is what a request tells about the situation of a decision.
 type LearnContext struct {
-	TaskType   string
+	// Task is the request's task text. The learner reads it to place the
+	// request among the kinds of task it knows and keeps nothing of it; the
+	// service passes it and does not store it.
+	Task       string
+	TaskType   string // free text, as the integrator sent it
 	Complexity TaskComplexity
 	Hour       int // UTC hour of the request
 }
@@ -60,6 +64,21 @@ type Choice struct {
 	Explored       bool    // not the model's current best guess
 	Confidence     float64 // in [0, 1]; see the learner's documentation
 	Rationale      string
+	// TaskKind is the learner's name for the kind of task it read from the
+	// context's task text and taskType, "" when it found none. The service
+	// logs it as the decision's task type when the request sent none, so
+	// that the outcome teaches the same kind.
+	TaskKind string
+	// Dimensions says, per adapted dimension (framing, style, handling,
+	// encouragement), whether the option is not the model's best guess
+	// and the posterior probability that it is the user's best.
+	Dimensions [4]DimensionChoice
+}
+
+// DimensionChoice is what a Choice says about one dimension.
+type DimensionChoice struct {
+	Explored bool
+	PBest    float64
 }
 
 // LearnInput is one outcome to learn from.
