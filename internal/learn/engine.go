@@ -18,11 +18,12 @@ type Config struct {
 	// taste changes is followed within tens of outcomes, while what the
 	// population taught stays as the prior.
 	UserDiscount float64
-	// PopulationDiscount is the same per outcome of the tenant; it bounds
-	// the population's memory to about 1/(1-d) outcomes (10,000 by
-	// default: the task-type and complexity offsets need many outcomes, so
-	// a shorter memory cost more than it gained on simulated populations).
-	PopulationDiscount float64
+	// PopulationHalfLife is the age, in hours of wall-clock time between
+	// the outcome and the latest outcome merged, at which an outcome
+	// weighs half in the population (2,160: 90 days). The population
+	// forgets by time rather than by count so that merging is
+	// order-independent (see MergePopulation).
+	PopulationHalfLife float64
 	// NoiseVar is the variance of one reward around its expectation, used
 	// until the population has estimated its own.
 	NoiseVar float64
@@ -61,7 +62,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		UserDiscount:           0.97,
-		PopulationDiscount:     0.9999,
+		PopulationHalfLife:     90 * 24,
 		NoiseVar:               0.08,
 		LevelPrior:             10,
 		UserPrior:              12,
@@ -82,7 +83,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	set(&c.UserDiscount, d.UserDiscount)
-	set(&c.PopulationDiscount, d.PopulationDiscount)
+	set(&c.PopulationHalfLife, d.PopulationHalfLife)
 	set(&c.NoiseVar, d.NoiseVar)
 	set(&c.LevelPrior, d.LevelPrior)
 	set(&c.UserPrior, d.UserPrior)
@@ -93,7 +94,6 @@ func (c Config) withDefaults() Config {
 	set(&c.ManualWeight, d.ManualWeight)
 	set(&c.ManualMargin, d.ManualMargin)
 	c.UserDiscount = math.Min(c.UserDiscount, 1)
-	c.PopulationDiscount = math.Min(c.PopulationDiscount, 1)
 	c.Floor = math.Min(c.Floor, 1)
 	return c
 }
@@ -126,7 +126,8 @@ func (e *Engine) Decide(in *amp.DecideInput) (*amp.Choice, error) {
 		return nil, errNoRand
 	}
 	var est estimate
-	if err := e.estimateInput(in, &est); err != nil {
+	kind, err := e.estimateInput(in, &est)
+	if err != nil {
 		return nil, err
 	}
 	var pol policy
@@ -134,20 +135,21 @@ func (e *Engine) Decide(in *amp.DecideInput) (*amp.Choice, error) {
 	var arms [numDims]int
 	prop, conf := 1.0, 0.0
 	explored := false
+	ch := &amp.Choice{TaskKind: kind}
 	for d := range numDims {
 		a := sample(&pol.prob[d], in.Rand.Float64())
 		arms[d] = a
 		prop *= pol.prob[d][a]
 		conf += confidence(&est, &pol, d, a)
 		explored = explored || a != pol.best[d]
+		ch.Dimensions[d] = amp.DimensionChoice{Explored: a != pol.best[d], PBest: pol.pbest[d][a]}
 	}
-	return &amp.Choice{
-		Recommendation: recommendation(arms),
-		Propensity:     prop,
-		Explored:       explored,
-		Confidence:     conf / numDims,
-		Rationale:      rationale(&est, &pol, arms, explored, taskKey(in.Context.TaskType), in.Context.Complexity),
-	}, nil
+	ch.Recommendation = recommendation(arms)
+	ch.Propensity = prop
+	ch.Explored = explored
+	ch.Confidence = conf / numDims
+	ch.Rationale = rationale(&est, &pol, arms, explored, kind, in.Context.Complexity)
+	return ch, nil
 }
 
 // Probability returns the probability that Decide, given in, recommends
@@ -159,7 +161,7 @@ func (e *Engine) Probability(in *amp.DecideInput, rec amp.Recommendation) (float
 		return 0, err
 	}
 	var est estimate
-	if err := e.estimateInput(in, &est); err != nil {
+	if _, err := e.estimateInput(in, &est); err != nil {
 		return 0, err
 	}
 	var pol policy
@@ -177,7 +179,7 @@ func (e *Engine) Probability(in *amp.DecideInput, rec amp.Recommendation) (float
 // a joint recommendation's probability is the product of its options'.
 func (e *Engine) Distribution(in *amp.DecideInput) ([4][4]float64, error) {
 	var est estimate
-	if err := e.estimateInput(in, &est); err != nil {
+	if _, err := e.estimateInput(in, &est); err != nil {
 		return [4][4]float64{}, err
 	}
 	var pol policy
@@ -185,21 +187,23 @@ func (e *Engine) Distribution(in *amp.DecideInput) ([4][4]float64, error) {
 	return pol.prob, nil
 }
 
-func (e *Engine) estimateInput(in *amp.DecideInput, est *estimate) error {
-	tk := taskKey(in.Context.TaskType)
+// estimateInput computes the estimate for in's context and returns the
+// task kind it read from the context.
+func (e *Engine) estimateInput(in *amp.DecideInput, est *estimate) (string, error) {
+	tk := kindOf(in.Context.TaskType, in.Context.Task)
 	cx := complexityIndex(in.Context.Complexity)
 	p, err := decodePopulation(in.Population, &tk)
 	if err != nil {
-		return fmt.Errorf("population: %w", err)
+		return "", fmt.Errorf("population: %w", err)
 	}
 	var u *userState
 	if !in.Holdout {
 		if u, err = decodeUser(in.User, &tk); err != nil {
-			return fmt.Errorf("user: %w", err)
+			return "", fmt.Errorf("user: %w", err)
 		}
 	}
 	e.estimateFor(u, p, tk, cx, est)
-	return nil
+	return tk, nil
 }
 
 func sample(p *[numArms]float64, x float64) int {

@@ -153,7 +153,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 
 	// The population.
 	pg := &p.Global
-	fg := pow(cfg.PopulationDiscount, p.Seq-pg.Seq)
+	const fg = 1.0 // the population's cells are weighted when merged
 	est.popCells[0] = evidenceCell{c: pg, f: fg}
 	g := fit{levelPrior: 0.5, levelWeight: popLevelPrior, base: &zero, prior: &zero, weight: &popW}
 	g.solve(pg, fg)
@@ -168,7 +168,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	}
 	est.ctxOffset = 0
 	popCtx := func(c *cell, slot int) {
-		f := pow(cfg.PopulationDiscount, p.Seq-c.Seq)
+		const f = 1.0
 		est.popCells[slot] = evidenceCell{c: c, f: f}
 		m := fit{levelPrior: est.popLevel, levelWeight: cfg.LevelPrior, base: &est.ep, prior: &zero, weight: &ctxW}
 		m.solve(c, f)
@@ -304,15 +304,13 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 }
 
 // The population estimates the reward noise σ² once it has minVarSamples
-// samples of it; before, the engine uses the configured NoiseVar.
-const (
-	minVarSamples = 300
-	varRate       = 1.0 / 3000 // the running estimate's memory, in samples
-)
+// (weighted) samples of it; before, the engine uses the configured
+// NoiseVar.
+const minVarSamples = 300
 
 func (e *Engine) noiseVar(p *popState) float64 {
 	if p.NoiseN >= minVarSamples {
-		return math.Max(p.NoiseVar, 0.005)
+		return math.Max(p.NoiseSS/p.NoiseN, 0.005)
 	}
 	return e.cfg.NoiseVar
 }
