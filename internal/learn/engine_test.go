@@ -193,7 +193,8 @@ func TestContextPreferences(t *testing.T) {
 		t.Errorf("writing: full_solution share = %.2f, want ≥ 0.7", got)
 	}
 	ch := w.decide(t, "u", debugging)
-	if ch.Recommendation.Handling == amp.HandlingHintsOnly && !strings.HasPrefix(ch.Rationale, "User ") {
+	quotesUser := strings.HasPrefix(ch.Rationale, "User ") || strings.Contains(ch.Rationale, "; user ")
+	if ch.Recommendation.Handling == amp.HandlingHintsOnly && !quotesUser {
 		t.Errorf("rationale %q does not quote the user's statistic", ch.Rationale)
 	}
 }

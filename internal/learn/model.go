@@ -378,6 +378,9 @@ func (e *Engine) policyFor(est *estimate, pol *policy) {
 	pol.alarm = alarm(est.surprise, est.shortfall)
 	t += (1 - t) * pol.alarm
 	t2 := t * t
+	pt := e.cfg.PopulationTemper
+	pt += (1 - pt) * pol.alarm
+	pt2 := pt * pt
 	floor := e.cfg.Floor
 	for d := range numDims {
 		pol.best[d] = argmax(&est.mean[d])
@@ -385,7 +388,7 @@ func (e *Engine) policyFor(est *estimate, pol *policy) {
 		var v [numArms]float64
 		for a := range numArms {
 			vp := math.Min(est.vpop[d][a], est.vr[d][a])
-			v[a] = t2*(est.vr[d][a]-vp) + vp
+			v[a] = t2*(est.vr[d][a]-vp) + pt2*vp
 		}
 		matchProb(&est.mean[d], &v, 1, &pol.prob[d])
 		for a := range numArms {
