@@ -313,11 +313,20 @@ func mergePhases(acc, add []sim.PhaseStats) []sim.PhaseStats {
 				n := acc[i].Answers + ph.Answers
 				acc[i].ExploredShare = (acc[i].ExploredShare*float64(acc[i].Answers) + ph.ExploredShare*float64(ph.Answers)) / float64(n)
 				acc[i].MeanConfidence = (acc[i].MeanConfidence*float64(acc[i].Answers) + ph.MeanConfidence*float64(ph.Answers)) / float64(n)
+				if acc[i].DimensionExplored != nil && ph.DimensionExplored != nil {
+					for d := range acc[i].DimensionExplored {
+						acc[i].DimensionExplored[d] = (acc[i].DimensionExplored[d]*float64(acc[i].Answers) + ph.DimensionExplored[d]*float64(ph.Answers)) / float64(n)
+					}
+				}
 				acc[i].Answers = n
 				found = true
 			}
 		}
 		if !found {
+			if ph.DimensionExplored != nil {
+				d := *ph.DimensionExplored
+				ph.DimensionExplored = &d
+			}
 			acc = append(acc, ph)
 		}
 	}
@@ -520,6 +529,11 @@ func (r *simReport) print(w io.Writer) error {
 				line += fmt.Sprintf(" %s %.2f, %.2f (%d);", ph.Phase, ph.ExploredShare, ph.MeanConfidence, ph.Answers)
 			}
 			fmt.Fprintln(w, strings.TrimSuffix(line, ";"))
+			for _, ph := range c.Phases {
+				if e := ph.DimensionExplored; e != nil {
+					fmt.Fprintf(w, "  %s: off the best guess on framing %.2f, style %.2f, handling %.2f, encouragement %.2f\n", ph.Phase, e[0], e[1], e[2], e[3])
+				}
+			}
 		}
 	}
 	if r.Plot != "" {

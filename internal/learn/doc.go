@@ -16,8 +16,13 @@
 // recommended, and each effect is relative to it. Evidence is kept in cells
 // of discounted sufficient statistics (per option: count, reward sum,
 // successes): one cell for the tenant's population overall, one per task
-// type (at most MaxPopulationTaskTypes) and one per request complexity; the
-// same for each user (at most MaxUserTaskTypes task types). Estimates are
+// kind (at most MaxPopulationTaskTypes) and one per request complexity; the
+// same for each user (at most MaxUserTaskTypes task kinds). A request's
+// task kind is read from its free-text taskType or, without one, from its
+// task text (kindOf, in taskkind.go: an embedded lexicon of eight kinds
+// over stemmed words; a taskType outside it is its own kind), so that
+// "debug" and "Bug fixing" share evidence; Choice.TaskKind names it so the
+// service can log it, and nothing of the text is kept. Estimates are
 // solved from the sums when needed, jointly for the level and the effects
 // (fit.solve), so they never carry the model's earlier beliefs.
 //
@@ -32,9 +37,15 @@
 // away from it as the user's outcomes accumulate. Context offsets add, so
 // a user may want hints for debugging and full solutions for writing.
 //
-// Outcomes of the same user lose weight by UserDiscount per later outcome,
-// the population's by PopulationDiscount per outcome of the tenant: recent
-// outcomes weigh more, and what the population taught remains the prior.
+// Outcomes of the same user lose weight by UserDiscount per later outcome.
+// The population's are weighted by wall-clock age, half after
+// PopulationHalfLife hours, measured to the latest outcome merged: that
+// makes MergePopulation a sum of independently computed deltas, the same
+// state (to float64 rounding) in whatever order and batches the store
+// folds them, which TestMergeIsOrderIndependent checks; the one exception
+// is which task kinds hold cells once a tenant has used more than
+// MaxPopulationTaskTypes (see MergePopulation). Learn computes a delta from
+// the population as read, without it having been updated in between.
 // A user whose outcomes keep falling short of predictions, against the
 // user's model or against what similar users get from the same options,
 // raises an alarm (see alarm) that widens exploration and speeds up
@@ -53,7 +64,8 @@
 // (1-Floor)·P̂(best) + Floor/4, where P̂(best) is a closed-form probability
 // matching over the Gaussian posteriors (see policyFor), with the user's
 // own uncertainty tempered by Temper and the population's uncertainty
-// about its estimates not. Because the probabilities are computed, not
+// about its estimates by PopulationTemper (1 by default: exploration the
+// population needs is shared by all its users, and falls as it learns). Because the probabilities are computed, not
 // sampled, the propensity of a recommendation is exact: the product of its
 // four options' probabilities (Probability and Distribution expose them to
 // offline evaluation). Every joint recommendation keeps a propensity of at
@@ -61,7 +73,8 @@
 //
 // Explored is true when any dimension's option is not the one with the
 // highest posterior mean: the recommendation is not the current best
-// guess. Confidence is defined in confidence: per dimension, a quarter how
+// guess. Choice.Dimensions says it per dimension, with the posterior
+// probability that the option is the user's best. Confidence is defined in confidence: per dimension, a quarter how
 // far the posterior probability that the recommended option is the best
 // lies above a blind guess's, three quarters the share of the evidence
 // about it that is the user's own, mapped into [0.2, 1] and averaged over
@@ -75,9 +88,11 @@
 // # State
 //
 // States are versioned little-endian binary (see the format in state.go).
-// A user's state is at most MaxUserStateBytes (2,540) bytes; a tenant's
-// population at most MaxPopulationStateBytes (5,218) bytes; a task type
-// beyond the cap replaces the one with the least discounted evidence.
+// A user's state (float32 cells) is at most MaxUserStateBytes (2,540)
+// bytes, a task kind beyond the cap replacing the one with the least
+// discounted evidence; a tenant's population (float64 cells, version 2) at
+// most MaxPopulationStateBytes (9,234) bytes, below the 4 KiB and 16 KiB
+// the project allows; TestStateSizeIsBounded enforces both.
 // Decoding checks every length, count and number, and returns an error
 // wrapping ErrBadState for anything it cannot read; it never panics.
 //

@@ -522,6 +522,13 @@ func TestStateSizeIsBounded(t *testing.T) {
 	if n := len(w.users["big"]); n < learn.MaxUserStateBytes-200 {
 		t.Errorf("user with every slot used is only %d bytes; is the cap of task types applied?", n)
 	}
+	if n := len(w.pop); n < learn.MaxPopulationStateBytes-200 {
+		t.Errorf("population with every slot used is only %d bytes; is the cap of task kinds applied?", n)
+	}
+	// The bounds the project documents (docs/learning.md).
+	if learn.MaxUserStateBytes > 4096 || learn.MaxPopulationStateBytes > 16384 {
+		t.Errorf("maxima %d and %d bytes exceed 4 KiB per user, 16 KiB per population", learn.MaxUserStateBytes, learn.MaxPopulationStateBytes)
+	}
 	t.Logf("user %d bytes (max %d), population %d bytes (max %d)", len(w.users["big"]), learn.MaxUserStateBytes, len(w.pop), learn.MaxPopulationStateBytes)
 }
 

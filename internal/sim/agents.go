@@ -99,7 +99,7 @@ func (a *LearnerAgent) Decide(_ context.Context, it *Interaction) (amp.Recommend
 	if err != nil {
 		return amp.Recommendation{}, nil, err
 	}
-	a.phases.add(amp.PhaseFor(u.outcomes), ch.Explored, ch.Confidence)
+	a.phases.addChoice(amp.PhaseFor(u.outcomes), ch)
 	taskType := it.Context.TaskType
 	if taskType == "" {
 		taskType = ch.TaskKind // as the service logs it
