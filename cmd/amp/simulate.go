@@ -18,7 +18,7 @@ import (
 	"github.com/amp-protocol/amp/internal/sim"
 )
 
-const simulateSynopsis = "[--seeds LIST | --seed N] [--family F] [--arrival A] [--scenario realistic|ideal] [--users U] [--interactions N] [--drift] [--out FILE] [--server URL --key KEY] [--json]"
+const simulateSynopsis = "[--seeds LIST | --seed N] [--family F] [--arrival A] [--scenario realistic|ideal] [--users U] [--interactions N] [--drift] [--ablations] [--out FILE] [--server URL --key KEY] [--json]"
 
 const simulateDoc = `
 Simulate users of an AMP integration and score policies on them.
@@ -54,6 +54,12 @@ recommended options that were the user's best, mean expected completion)
 with its expected calibration error against that share, and the answers by
 profile phase: the share with explorationMode true and the mean confidence.
 
+With --ablations, the engine also runs with each of its parts turned back
+to what it was before: task kinds (contexts keyed by the exact taskType,
+text ignored), reward (the earlier recipe), hierarchy (users do not borrow
+from the population) and tempered exploration (plain probability
+matching).
+
 The engine was tuned on family personas, seeds 1 to 30; the default seeds,
 1001 to 1005, and every seed of the other families are held out.
 
@@ -76,6 +82,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	users := fs.Int("users", 300, "the number of simulated `USERS`")
 	interactions := fs.Int("interactions", 40, "`N` interactions per user")
 	drift := fs.Bool("drift", false, "let about half the users change taste mid-way")
+	ablations := fs.Bool("ablations", false, "also run the engine with each of its parts turned back: task kinds, reward, hierarchy, tempered exploration")
 	out := fs.String("out", "simulation.png", "write the learning curve to this PNG `FILE` (empty: none)")
 	server := fs.String("server", "", "also play against the AMP server at `URL` (e.g. http://127.0.0.1:8080)")
 	key := fs.String("key", "", "the API `KEY` for --server (a test-mode key)")
@@ -165,6 +172,17 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 					return fmt.Errorf("amp simulate: %w", err)
 				}
 				results = append(results, engine, baseline, sim.BestFixed(pop, n))
+				if *ablations {
+					for _, ab := range simAblations {
+						la := sim.NewLearnerAgent(learn.New(ab.cfg), s)
+						la.MergeEvery = sc.MergeEvery
+						r, err := sim.Run(ctx, pop, n, ab.name, la, nil)
+						if err != nil {
+							return fmt.Errorf("amp simulate: %w", err)
+						}
+						results = append(results, r)
+					}
+				}
 				g.add(results)
 				rep.addCalibration(results)
 				if plotted == nil {
@@ -199,6 +217,17 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return enc.Encode(rep)
 	}
 	return rep.print(stdout)
+}
+
+// simAblations are the engine with one part turned back each.
+var simAblations = []struct {
+	name string
+	cfg  learn.Config
+}{
+	{"engine −task kinds", learn.Config{ExactTaskTypes: true}},
+	{"engine −reward", learn.Config{LegacyReward: true}},
+	{"engine −hierarchy", learn.Config{UserPrior: 1e-3, LevelPrior: 1e-3}},
+	{"engine −tempering", learn.Config{Temper: 1, PopulationTemper: 1}},
 }
 
 // parseSeeds reads "1001-1005,7".
@@ -280,7 +309,7 @@ func (r *simReport) addCalibration(results []*sim.Result) {
 		r.cal = map[string]*simCal{}
 	}
 	for _, res := range results {
-		if len(res.Reliability) == 0 {
+		if len(res.Reliability) == 0 || res.Name != "engine" && res.Name != "server" {
 			continue
 		}
 		c := r.cal[res.Name]
@@ -417,7 +446,7 @@ func (g *simGroup) summary(windows [][2]int, n int) simSummary {
 	}
 	fixed := g.runs["best fixed"]
 	for _, name := range g.order {
-		if name == "best fixed" || name == "baseline" {
+		if name == "best fixed" {
 			continue
 		}
 		s.Passes[name] = passesFrom(g.runs[name], fixed, n)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/amp-protocol/amp"
 )
@@ -62,6 +63,17 @@ type Config struct {
 	// option it is assumed to be, in reward.
 	ManualWeight float64
 	ManualMargin float64
+
+	// Ablations: each turns one part of the engine back to what it was
+	// before, to measure what the part adds (docs/learning.md).
+	//
+	// ExactTaskTypes keys contexts by the trimmed, lower-cased taskType and
+	// ignores the task text, instead of mapping both onto task kinds.
+	ExactTaskTypes bool
+	// LegacyReward learns from the earlier reward recipe, 0.20·started +
+	// 0.45·completed + 0.10·flowState + 0.15·satisfaction + 0.10·speed,
+	// instead of Reward's.
+	LegacyReward bool
 }
 
 // DefaultConfig returns the tuned defaults.
@@ -198,7 +210,7 @@ func (e *Engine) Distribution(in *amp.DecideInput) ([4][4]float64, error) {
 // estimateInput computes the estimate for in's context and returns the
 // task kind it read from the context.
 func (e *Engine) estimateInput(in *amp.DecideInput, est *estimate) (string, error) {
-	tk := kindOf(in.Context.TaskType, in.Context.Task)
+	tk := e.kind(in.Context.TaskType, in.Context.Task)
 	cx := complexityIndex(in.Context.Complexity)
 	p, err := decodePopulation(in.Population, &tk)
 	if err != nil {
@@ -232,6 +244,15 @@ func armsOf(r amp.Recommendation) ([numDims]int, error) {
 		return [numDims]int(o), fmt.Errorf("learn: %w", err)
 	}
 	return [numDims]int(o), nil
+}
+
+// kind is the context key of a request: its task kind, or with
+// ExactTaskTypes its normalised taskType.
+func (e *Engine) kind(taskType, task string) string {
+	if e.cfg.ExactTaskTypes {
+		return capKey(strings.ToLower(strings.TrimSpace(taskType)))
+	}
+	return kindOf(taskType, task)
 }
 
 // ApplyPreferences folds manual preferences into the user's state. Each set

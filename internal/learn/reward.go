@@ -102,3 +102,27 @@ func clamp01(x float64) float64 {
 	}
 	return x
 }
+
+// legacyReward is the recipe Reward replaced, kept for Config.LegacyReward:
+// the same fields and defaults with the weights 0.20, 0.45, 0.10, 0.15 and
+// 0.10.
+func legacyReward(o *amp.OutcomeRecord) float64 {
+	if !o.Started {
+		if o.Satisfaction != nil {
+			return 0.15 * clamp01(*o.Satisfaction)
+		}
+		return 0
+	}
+	r := 0.20 + 0.45*boolOr(o.Completed, defaultCompleted) + 0.10*boolOr(o.FlowState, defaultFlow)
+	if o.Satisfaction != nil {
+		r += 0.15 * clamp01(*o.Satisfaction)
+	} else {
+		r += 0.15 * defaultSatisfaction
+	}
+	if o.TimeToStart != nil && !math.IsNaN(*o.TimeToStart) {
+		r += 0.10 * math.Exp2(-math.Max(0, *o.TimeToStart)/SpeedHalfLife)
+	} else {
+		r += 0.10 * defaultSpeed
+	}
+	return clamp01(r)
+}

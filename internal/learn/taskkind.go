@@ -52,7 +52,7 @@ var lexiconWords = map[string][]string{
 		"function", "api", "develop", "development", "script", "compile", "frontend", "backend", "app", "class", "module",
 		"library", "migration", "unit"},
 	kindDebugging: {"debug", "debugging", "bug", "bugfix", "hotfix", "fix", "crash", "crashes", "error", "exception", "fail", "fails",
-		"failing", "failure", "broken", "leak", "flaky", "regression", "traceback", "stacktrace", "timeout", "troubleshoot", "500",
+		"failing", "failure", "broken", "leak", "flaky", "traceback", "stacktrace", "timeout", "troubleshoot", "500",
 		"null", "pointer", "panic", "segfault"},
 	kindWriting: {"writing", "draft", "essay", "blog", "post", "article", "email", "copy", "proofread", "edit", "readme",
 		"documentation", "docs", "doc", "notes", "letter", "announce", "announcing", "story", "release", "newsletter", "wording"},

@@ -37,3 +37,22 @@ func TestKindOf(t *testing.T) {
 		t.Errorf("kind of a long taskType is %d bytes", len(k))
 	}
 }
+
+// TestLexiconWordsAreUnambiguous: a word listed under two kinds would
+// silently belong to whichever the map built last.
+func TestLexiconWordsAreUnambiguous(t *testing.T) {
+	seen := map[string]string{}
+	for k, ws := range lexiconWords {
+		for _, w := range ws {
+			if other, ok := seen[stem(w)]; ok && other != k {
+				t.Errorf("%q is listed under %s and %s", w, other, k)
+			}
+			seen[stem(w)] = k
+		}
+	}
+	for w, k := range lexiconVerbs {
+		if other, ok := seen[stem(w)]; ok {
+			t.Errorf("verb %q of %s is also a word of %s", w, k, other)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	if err != nil {
 		return nil, err
 	}
-	tk := kindOf(dec.TaskType, "")
+	tk := e.kind(dec.TaskType, "")
 	cx := complexityIndex(dec.TaskComplexity)
 	// Only the cells of this context are decoded.
 	p, err := decodePopulation(in.Population, &tk)
@@ -59,6 +59,9 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	pdelta := populationDelta{task: tk, complexity: cx, epoch: epochOf(in.Now)}
 
 	r := Reward(o)
+	if e.cfg.LegacyReward {
+		r = legacyReward(o)
+	}
 	succ, known := success(o)
 	out := &amp.Learned{User: in.User, Reward: r}
 	if u != nil {
