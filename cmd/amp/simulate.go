@@ -57,8 +57,9 @@ profile phase: the share with explorationMode true and the mean confidence.
 With --ablations, the engine also runs with each of its parts turned back
 to what it was before: task kinds (contexts keyed by the exact taskType,
 text ignored), reward (the earlier recipe), hierarchy (users do not borrow
-from the population) and tempered exploration (plain probability
-matching).
+from the population), estimated shrinkage (a fixed prior weight instead of
+the one estimated from the tenant's data) and tempered exploration (plain
+probability matching).
 
 The engine was tuned on family personas, seeds 1 to 30; the default seeds,
 1001 to 1005, and every seed of the other families are held out.
@@ -226,7 +227,8 @@ var simAblations = []struct {
 }{
 	{"engine −task kinds", learn.Config{ExactTaskTypes: true}},
 	{"engine −reward", learn.Config{LegacyReward: true}},
-	{"engine −hierarchy", learn.Config{UserPrior: 1e-3, LevelPrior: 1e-3}},
+	{"engine −hierarchy", learn.Config{UserPrior: 1e-3, LevelPrior: 1e-3, FixedShrinkage: true}},
+	{"engine −estimated shrinkage", learn.Config{FixedShrinkage: true}},
 	{"engine −tempering", learn.Config{Temper: 1, PopulationTemper: 1}},
 }
 

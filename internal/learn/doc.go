@@ -28,8 +28,12 @@
 //
 // The estimate for a user in a context backs off through the hierarchy
 // (estimateFor): the population's overall effects are the prior of the
-// user's, with the weight of UserPrior outcomes (less while the population
-// itself knows little of an option); the population's task-type and
+// user's, with the weight of σ²/τ² outcomes (less while the population
+// itself knows little of an option), where τ² is the variance of users'
+// effects around the population's, estimated from the tenant's data
+// (spreadSample, userPrior: from each well-known user's contrast between
+// the chosen option and the user's mean, against the population's same
+// contrast; Config.UserPrior until there are enough samples); the population's task-type and
 // complexity offsets apply to every user from the first request; the
 // user's own task-type and complexity deviations are shrunk to none by
 // ContextPrior outcomes. A new user thus starts from what similar users of
@@ -91,17 +95,20 @@
 // A user's state (float32 cells) is at most MaxUserStateBytes (2,540)
 // bytes, a task kind beyond the cap replacing the one with the least
 // discounted evidence; a tenant's population (float64 cells, version 2) at
-// most MaxPopulationStateBytes (9,234) bytes, below the 4 KiB and 16 KiB
+// most MaxPopulationStateBytes (9,250) bytes, below the 4 KiB and 16 KiB
 // the project allows; TestStateSizeIsBounded enforces both.
 // Decoding checks every length, count and number, and returns an error
 // wrapping ErrBadState for anything it cannot read; it never panics.
 //
 // # Cost
 //
-// On the largest states (a user with three task types and every complexity,
-// a population with all 16 task types), Decide and Learn each take about
-// 11 to 13 µs on one core (BenchmarkDecide, BenchmarkLearn,
-// BenchmarkLearnNewTaskType). Decide decodes only the cells of the
-// request's context; Learn rewrites only the population cells it changed,
-// so its cost does not grow with the number of task types the tenant uses.
+// On the largest states (a user with three task kinds and every
+// complexity, a population with all 16 task kinds), Decide and Learn each
+// take about 15 to 20 µs on one core of a loaded machine (BenchmarkDecide,
+// BenchmarkDecideText with an 800-byte task text, BenchmarkLearn,
+// BenchmarkLearnNewTaskType: best of three runs at a load average of 15 on
+// 2 cores), and MergePopulation about 65 µs per batch of 100 deltas
+// (BenchmarkMergePopulation). Decide and Learn decode only the cells of the
+// request's context; MergePopulation decodes and re-encodes the population
+// once per batch.
 package learn

@@ -34,6 +34,10 @@ type Config struct {
 	// estimate of an option's effect (σ²/τ², τ² the spread of users'
 	// effects around the population's).
 	UserPrior float64
+	// FixedShrinkage keeps UserPrior for every tenant instead of
+	// estimating it from the tenant's data (see Engine.userPrior); for
+	// ablations.
+	FixedShrinkage bool
 	// LevelPrior is the population's weight, in outcomes, in a user's
 	// reward level (what the user's outcomes are worth whatever is
 	// recommended). A user's run of failures with the usual options is

@@ -207,6 +207,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	est.surprise, est.shortfall = u.Surprise, u.Shortfall
 
 	// The user, overall.
+	userPrior := e.userPrior(p, sigma2)
 	gu := cfg.UserDiscount
 	ug := &u.Global
 	fu := pow(gu, u.Seq-ug.Seq)
@@ -216,7 +217,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	for d := range numDims {
 		for a := range numArms {
 			prior[d][a] = est.ep[d][a]
-			weight[d][a] = 1 / (1/cfg.UserPrior + popVar[d][a]/sigma2)
+			weight[d][a] = 1 / (1/userPrior + popVar[d][a]/sigma2)
 		}
 		manual = manual || u.Manual[d].Arm >= 0
 	}
@@ -307,6 +308,33 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 // (weighted) samples of it; before, the engine uses the configured
 // NoiseVar.
 const minVarSamples = 300
+
+// userPrior is the population's weight, in outcomes, in a user's estimate
+// of an option's effect: σ²/τ², τ² the variance of users' effects around
+// the population's, estimated from the tenant's own outcomes (see
+// Engine.spreadSample) once it has minSpreadSamples samples and clamped to
+// [minUserPrior, maxUserPrior]; until then, and with
+// Config.FixedShrinkage, Config.UserPrior. A tenant whose users differ
+// little shrinks them hard to the population's view; one whose users
+// differ much lets their own outcomes count early.
+func (e *Engine) userPrior(p *popState, sigma2 float64) float64 {
+	if p.TauN < minSpreadSamples || e.cfg.FixedShrinkage {
+		return e.cfg.UserPrior
+	}
+	tau2 := p.TauS / p.TauN
+	if tau2 <= sigma2/maxUserPrior {
+		return maxUserPrior
+	}
+	return math.Max(minUserPrior, sigma2/tau2)
+}
+
+// Bounds of the estimated user prior, in outcomes, and the samples it
+// needs.
+const (
+	minUserPrior     = 2.0
+	maxUserPrior     = 40.0
+	minSpreadSamples = 300.0
+)
 
 func (e *Engine) noiseVar(p *popState) float64 {
 	if p.NoiseN >= minVarSamples {

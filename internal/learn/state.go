@@ -39,14 +39,14 @@ const (
 // MaxUserTaskTypes) and per request complexity seen; a new user's first
 // outcome on a debugging task of high complexity makes it 704 bytes. A
 // tenant's population (format version 2, floats as float64, so that sums
-// merged in any order agree to float64 rounding) is at most 9,234 bytes: a
-// 34-byte header, a 408-byte cell for everything, and one per request
+// merged in any order agree to float64 rounding) is at most 9,250 bytes: a
+// 50-byte header, a 408-byte cell for everything, and one per request
 // complexity and task kind (at most MaxPopulationTaskTypes).
 const (
 	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
 	popCellBytes            = 3*8 + numDims*numArms*3*8
 	userHeaderBytes         = 4 + 4 + 8 + numDims*13 + 2
-	popHeaderBytes          = 4 + 8 + 4 + 8 + 8 + 2
+	popHeaderBytes          = 4 + 8 + 4 + 4*8 + 2
 	MaxUserStateBytes       = userHeaderBytes + (1+numComplexities+MaxUserTaskTypes)*cellBytes + MaxUserTaskTypes*(1+amp.MaxTaskTypeBytes)
 	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*popCellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
 )
@@ -124,7 +124,11 @@ type popState struct {
 	// prediction errors of well-known users: the reward noise σ² is
 	// NoiseSS/NoiseN.
 	NoiseN, NoiseSS float64
-	Global          cell
+	// TauN and TauS are the weighted count and sum of samples of the
+	// variance of users' effects around the population's (see
+	// Engine.spreadSample).
+	TauN, TauS float64
+	Global     cell
 	Cx              [numComplexities]cell
 	Tasks           []taskCell
 }
@@ -270,6 +274,8 @@ func (p *popState) encode() []byte {
 	w.u32(uint32(p.Origin))
 	w.f64(p.NoiseN)
 	w.f64(p.NoiseSS)
+	w.f64(p.TauN)
+	w.f64(p.TauS)
 	mask := cxMask(&p.Cx)
 	w.u8(mask)
 	w.u8(byte(len(p.Tasks)))
@@ -548,6 +554,8 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	p.Origin = int32(r.u32())
 	p.NoiseN = r.f64(true)
 	p.NoiseSS = r.f64(true)
+	p.TauN = r.f64(true)
+	p.TauS = r.f64(false)
 	mask := r.u8()
 	nt := int(r.u8())
 	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {

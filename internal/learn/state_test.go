@@ -74,7 +74,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestDocumentedSizes(t *testing.T) {
 	// The documentation of MaxUserStateBytes and cellBytes quotes these.
-	if MaxUserStateBytes != 2540 || MaxPopulationStateBytes != 9234 || cellBytes != 208 || popCellBytes != 408 {
+	if MaxUserStateBytes != 2540 || MaxPopulationStateBytes != 9250 || cellBytes != 208 || popCellBytes != 408 {
 		t.Errorf("sizes changed: user %d, population %d, cell %d; update the documentation", MaxUserStateBytes, MaxPopulationStateBytes, cellBytes)
 	}
 }
@@ -198,6 +198,8 @@ func TestMergeIsOrderIndependent(t *testing.T) {
 		}
 		near("noise n", got.NoiseN, ref.NoiseN)
 		near("noise ss", got.NoiseSS, ref.NoiseSS)
+		near("spread n", got.TauN, ref.TauN)
+		near("spread sum", got.TauS, ref.TauS)
 		gc, rc := got.cells(), ref.cells()
 		for i := range gc {
 			near("N", gc[i].N, rc[i].N)

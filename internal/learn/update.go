@@ -71,6 +71,7 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		}
 		pdelta.noise = e.noiseSample(u)
 		pdelta.resid = r - pred
+		pdelta.tauK, pdelta.tauX = e.spreadSample(u, &est, arms)
 		popPred := est.popLevel + est.ctxOffset
 		for d := range numDims {
 			popPred += est.ep[d][arms[d]] + est.ctxEff[d][arms[d]]
@@ -170,6 +171,8 @@ func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, er
 		}
 		p.NoiseN *= f
 		p.NoiseSS *= f
+		p.TauN *= f
+		p.TauS *= f
 		p.Origin = newest
 	}
 	for i := range ds {
@@ -180,6 +183,8 @@ func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, er
 			p.NoiseN += w
 			p.NoiseSS += w * d.resid * d.resid
 		}
+		p.TauN += w * d.tauK
+		p.TauS += w * d.tauX
 		d.ev.addWeighted(&p.Global, w)
 		if d.task != "" {
 			c := p.task(d.task)
@@ -210,6 +215,46 @@ func epochOf(t time.Time) int32 {
 	h := t.Unix() / 3600
 	return int32(max(math.MinInt32, min(math.MaxInt32, h)))
 }
+
+// spreadSample estimates, from u's evidence before this outcome, how far
+// the user's effects lie from the population's, for the estimate of the
+// shrinkage (Engine.userPrior). For each dimension whose chosen option the
+// user has tried at least minSpreadN times, among at least
+// 2·minSpreadN outcomes, δ is the user's mean reward with the option less
+// the user's mean overall, minus the same contrast of the population's
+// effects (so the user's level cancels); under the model E[δ²] =
+// (1-1/numArms)·τ² + σ²(1/n_a − 1/N), and the sample is δ² less the noise
+// term, divided by (1-1/numArms). It returns the number of samples and
+// their sum.
+func (e *Engine) spreadSample(u *userState, est *estimate, arms [numDims]int) (k, sum float64) {
+	ug := &u.Global
+	f := pow(e.cfg.UserDiscount, u.Seq-ug.Seq)
+	n := f * ug.N
+	if n < 2*minSpreadN {
+		return 0, 0
+	}
+	mean := f * ug.S / n
+	for d := range numDims {
+		x := &ug.Arms[d][arms[d]]
+		na := f * x.N
+		if na < minSpreadN || na >= n {
+			continue
+		}
+		popContrast := est.ep[d][arms[d]]
+		for j := range numArms {
+			popContrast -= f * ug.Arms[d][j].N / n * est.ep[d][j]
+		}
+		delta := (f*x.S/na - mean) - popContrast
+		sample := (delta*delta - est.sigma2*(1/na-1/n)) / (1 - 1.0/numArms)
+		k++
+		sum += sample
+	}
+	return k, sum
+}
+
+// minSpreadN is the fewest outcomes with an option that make a sample of
+// the spread.
+const minSpreadN = 4.0
 
 // noiseSample tells whether an outcome of u teaches the population's running
 // estimate of the reward noise σ² (the mean squared prediction error, see
