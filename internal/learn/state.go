@@ -129,8 +129,8 @@ type popState struct {
 	// Engine.spreadSample).
 	TauN, TauS float64
 	Global     cell
-	Cx              [numComplexities]cell
-	Tasks           []taskCell
+	Cx         [numComplexities]cell
+	Tasks      []taskCell
 }
 
 func newUserState() *userState {
