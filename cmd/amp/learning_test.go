@@ -63,7 +63,7 @@ func TestSimulateCommand(t *testing.T) {
 	if err := runSimulate(context.Background(), []string{"-h"}, &out, &out); err != nil || !strings.Contains(out.String(), "--drift") {
 		t.Errorf("-h: %v\n%s", err, out.String())
 	}
-	for _, bad := range [][]string{{"--users", "0"}, {"--server", "http://x"}, {"extra"}, {"--nope"}, {"--family", "x"}, {"--arrival", "x"}, {"--seeds", "5-3"}, {"--scenario", "x"}} {
+	for _, bad := range [][]string{{"--users", "0"}, {"--server", "http://x"}, {"extra"}, {"--nope"}, {"--family", "x"}, {"--arrival", "x"}, {"--seeds", "5-3"}, {"--scenario", "x"}, {"--server", "http://x", "--key", "k"}} {
 		if err := runSimulate(context.Background(), bad, &out, &out); !errors.Is(err, errUsage) {
 			t.Errorf("amp simulate %v: err = %v, want a usage error", bad, err)
 		}

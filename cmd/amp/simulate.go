@@ -65,7 +65,10 @@ The engine was tuned on family personas, seeds 1 to 30; the default seeds,
 1001 to 1005, and every seed of the other families are held out.
 
 With --server and --key, the same simulation also plays against a running
-AMP server through POST /v1/context and /v1/outcome (use a test-mode key;
+AMP server through POST /v1/context and /v1/outcome, for one population
+(one --seed, --family and --arrival): the server keeps what it learns in
+the account's population, so use a key of a fresh account for each run
+(a test-mode key;
 a starter plan's 10 requests/second makes 300 users × 40 interactions take
 about 40 minutes, so prefer a pro or enterprise account or fewer users).
 The learning curve of the first family, arrival and seed is written as a
@@ -121,6 +124,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("amp simulate: at most 1000 runs (seeds × families × arrivals)")
 	case (*server == "") != (*key == ""):
 		return usageError("amp simulate: --server and --key go together")
+	case *server != "" && len(seeds)*len(families)*len(arrivals) > 1:
+		// A server keeps what it learns in the account's population, so a
+		// second population played against it would meet a trained one.
+		return usageError("amp simulate: --server plays one population: give one --seed, --family and --arrival, and a key of a fresh account for each")
 	}
 
 	n := *interactions
