@@ -26,8 +26,16 @@ type Learner interface {
 	// state and returns the new state. Deltas are independent of each
 	// other and of the population they are merged into, so a store may
 	// merge them later, in batches, from several instances, or again from
-	// its outcome log after a crash; the learner documents how far the
-	// result depends on their order.
+	// its outcome log after a crash.
+	//
+	// Order: merging a set of deltas into a population must give the same
+	// state, up to floating-point rounding, whatever their order and
+	// however they are split into calls (the population is a commutative
+	// sum of what the deltas carry). A learner states any exception; the
+	// engine of internal/learn has one, which kinds of task hold their own
+	// statistics once a tenant has used more than the engine keeps.
+	// Merging the same delta twice counts it twice: a store merges each
+	// delta once.
 	MergePopulation(population []byte, deltas [][]byte) ([]byte, error)
 	// ApplyPreferences folds manually set preferences into a user's state as
 	// strong evidence that later outcomes can still overturn.
