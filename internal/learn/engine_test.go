@@ -587,3 +587,31 @@ func TestConfidenceFollowsPhases(t *testing.T) {
 		}
 	}
 }
+
+// TestRationaleNeverDeniesOutcomes: after a user's first outcomes, with
+// too few of them behind any chosen option to quote a rate, the rationale
+// says what evidence there is, never that there is none.
+func TestRationaleNeverDeniesOutcomes(t *testing.T) {
+	w := newWorld(12)
+	rec := amp.Recommendation{Framing: amp.FramingMicroTask, Style: amp.StyleBriefDirective,
+		Handling: amp.HandlingBreakIntoSteps, Encouragement: amp.EncouragementModerate}
+	for i := range 2 {
+		w.teach(t, "y", amp.LearnContext{TaskType: "writing"}, rec, i == 0)
+	}
+	for range 100 {
+		ch := w.decide(t, "y", amp.LearnContext{TaskType: "writing"})
+		if strings.Contains(ch.Rationale, "no outcomes yet") {
+			t.Fatalf("after 2 outcomes, rationale = %q", ch.Rationale)
+		}
+		if !strings.Contains(ch.Rationale, "outcomes") {
+			t.Fatalf("rationale = %q says nothing of the evidence", ch.Rationale)
+		}
+	}
+	holdout, err := w.e.Decide(&amp.DecideInput{Population: w.pop, Holdout: true, Rand: rand.New(rand.NewPCG(1, 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(holdout.Rationale, "no outcomes yet") {
+		t.Errorf("holdout rationale with a population of 2 outcomes = %q", holdout.Rationale)
+	}
+}
