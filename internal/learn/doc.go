@@ -78,13 +78,17 @@
 // Explored is true when any dimension's option is not the one with the
 // highest posterior mean: the recommendation is not the current best
 // guess. Choice.Dimensions says it per dimension, with the posterior
-// probability that the option is the user's best. Confidence is defined in confidence: per dimension, a quarter how
-// far the posterior probability that the recommended option is the best
-// lies above a blind guess's, three quarters the share of the evidence
-// about it that is the user's own, mapped into [0.2, 1] and averaged over
-// the four dimensions; 0.2 for a model that knows nothing, at most 0.4 for
-// a new user, about 0.55 to 0.8 while learning, more once optimised, in
-// line with the documentation's phase bands. The rationale quotes the statistic behind the
+// probability that the option is the user's best.
+//
+// Confidence is defined in confidence: per dimension, a quarter how far
+// the posterior probability that the recommended option is the best lies
+// above a blind guess's, three quarters the share of the evidence about it
+// that is the user's own, mapped into [0.2, 1], compressed by 0.8 above
+// 0.4 (so that, on the tuning populations, it reads as the probability
+// that the option is the user's best), and averaged over the four
+// dimensions: 0.2 for a model that knows nothing, at most 0.4 for a new
+// user, about 0.5 to 0.7 while learning, more once optimised, in line with
+// the documented phase bands. The rationale quotes the statistic behind the
 // choice: the user's success rate with a recommended option (in the task
 // type or complexity when there is enough evidence there), otherwise the
 // population's, and says when and why the choice explores.

@@ -494,9 +494,11 @@ const confidenceDecisive = 0.25
 // users', n/(n+confidenceEvidence) for the user's discounted count n of
 // outcomes with a, weighted the rest. A model that knows nothing gives the
 // floor, 0.2; a new user at most 0.4 however clear the population's
-// favourite, the top of the documented cold-start band; a user with 5 to 20
-// outcomes with the options recommended about 0.55 to 0.8, and more from
-// then on. Holdout users, who are not personalised, stay at most at 0.4.
+// favourite, the top of the documented cold-start band; above it the value
+// rises by confidenceSlope of the evidence, so a user with 5 to 20
+// outcomes with the options recommended gets about 0.5 to 0.7, and more
+// from then on. Holdout users, who are not personalised, stay at most at
+// 0.4.
 func confidence(est *estimate, pol *policy, d, a int) float64 {
 	share := 0.0
 	if est.personal {
@@ -507,5 +509,21 @@ func confidence(est *estimate, pol *policy, d, a int) float64 {
 	}
 	const blind = 1.0 / numArms
 	decisive := math.Max(0, (pol.pbest[d][a]-blind)/(1-blind))
-	return confidenceFloor + (1-confidenceFloor)*(confidenceDecisive*decisive+(1-confidenceDecisive)*share)
+	c := confidenceFloor + (1-confidenceFloor)*(confidenceDecisive*decisive+(1-confidenceDecisive)*share)
+	if c > confidenceKnee {
+		// Above the cold-start band, the share of recommended options that
+		// are the user's best grows more slowly than the evidence: on the
+		// populations the engine was tuned on, by about 0.8 of it.
+		c = confidenceKnee + confidenceSlope*(c-confidenceKnee)
+	}
+	return c
 }
+
+// confidenceKnee is the top of the cold-start band, above which
+// confidence rises by confidenceSlope of the evidence's share, so that it
+// reads as the probability that the option is the user's best (see the
+// reliability table of amp simulate).
+const (
+	confidenceKnee  = 0.4
+	confidenceSlope = 0.8
+)
