@@ -107,11 +107,11 @@
 // # Cost
 //
 // On the largest states (a user with three task kinds and every
-// complexity, a population with all 16 task kinds), Decide and Learn each
-// take about 15 to 20 µs on one core of a loaded machine (BenchmarkDecide,
-// BenchmarkDecideText with an 800-byte task text, BenchmarkLearn,
-// BenchmarkLearnNewTaskType: best of three runs at a load average of 15 on
-// 2 cores), and MergePopulation about 65 µs per batch of 100 deltas
+// complexity, a population with all 16 task kinds), Decide takes about
+// 16 µs (20 µs reading an 800-byte task text) and Learn 15 to 21 µs on one
+// core (BenchmarkDecide, BenchmarkDecideText, BenchmarkLearn,
+// BenchmarkLearnNewTaskType: best of four runs at a load average of 4.5 on
+// 2 shared cores), and MergePopulation about 70 µs per batch of 100 deltas
 // (BenchmarkMergePopulation). Decide and Learn decode only the cells of the
 // request's context; MergePopulation decodes and re-encodes the population
 // once per batch.
