@@ -548,6 +548,9 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	if len(b) == 0 {
 		return p, nil
 	}
+	if len(b) >= 4 && b[0] == magic0 && b[1] == magic1 && b[2] == kindPopulation && b[3] == formatVersion {
+		return decodePopulationV1(b, only)
+	}
 	r := reader{b: b}
 	r.header(kindPopulation, popVersion)
 	p.Outcomes = r.f64(true)
@@ -586,6 +589,73 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 		}
 		p.Tasks = append(p.Tasks, taskCell{Key: string(k)})
 		r.popCell(&p.Tasks[len(p.Tasks)-1].cell)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return p, nil
+}
+
+// v1PopulationDiscount is the per-outcome discount of format version 1
+// populations, which forgot by count.
+const v1PopulationDiscount = 0.9999
+
+// decodePopulationV1 reads a population of format version 1, which earlier
+// releases stored: float32 cells with lazy per-outcome discounts. Each cell
+// is brought to its present weight; the origin is left unset (0), so that
+// the first merge takes the newest delta's epoch without ageing what the
+// old population knew (see Engine.MergePopulation), and its next encode
+// writes version 2.
+//
+//	'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32 | cx mask u8
+//	| task count u8 | global cell | cx cells | task count × (key, cell)
+func decodePopulationV1(b []byte, only *string) (*popState, error) {
+	p := &popState{}
+	r := reader{b: b}
+	r.header(kindPopulation, formatVersion)
+	seq := r.u32()
+	noiseVar := r.f32(true)
+	p.NoiseN = r.f32(true)
+	p.NoiseSS = noiseVar * p.NoiseN
+	p.Outcomes = float64(seq)
+	mask := r.u8()
+	nt := int(r.u8())
+	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {
+		r.fail("invalid layout")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	present := func(c *cell) {
+		c.scale(pow(v1PopulationDiscount, seq-c.Seq))
+		c.Seq = 0
+	}
+	r.cell(&p.Global, seq)
+	present(&p.Global)
+	for i := range p.Cx {
+		if mask&(1<<i) != 0 {
+			r.cell(&p.Cx[i], seq)
+			present(&p.Cx[i])
+		}
+	}
+	var keys [MaxPopulationTaskTypes][]byte
+	for i := range nt {
+		k := r.key()
+		if r.err == nil && dupKey(keys[:i], k) {
+			r.fail("duplicate task key")
+		}
+		keys[i] = k
+		if only != nil && string(k) != *only {
+			r.skip(cellBytes)
+			continue
+		}
+		p.Tasks = append(p.Tasks, taskCell{Key: string(k)})
+		c := &p.Tasks[len(p.Tasks)-1].cell
+		r.cell(c, seq)
+		present(c)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("%d trailing bytes", len(r.b))

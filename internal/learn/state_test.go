@@ -225,3 +225,57 @@ func TestMergeIsOrderIndependent(t *testing.T) {
 		t.Errorf("global weight %v of %d outcomes over 60 days with a 90-day half-life", ref.Global.N, len(deltas))
 	}
 }
+
+// TestReadsVersion1Populations: a population stored by an earlier release
+// (format version 1, float32 cells discounted per outcome) is read, keeps
+// what it knew through the first merge of new outcomes, and is written
+// back as version 2.
+func TestReadsVersion1Populations(t *testing.T) {
+	// seq 100, noiseVar 0.05 from 400 samples, no complexity cells, one
+	// task cell "writing"; the global cell holds 50 outcomes last updated
+	// at seq 90, all with option 0 on every dimension, reward sum 30.
+	var w writer
+	w.b = append(w.b, magic0, magic1, kindPopulation, formatVersion)
+	w.u32(100)
+	w.f32(0.05)
+	w.f32(400)
+	w.u8(0)
+	w.u8(1)
+	c := cell{Seq: 90, N: 50, S: 30, K: 50}
+	for d := range numDims {
+		c.Arms[d][0] = arm{N: 50, S: 30, C: 25}
+	}
+	w.cell(&c)
+	w.u8(byte(len("writing")))
+	w.b = append(w.b, "writing"...)
+	w.cell(&c)
+	p, err := decodePopulation(w.b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := math.Pow(v1PopulationDiscount, 10)
+	if math.Abs(p.Global.N-50*f) > 1e-3 || len(p.Tasks) != 1 || p.Tasks[0].Key != "writing" || math.Abs(p.NoiseSS/p.NoiseN-0.05) > 1e-6 {
+		t.Fatalf("decoded %+v", p)
+	}
+	e := New(Config{})
+	ok := true
+	l, err := e.Learn(&amp.LearnInput{Population: w.b, Decision: &amp.Decision{TaskType: "writing", Recommendation: amp.Options{0, 0, 0, 0}.Recommendation()},
+		Outcome: &amp.OutcomeRecord{Started: true, Completed: &ok}, Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := e.MergePopulation(w.b, [][]byte{l.PopulationDelta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged[3] != popVersion {
+		t.Errorf("merged population is version %d", merged[3])
+	}
+	q, err := decodePopulation(merged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(q.Global.N-(50*f+1)) > 1e-3 || q.Origin != epochOf(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after one merge: weight %v (want %v), origin %d", q.Global.N, 50*f+1, q.Origin)
+	}
+}

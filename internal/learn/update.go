@@ -141,6 +141,12 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 // float64 rounding (TestMergeIsOrderIndependent). The noise estimate is a
 // weighted count and sum of squares the same way.
 //
+// A population without a time of its own (empty, read from format version
+// 1, or built only from deltas of a zero LearnInput.Now) takes the newest
+// delta's epoch as its origin without ageing what it holds; a caller that
+// mixes zero and real times therefore gets an order-dependent weight for
+// the zero-time deltas (the service always passes the time).
+//
 // One exception: a population holds at most MaxPopulationTaskTypes task
 // kinds. Once full, a delta of a new kind teaches the global and
 // complexity cells only, so which kinds hold cells depends on which came
@@ -162,7 +168,10 @@ func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, er
 		return nil, fmt.Errorf("population: %w", err)
 	}
 	lambda := math.Ln2 / e.cfg.PopulationHalfLife
-	if p.Outcomes == 0 {
+	if p.Outcomes == 0 || p.Origin == 0 {
+		// An empty population, or one whose outcomes carry no time (a
+		// format version 1 population, or only zero-time deltas): its
+		// evidence is taken to be as of the newest delta.
 		p.Origin = newest
 	} else if newest > p.Origin {
 		f := math.Exp(-lambda * float64(int64(newest)-int64(p.Origin)))
