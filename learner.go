@@ -26,8 +26,16 @@ type Learner interface {
 	// state and returns the new state. Deltas are independent of each
 	// other and of the population they are merged into, so a store may
 	// merge them later, in batches, from several instances, or again from
-	// its outcome log after a crash; the learner documents how far the
-	// result depends on their order.
+	// its outcome log after a crash.
+	//
+	// Order: merging a set of deltas into a population must give the same
+	// state, up to floating-point rounding, whatever their order and
+	// however they are split into calls (the population is a commutative
+	// sum of what the deltas carry). A learner states any exception; the
+	// engine of internal/learn has one, which kinds of task hold their own
+	// statistics once a tenant has used more than the engine keeps.
+	// Merging the same delta twice counts it twice: a store merges each
+	// delta once.
 	MergePopulation(population []byte, deltas [][]byte) ([]byte, error)
 	// ApplyPreferences folds manually set preferences into a user's state as
 	// strong evidence that later outcomes can still overturn.
@@ -38,7 +46,11 @@ type Learner interface {
 
 // LearnContext is what a request tells about the situation of a decision.
 type LearnContext struct {
-	TaskType   string
+	// Task is the request's task text. The learner reads it to place the
+	// request among the kinds of task it knows and keeps nothing of it; the
+	// service passes it and does not store it.
+	Task       string
+	TaskType   string // free text, as the integrator sent it
 	Complexity TaskComplexity
 	Hour       int // UTC hour of the request
 }
@@ -60,6 +72,21 @@ type Choice struct {
 	Explored       bool    // not the model's current best guess
 	Confidence     float64 // in [0, 1]; see the learner's documentation
 	Rationale      string
+	// TaskKind is the learner's name for the kind of task it read from the
+	// context's task text and taskType, "" when it found none. The service
+	// logs it as the decision's task type when the request sent none, so
+	// that the outcome teaches the same kind.
+	TaskKind string
+	// Dimensions says, per adapted dimension (framing, style, handling,
+	// encouragement), whether the option is not the model's best guess
+	// and the posterior probability that it is the user's best.
+	Dimensions [4]DimensionChoice
+}
+
+// DimensionChoice is what a Choice says about one dimension.
+type DimensionChoice struct {
+	Explored bool
+	PBest    float64
 }
 
 // LearnInput is one outcome to learn from.

@@ -28,9 +28,9 @@ func TestSimulateCommand(t *testing.T) {
 		}
 		return out.String()
 	}
-	first := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", svg)
-	for _, want := range []string{"seed 31337, 60 users × 25 interactions", "engine", "baseline", "score 21–25", "engine ÷ baseline", "Learning curve: " + svg,
-		"Answers by profile phase", "engine  cold_start "} {
+	first := run("--seed", "31337", "--family", "taste", "--arrival", "launch", "--users", "60", "--interactions", "25", "--out", svg)
+	for _, want := range []string{"seeds 31337, 60 users × 25 interactions", "taste", "launch", "engine", "baseline", "best fixed", "score 21–25",
+		"Learning curve: " + svg, "Reliability of engine's confidence", "expected calibration error", "Answers by profile phase", "cold_start "} {
 		if !strings.Contains(first, want) {
 			t.Errorf("output lacks %q:\n%s", want, first)
 		}
@@ -38,20 +38,24 @@ func TestSimulateCommand(t *testing.T) {
 	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg ")) || !bytes.Contains(b, []byte("<polyline ")) {
 		t.Errorf("no SVG of the curves written: %v", err)
 	}
-	if again := run("--seed", "31337", "--users", "60", "--interactions", "25", "--out", svg); again != first {
+	if again := run("--seed", "31337", "--family", "taste", "--arrival", "launch", "--users", "60", "--interactions", "25", "--out", svg); again != first {
 		t.Errorf("same seed, different output:\n%s\n%s", first, again)
 	}
 	var rep struct {
-		Policies []struct {
-			Name    string
-			Windows []sim.Window
+		Groups []struct {
+			Family   string
+			Arrival  string
+			Policies []struct {
+				Name    string
+				Windows []struct{ Mean float64 }
+			}
 		}
-		Ratios []struct{ Ratio float64 } `json:"ratios"`
+		Calibration []struct{ ECE float64 }
 	}
-	if err := json.Unmarshal([]byte(run("--seed", "5", "--users", "30", "--interactions", "8", "--out", "", "--json")), &rep); err != nil {
+	if err := json.Unmarshal([]byte(run("--seeds", "5-6", "--arrival", "staggered", "--users", "30", "--interactions", "8", "--out", "", "--json")), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Policies) != 2 || len(rep.Policies[0].Windows) != 2 || len(rep.Ratios) != 1 {
+	if len(rep.Groups) != 3 || len(rep.Groups[0].Policies) != 3 || len(rep.Groups[0].Policies[0].Windows) != 2 || len(rep.Calibration) != 1 {
 		t.Errorf("JSON report: %+v", rep)
 	}
 
@@ -59,7 +63,7 @@ func TestSimulateCommand(t *testing.T) {
 	if err := runSimulate(context.Background(), []string{"-h"}, &out, &out); err != nil || !strings.Contains(out.String(), "--drift") {
 		t.Errorf("-h: %v\n%s", err, out.String())
 	}
-	for _, bad := range [][]string{{"--users", "0"}, {"--server", "http://x"}, {"extra"}, {"--nope"}} {
+	for _, bad := range [][]string{{"--users", "0"}, {"--server", "http://x"}, {"extra"}, {"--nope"}, {"--family", "x"}, {"--arrival", "x"}, {"--seeds", "5-3"}, {"--scenario", "x"}, {"--server", "http://x", "--key", "k"}} {
 		if err := runSimulate(context.Background(), bad, &out, &out); !errors.Is(err, errUsage) {
 			t.Errorf("amp simulate %v: err = %v, want a usage error", bad, err)
 		}

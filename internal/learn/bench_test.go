@@ -30,11 +30,25 @@ func benchStates(b *testing.B) (user, pop []byte) {
 }
 
 func BenchmarkDecide(b *testing.B) {
+	benchmarkDecide(b, amp.LearnContext{TaskType: "debugging", Complexity: amp.TaskComplexityHigh})
+}
+
+// BenchmarkDecideText reads the kind from a task text of 64 words, the
+// most kindOf reads.
+func BenchmarkDecideText(b *testing.B) {
+	text := "The checkout page of our web shop crashes with a null pointer exception when a returning customer applies a discount code; "
+	for len(text) < 800 {
+		text += "please fix the crash and explain what went wrong, "
+	}
+	benchmarkDecide(b, amp.LearnContext{Task: text, Complexity: amp.TaskComplexityHigh})
+}
+
+func benchmarkDecide(b *testing.B, ctx amp.LearnContext) {
 	user, pop := benchStates(b)
 	e := learn.New(learn.Config{})
 	in := &amp.DecideInput{
 		User: user, Population: pop, Interactions: 40,
-		Context: amp.LearnContext{TaskType: "debugging", Complexity: amp.TaskComplexityHigh},
+		Context: ctx,
 		Rand:    rand.New(rand.NewPCG(1, 1)),
 	}
 	b.ReportAllocs()
@@ -49,8 +63,8 @@ func BenchmarkDecide(b *testing.B) {
 
 func BenchmarkLearn(b *testing.B) { benchmarkLearn(b, "debugging") }
 
-// BenchmarkLearnNewTaskType measures the rarer outcome whose task type the
-// population does not hold yet: it evicts one and re-encodes everything.
+// BenchmarkLearnNewTaskType measures the rarer outcome whose task kind the
+// user does not hold yet: it evicts the user's least recent kind.
 func BenchmarkLearnNewTaskType(b *testing.B) { benchmarkLearn(b, "a-task-type-never-seen") }
 
 func benchmarkLearn(b *testing.B, taskType string) {
@@ -68,6 +82,33 @@ func benchmarkLearn(b *testing.B, taskType string) {
 	b.ReportMetric(float64(len(pop)), "population-bytes")
 	for b.Loop() {
 		if _, err := e.Learn(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMergePopulation folds a batch of 100 deltas into the largest
+// population, as the store's background fold does; the figure is per
+// batch.
+func BenchmarkMergePopulation(b *testing.B) {
+	user, pop := benchStates(b)
+	e := learn.New(learn.Config{})
+	ok := true
+	var deltas [][]byte
+	for i := range 100 {
+		l, err := e.Learn(&amp.LearnInput{User: user, Population: pop,
+			Decision: &amp.Decision{TaskType: fmt.Sprintf("%060d", i%(learn.MaxPopulationTaskTypes-3)), TaskComplexity: amp.TaskComplexityLow,
+				Recommendation: amp.Recommendation{Framing: amp.FramingMicroTask, Style: amp.StyleTechnical,
+					Handling: amp.HandlingHintsOnly, Encouragement: amp.EncouragementModerate}},
+			Outcome: &amp.OutcomeRecord{Started: true, Completed: &ok}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		deltas = append(deltas, l.PopulationDelta)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.MergePopulation(pop, deltas); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -15,18 +15,24 @@ import (
 type populationDelta struct {
 	task       string // taskKey of the decision's task type; "" for none
 	complexity int    // complexityIndex; -1 for none
+	epoch      int32  // the outcome's epoch (see epochOf)
 	ev         evidence
 	noise      bool    // resid is a sample of the reward noise
 	resid      float64 // reward minus the user's predicted reward
+	// tauK samples (0 to 4, one per dimension) of how far the user's own
+	// effects lie from the population's, summing to tauX (see
+	// Engine.spreadSample).
+	tauK, tauX float64
 }
 
 // deltaVersion starts every encoded delta; decode refuses any other.
-const deltaVersion = 1
+const deltaVersion = 2
 
 // encode lays d out as version, complexity+1, noise flag, the four arms,
-// reward, success, known, resid (float64 little-endian), then the task key.
+// the epoch (int32), reward, success, known, resid, tauK, tauX (float64),
+// all little endian, then the task kind.
 func (d *populationDelta) encode() []byte {
-	b := make([]byte, 0, 8+4*8+len(d.task))
+	b := make([]byte, 0, 8+4+6*8+len(d.task))
 	b = append(b, deltaVersion, byte(d.complexity+1), 0)
 	if d.noise {
 		b[2] = 1
@@ -34,14 +40,15 @@ func (d *populationDelta) encode() []byte {
 	for _, a := range d.ev.arms {
 		b = append(b, byte(a))
 	}
-	for _, f := range []float64{d.ev.reward, d.ev.success, d.ev.known, d.resid} {
+	b = binary.LittleEndian.AppendUint32(b, uint32(d.epoch))
+	for _, f := range []float64{d.ev.reward, d.ev.success, d.ev.known, d.resid, d.tauK, d.tauX} {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 	}
 	return append(b, d.task...)
 }
 
 func (d *populationDelta) decode(b []byte) error {
-	const fixed = 3 + numDims + 4*8
+	const fixed = 3 + numDims + 4 + 6*8
 	if len(b) < fixed || b[0] != deltaVersion {
 		return errors.New("learn: not a population delta of this engine")
 	}
@@ -57,8 +64,17 @@ func (d *populationDelta) decode(b []byte) error {
 		}
 		d.ev.arms[i] = a
 	}
-	f := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[3+numDims+8*i:])) }
-	d.ev.reward, d.ev.success, d.ev.known, d.resid = f(0), f(1), f(2), f(3)
+	d.epoch = int32(binary.LittleEndian.Uint32(b[3+numDims:]))
+	f := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[3+numDims+4+8*i:])) }
+	d.ev.reward, d.ev.success, d.ev.known, d.resid, d.tauK, d.tauX = f(0), f(1), f(2), f(3), f(4), f(5)
+	if d.tauK < 0 || d.tauK > numDims {
+		return errors.New("learn: population delta with an invalid spread sample")
+	}
+	for _, v := range []float64{d.ev.reward, d.ev.success, d.ev.known, d.resid, d.tauX} {
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 10 {
+			return errors.New("learn: population delta with an invalid number")
+		}
+	}
 	d.task = string(b[fixed:])
 	if len(d.task) > amp.MaxTaskTypeBytes {
 		return errors.New("learn: population delta with an oversized task key")

@@ -5,24 +5,28 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/amp-protocol/amp"
 )
 
 // Config tunes the engine. Zero fields take the defaults of DefaultConfig,
-// which were tuned on the simulated populations of seeds 1 to 30 of
-// internal/sim; the project reports figures on other seeds.
+// which were tuned on simulated populations of internal/sim's personas
+// family, seeds 1 to 30 (the last changes on seeds 1 to 4, realistic
+// scenario); the project reports figures on other seeds and on the other
+// families, which no default was tuned on.
 type Config struct {
 	// UserDiscount is the weight an outcome keeps per later outcome of the
 	// same user: 0.97 halves its weight after 23 outcomes, so a user whose
 	// taste changes is followed within tens of outcomes, while what the
 	// population taught stays as the prior.
 	UserDiscount float64
-	// PopulationDiscount is the same per outcome of the tenant; it bounds
-	// the population's memory to about 1/(1-d) outcomes (10,000 by
-	// default: the task-type and complexity offsets need many outcomes, so
-	// a shorter memory cost more than it gained on simulated populations).
-	PopulationDiscount float64
+	// PopulationHalfLife is the age, in hours of wall-clock time between
+	// the outcome and the latest outcome merged, at which an outcome
+	// weighs half in the population (2,160: 90 days). The population
+	// forgets by time rather than by count so that merging is
+	// order-independent (see MergePopulation).
+	PopulationHalfLife float64
 	// NoiseVar is the variance of one reward around its expectation, used
 	// until the population has estimated its own.
 	NoiseVar float64
@@ -30,6 +34,10 @@ type Config struct {
 	// estimate of an option's effect (σ²/τ², τ² the spread of users'
 	// effects around the population's).
 	UserPrior float64
+	// FixedShrinkage keeps UserPrior for every tenant instead of
+	// estimating it from the tenant's data (see Engine.userPrior); for
+	// ablations.
+	FixedShrinkage bool
 	// LevelPrior is the population's weight, in outcomes, in a user's
 	// reward level (what the user's outcomes are worth whatever is
 	// recommended). A user's run of failures with the usual options is
@@ -46,6 +54,10 @@ type Config struct {
 	// below 1 it is greedier than probability matching, which
 	// over-explores when a population prior is already informative.
 	Temper float64
+	// PopulationTemper scales, the same way, the part of the posterior's
+	// spread that is the population's own uncertainty: exploration shared
+	// across users, which teaches every later user.
+	PopulationTemper float64
 	// Floor is the share of each dimension's choices spread uniformly over
 	// its options, so every joint recommendation keeps a propensity of at
 	// least (Floor/4)^4 and offline evaluation of any policy stays possible.
@@ -55,19 +67,31 @@ type Config struct {
 	// option it is assumed to be, in reward.
 	ManualWeight float64
 	ManualMargin float64
+
+	// Ablations: each turns one part of the engine back to what it was
+	// before, to measure what the part adds (docs/learning.md).
+	//
+	// ExactTaskTypes keys contexts by the trimmed, lower-cased taskType and
+	// ignores the task text, instead of mapping both onto task kinds.
+	ExactTaskTypes bool
+	// LegacyReward learns from the earlier reward recipe, 0.20·started +
+	// 0.45·completed + 0.10·flowState + 0.15·satisfaction + 0.10·speed,
+	// instead of Reward's.
+	LegacyReward bool
 }
 
 // DefaultConfig returns the tuned defaults.
 func DefaultConfig() Config {
 	return Config{
 		UserDiscount:           0.97,
-		PopulationDiscount:     0.9999,
+		PopulationHalfLife:     90 * 24,
 		NoiseVar:               0.08,
 		LevelPrior:             10,
-		UserPrior:              12,
-		ContextPrior:           25,
+		UserPrior:              8,
+		ContextPrior:           15,
 		PopulationContextPrior: 20,
-		Temper:                 0.15,
+		Temper:                 0.08,
+		PopulationTemper:       1,
 		Floor:                  0.02,
 		ManualWeight:           10,
 		ManualMargin:           0.1,
@@ -82,18 +106,18 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	set(&c.UserDiscount, d.UserDiscount)
-	set(&c.PopulationDiscount, d.PopulationDiscount)
+	set(&c.PopulationHalfLife, d.PopulationHalfLife)
 	set(&c.NoiseVar, d.NoiseVar)
 	set(&c.LevelPrior, d.LevelPrior)
 	set(&c.UserPrior, d.UserPrior)
 	set(&c.ContextPrior, d.ContextPrior)
 	set(&c.PopulationContextPrior, d.PopulationContextPrior)
 	set(&c.Temper, d.Temper)
+	set(&c.PopulationTemper, d.PopulationTemper)
 	set(&c.Floor, d.Floor)
 	set(&c.ManualWeight, d.ManualWeight)
 	set(&c.ManualMargin, d.ManualMargin)
 	c.UserDiscount = math.Min(c.UserDiscount, 1)
-	c.PopulationDiscount = math.Min(c.PopulationDiscount, 1)
 	c.Floor = math.Min(c.Floor, 1)
 	return c
 }
@@ -126,7 +150,8 @@ func (e *Engine) Decide(in *amp.DecideInput) (*amp.Choice, error) {
 		return nil, errNoRand
 	}
 	var est estimate
-	if err := e.estimateInput(in, &est); err != nil {
+	kind, err := e.estimateInput(in, &est)
+	if err != nil {
 		return nil, err
 	}
 	var pol policy
@@ -134,20 +159,21 @@ func (e *Engine) Decide(in *amp.DecideInput) (*amp.Choice, error) {
 	var arms [numDims]int
 	prop, conf := 1.0, 0.0
 	explored := false
+	ch := &amp.Choice{TaskKind: kind}
 	for d := range numDims {
 		a := sample(&pol.prob[d], in.Rand.Float64())
 		arms[d] = a
 		prop *= pol.prob[d][a]
 		conf += confidence(&est, &pol, d, a)
 		explored = explored || a != pol.best[d]
+		ch.Dimensions[d] = amp.DimensionChoice{Explored: a != pol.best[d], PBest: pol.pbest[d][a]}
 	}
-	return &amp.Choice{
-		Recommendation: recommendation(arms),
-		Propensity:     prop,
-		Explored:       explored,
-		Confidence:     conf / numDims,
-		Rationale:      rationale(&est, &pol, arms, explored, taskKey(in.Context.TaskType), in.Context.Complexity),
-	}, nil
+	ch.Recommendation = recommendation(arms)
+	ch.Propensity = prop
+	ch.Explored = explored
+	ch.Confidence = conf / numDims
+	ch.Rationale = rationale(&est, &pol, arms, explored, kind, in.Context.Complexity)
+	return ch, nil
 }
 
 // Probability returns the probability that Decide, given in, recommends
@@ -159,7 +185,7 @@ func (e *Engine) Probability(in *amp.DecideInput, rec amp.Recommendation) (float
 		return 0, err
 	}
 	var est estimate
-	if err := e.estimateInput(in, &est); err != nil {
+	if _, err := e.estimateInput(in, &est); err != nil {
 		return 0, err
 	}
 	var pol policy
@@ -177,7 +203,7 @@ func (e *Engine) Probability(in *amp.DecideInput, rec amp.Recommendation) (float
 // a joint recommendation's probability is the product of its options'.
 func (e *Engine) Distribution(in *amp.DecideInput) ([4][4]float64, error) {
 	var est estimate
-	if err := e.estimateInput(in, &est); err != nil {
+	if _, err := e.estimateInput(in, &est); err != nil {
 		return [4][4]float64{}, err
 	}
 	var pol policy
@@ -185,21 +211,23 @@ func (e *Engine) Distribution(in *amp.DecideInput) ([4][4]float64, error) {
 	return pol.prob, nil
 }
 
-func (e *Engine) estimateInput(in *amp.DecideInput, est *estimate) error {
-	tk := taskKey(in.Context.TaskType)
+// estimateInput computes the estimate for in's context and returns the
+// task kind it read from the context.
+func (e *Engine) estimateInput(in *amp.DecideInput, est *estimate) (string, error) {
+	tk := e.kind(in.Context.TaskType, in.Context.Task)
 	cx := complexityIndex(in.Context.Complexity)
 	p, err := decodePopulation(in.Population, &tk)
 	if err != nil {
-		return fmt.Errorf("population: %w", err)
+		return "", fmt.Errorf("population: %w", err)
 	}
 	var u *userState
 	if !in.Holdout {
 		if u, err = decodeUser(in.User, &tk); err != nil {
-			return fmt.Errorf("user: %w", err)
+			return "", fmt.Errorf("user: %w", err)
 		}
 	}
 	e.estimateFor(u, p, tk, cx, est)
-	return nil
+	return tk, nil
 }
 
 func sample(p *[numArms]float64, x float64) int {
@@ -220,6 +248,15 @@ func armsOf(r amp.Recommendation) ([numDims]int, error) {
 		return [numDims]int(o), fmt.Errorf("learn: %w", err)
 	}
 	return [numDims]int(o), nil
+}
+
+// kind is the context key of a request: its task kind, or with
+// ExactTaskTypes its normalised taskType.
+func (e *Engine) kind(taskType, task string) string {
+	if e.cfg.ExactTaskTypes {
+		return capKey(strings.ToLower(strings.TrimSpace(taskType)))
+	}
+	return kindOf(taskType, task)
 }
 
 // ApplyPreferences folds manual preferences into the user's state. Each set

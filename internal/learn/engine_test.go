@@ -193,7 +193,8 @@ func TestContextPreferences(t *testing.T) {
 		t.Errorf("writing: full_solution share = %.2f, want ≥ 0.7", got)
 	}
 	ch := w.decide(t, "u", debugging)
-	if ch.Recommendation.Handling == amp.HandlingHintsOnly && !strings.HasPrefix(ch.Rationale, "User ") {
+	quotesUser := strings.HasPrefix(ch.Rationale, "User ") || strings.Contains(ch.Rationale, "; user ")
+	if ch.Recommendation.Handling == amp.HandlingHintsOnly && !quotesUser {
 		t.Errorf("rationale %q does not quote the user's statistic", ch.Rationale)
 	}
 }
@@ -521,6 +522,13 @@ func TestStateSizeIsBounded(t *testing.T) {
 	if n := len(w.users["big"]); n < learn.MaxUserStateBytes-200 {
 		t.Errorf("user with every slot used is only %d bytes; is the cap of task types applied?", n)
 	}
+	if n := len(w.pop); n < learn.MaxPopulationStateBytes-200 {
+		t.Errorf("population with every slot used is only %d bytes; is the cap of task kinds applied?", n)
+	}
+	// The bounds the project documents (docs/learning.md).
+	if learn.MaxUserStateBytes > 4096 || learn.MaxPopulationStateBytes > 16384 {
+		t.Errorf("maxima %d and %d bytes exceed 4 KiB per user, 16 KiB per population", learn.MaxUserStateBytes, learn.MaxPopulationStateBytes)
+	}
 	t.Logf("user %d bytes (max %d), population %d bytes (max %d)", len(w.users["big"]), learn.MaxUserStateBytes, len(w.pop), learn.MaxPopulationStateBytes)
 }
 
@@ -577,5 +585,33 @@ func TestConfidenceFollowsPhases(t *testing.T) {
 		} else {
 			t.Logf("after %d outcomes: mean confidence %.2f", band.outcomes, c)
 		}
+	}
+}
+
+// TestRationaleNeverDeniesOutcomes: after a user's first outcomes, with
+// too few of them behind any chosen option to quote a rate, the rationale
+// says what evidence there is, never that there is none.
+func TestRationaleNeverDeniesOutcomes(t *testing.T) {
+	w := newWorld(12)
+	rec := amp.Recommendation{Framing: amp.FramingMicroTask, Style: amp.StyleBriefDirective,
+		Handling: amp.HandlingBreakIntoSteps, Encouragement: amp.EncouragementModerate}
+	for i := range 2 {
+		w.teach(t, "y", amp.LearnContext{TaskType: "writing"}, rec, i == 0)
+	}
+	for range 100 {
+		ch := w.decide(t, "y", amp.LearnContext{TaskType: "writing"})
+		if strings.Contains(ch.Rationale, "no outcomes yet") {
+			t.Fatalf("after 2 outcomes, rationale = %q", ch.Rationale)
+		}
+		if !strings.Contains(ch.Rationale, "outcomes") {
+			t.Fatalf("rationale = %q says nothing of the evidence", ch.Rationale)
+		}
+	}
+	holdout, err := w.e.Decide(&amp.DecideInput{Population: w.pop, Holdout: true, Rand: rand.New(rand.NewPCG(1, 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(holdout.Rationale, "no outcomes yet") {
+		t.Errorf("holdout rationale with a population of 2 outcomes = %q", holdout.Rationale)
 	}
 }

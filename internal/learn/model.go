@@ -153,7 +153,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 
 	// The population.
 	pg := &p.Global
-	fg := pow(cfg.PopulationDiscount, p.Seq-pg.Seq)
+	const fg = 1.0 // the population's cells are weighted when merged
 	est.popCells[0] = evidenceCell{c: pg, f: fg}
 	g := fit{levelPrior: 0.5, levelWeight: popLevelPrior, base: &zero, prior: &zero, weight: &popW}
 	g.solve(pg, fg)
@@ -168,7 +168,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	}
 	est.ctxOffset = 0
 	popCtx := func(c *cell, slot int) {
-		f := pow(cfg.PopulationDiscount, p.Seq-c.Seq)
+		const f = 1.0
 		est.popCells[slot] = evidenceCell{c: c, f: f}
 		m := fit{levelPrior: est.popLevel, levelWeight: cfg.LevelPrior, base: &est.ep, prior: &zero, weight: &ctxW}
 		m.solve(c, f)
@@ -207,6 +207,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	est.surprise, est.shortfall = u.Surprise, u.Shortfall
 
 	// The user, overall.
+	userPrior := e.userPrior(p, sigma2)
 	gu := cfg.UserDiscount
 	ug := &u.Global
 	fu := pow(gu, u.Seq-ug.Seq)
@@ -216,7 +217,7 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	for d := range numDims {
 		for a := range numArms {
 			prior[d][a] = est.ep[d][a]
-			weight[d][a] = 1 / (1/cfg.UserPrior + popVar[d][a]/sigma2)
+			weight[d][a] = 1 / (1/userPrior + popVar[d][a]/sigma2)
 		}
 		manual = manual || u.Manual[d].Arm >= 0
 	}
@@ -304,15 +305,40 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 }
 
 // The population estimates the reward noise σ² once it has minVarSamples
-// samples of it; before, the engine uses the configured NoiseVar.
+// (weighted) samples of it; before, the engine uses the configured
+// NoiseVar.
+const minVarSamples = 300
+
+// userPrior is the population's weight, in outcomes, in a user's estimate
+// of an option's effect: σ²/τ², τ² the variance of users' effects around
+// the population's, estimated from the tenant's own outcomes (see
+// Engine.spreadSample) once it has minSpreadSamples samples and clamped to
+// [minUserPrior, maxUserPrior]; until then, and with
+// Config.FixedShrinkage, Config.UserPrior. A tenant whose users differ
+// little shrinks them hard to the population's view; one whose users
+// differ much lets their own outcomes count early.
+func (e *Engine) userPrior(p *popState, sigma2 float64) float64 {
+	if p.TauN < minSpreadSamples || e.cfg.FixedShrinkage {
+		return e.cfg.UserPrior
+	}
+	tau2 := p.TauS / p.TauN
+	if tau2 <= sigma2/maxUserPrior {
+		return maxUserPrior
+	}
+	return math.Max(minUserPrior, sigma2/tau2)
+}
+
+// Bounds of the estimated user prior, in outcomes, and the samples it
+// needs.
 const (
-	minVarSamples = 300
-	varRate       = 1.0 / 3000 // the running estimate's memory, in samples
+	minUserPrior     = 2.0
+	maxUserPrior     = 40.0
+	minSpreadSamples = 300.0
 )
 
 func (e *Engine) noiseVar(p *popState) float64 {
 	if p.NoiseN >= minVarSamples {
-		return math.Max(p.NoiseVar, 0.005)
+		return math.Max(p.NoiseSS/p.NoiseN, 0.005)
 	}
 	return e.cfg.NoiseVar
 }
@@ -380,6 +406,9 @@ func (e *Engine) policyFor(est *estimate, pol *policy) {
 	pol.alarm = alarm(est.surprise, est.shortfall)
 	t += (1 - t) * pol.alarm
 	t2 := t * t
+	pt := e.cfg.PopulationTemper
+	pt += (1 - pt) * pol.alarm
+	pt2 := pt * pt
 	floor := e.cfg.Floor
 	for d := range numDims {
 		pol.best[d] = argmax(&est.mean[d])
@@ -387,7 +416,7 @@ func (e *Engine) policyFor(est *estimate, pol *policy) {
 		var v [numArms]float64
 		for a := range numArms {
 			vp := math.Min(est.vpop[d][a], est.vr[d][a])
-			v[a] = t2*(est.vr[d][a]-vp) + vp
+			v[a] = t2*(est.vr[d][a]-vp) + pt2*vp
 		}
 		matchProb(&est.mean[d], &v, 1, &pol.prob[d])
 		for a := range numArms {
@@ -465,9 +494,11 @@ const confidenceDecisive = 0.25
 // users', n/(n+confidenceEvidence) for the user's discounted count n of
 // outcomes with a, weighted the rest. A model that knows nothing gives the
 // floor, 0.2; a new user at most 0.4 however clear the population's
-// favourite, the top of the documented cold-start band; a user with 5 to 20
-// outcomes with the options recommended about 0.55 to 0.8, and more from
-// then on. Holdout users, who are not personalised, stay at most at 0.4.
+// favourite, the top of the documented cold-start band; above it the value
+// rises by confidenceSlope of the evidence, so a user with 5 to 20
+// outcomes with the options recommended gets about 0.5 to 0.7, and more
+// from then on. Holdout users, who are not personalised, stay at most at
+// 0.4.
 func confidence(est *estimate, pol *policy, d, a int) float64 {
 	share := 0.0
 	if est.personal {
@@ -478,5 +509,21 @@ func confidence(est *estimate, pol *policy, d, a int) float64 {
 	}
 	const blind = 1.0 / numArms
 	decisive := math.Max(0, (pol.pbest[d][a]-blind)/(1-blind))
-	return confidenceFloor + (1-confidenceFloor)*(confidenceDecisive*decisive+(1-confidenceDecisive)*share)
+	c := confidenceFloor + (1-confidenceFloor)*(confidenceDecisive*decisive+(1-confidenceDecisive)*share)
+	if c > confidenceKnee {
+		// Above the cold-start band, the share of recommended options that
+		// are the user's best grows more slowly than the evidence: on the
+		// populations the engine was tuned on, by about 0.8 of it.
+		c = confidenceKnee + confidenceSlope*(c-confidenceKnee)
+	}
+	return c
 }
+
+// confidenceKnee is the top of the cold-start band, above which
+// confidence rises by confidenceSlope of the evidence's share, so that it
+// reads as the probability that the option is the user's best (see the
+// reliability table of amp simulate).
+const (
+	confidenceKnee  = 0.4
+	confidenceSlope = 0.8
+)

@@ -59,7 +59,31 @@ func rationale(est *estimate, pol *policy, arms [numDims]int, explored bool, tk 
 		q.write(&b, tk, cx)
 		return capitalised(b.String())
 	}
-	b.WriteString("no outcomes yet from this user or similar users of this account and mode; trying options evenly")
+	// Too little evidence with the chosen options to quote a rate: say
+	// what there is, which is true whatever it is.
+	userN, popN := 0.0, 0.0
+	if est.personal {
+		if n := est.userCells[0]; n.c != nil {
+			userN = n.f * n.c.N
+		}
+	}
+	if n := est.popCells[0]; n.c != nil {
+		popN = n.f * n.c.N
+	}
+	switch {
+	case userN < 0.5 && popN < 0.5:
+		b.WriteString("no outcomes yet from this user or similar users of this account and mode; trying options evenly")
+	default:
+		if est.personal {
+			b.WriteString("user has ")
+			b.WriteString(strconv.Itoa(int(math.Round(userN))))
+			b.WriteString(" recent outcomes, similar users ")
+		} else {
+			b.WriteString("population default (holdout): similar users have ")
+		}
+		b.WriteString(strconv.Itoa(int(math.Round(popN))))
+		b.WriteString("; too few with these options to quote a rate yet")
+	}
 	return capitalised(b.String())
 }
 

@@ -17,14 +17,14 @@ func TestReward(t *testing.T) {
 		want float64
 	}{
 		{"NotStarted", amp.OutcomeRecord{Started: false, Completed: ptr(false)}, 0},
-		{"NotStartedSatisfied", amp.OutcomeRecord{Started: false, Satisfaction: ptr(0.8)}, 0.15 * 0.8},
-		// 0.20 + 0.45·0.5 + 0.10·0.25 + 0.15·0.5 + 0.10·0.5
-		{"StartedOnly", amp.OutcomeRecord{Started: true}, 0.575},
+		{"NotStartedSatisfied", amp.OutcomeRecord{Started: false, Satisfaction: ptr(0.8)}, 0.35 * 0.8},
+		// 0.10 + 0.25·0.5 + 0.05·0.25 + 0.35·0.5 + 0.25·0.5
+		{"StartedOnly", amp.OutcomeRecord{Started: true}, 0.5375},
 		{"Perfect", amp.OutcomeRecord{Started: true, Completed: ptr(true), FlowState: ptr(true), Satisfaction: ptr(1.0), TimeToStart: ptr(0.0)}, 1},
-		// 0.20 + 0 + 0.10·0.25 + 0.15·0.5 + 0.10·0.5^(120/120)
-		{"StartedNotCompleted", amp.OutcomeRecord{Started: true, Completed: ptr(false), TimeToStart: ptr(120.0)}, 0.35},
-		// 0.20 + 0.45 + 0.10·0.25 + 0.15·0.95 + 0.10·0.5^(10/120)
-		{"DocsSuccess", amp.OutcomeRecord{Started: true, Completed: ptr(true), Satisfaction: ptr(0.95), TimeToStart: ptr(10.0)}, 0.2 + 0.45 + 0.025 + 0.1425 + 0.1*math.Exp2(-10.0/120)},
+		// 0.10 + 0 + 0.05·0.25 + 0.35·0.5 + 0.25·0.5^(120/120)
+		{"StartedNotCompleted", amp.OutcomeRecord{Started: true, Completed: ptr(false), TimeToStart: ptr(120.0)}, 0.4125},
+		// 0.10 + 0.25 + 0.05·0.25 + 0.35·0.95 + 0.25·0.5^(10/120)
+		{"DocsSuccess", amp.OutcomeRecord{Started: true, Completed: ptr(true), Satisfaction: ptr(0.95), TimeToStart: ptr(10.0)}, 0.1 + 0.25 + 0.0125 + 0.3325 + 0.25*math.Exp2(-10.0/120)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/amp-protocol/amp"
@@ -34,25 +33,30 @@ const (
 	MaxPopulationTaskTypes = 16
 )
 
-// Sizes of the encoded states (format version 1). A user's state is at
-// most 2,540 bytes: a 70-byte header, a 208-byte cell for everything, and
-// one more cell (plus its name) per task type (at most MaxUserTaskTypes)
-// and per request complexity seen; a new user's first outcome on a
-// "debugging" task of high complexity makes it 704 bytes. A tenant's
-// population is at most 5,218 bytes.
+// Sizes of the encoded states. A user's state (format version 1, floats
+// as float32) is at most 2,540 bytes: a 70-byte header, a 208-byte cell for
+// everything, and one more cell (plus its name) per task kind (at most
+// MaxUserTaskTypes) and per request complexity seen; a new user's first
+// outcome on a debugging task of high complexity makes it 704 bytes. A
+// tenant's population (format version 2, floats as float64, so that sums
+// merged in any order agree to float64 rounding) is at most 9,250 bytes: a
+// 50-byte header, a 408-byte cell for everything, and one per request
+// complexity and task kind (at most MaxPopulationTaskTypes).
 const (
 	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
+	popCellBytes            = 3*8 + numDims*numArms*3*8
 	userHeaderBytes         = 4 + 4 + 8 + numDims*13 + 2
-	popHeaderBytes          = 4 + 4 + 8 + 2
+	popHeaderBytes          = 4 + 8 + 4 + 4*8 + 2
 	MaxUserStateBytes       = userHeaderBytes + (1+numComplexities+MaxUserTaskTypes)*cellBytes + MaxUserTaskTypes*(1+amp.MaxTaskTypeBytes)
-	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*cellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
+	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*popCellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
 )
 
 const (
 	magic0, magic1 = 'a', 'm'
 	kindUser       = 'u'
 	kindPopulation = 'p'
-	formatVersion  = 1
+	formatVersion  = 1 // of user states
+	popVersion     = 2 // of population states
 )
 
 // ErrBadState is wrapped by every error about state bytes the engine cannot
@@ -82,7 +86,6 @@ type cell struct {
 type taskCell struct {
 	Key string
 	cell
-	at int // offset in the decoded bytes (population only; 0 for a new cell)
 }
 
 // manualPref is a preference set through PUT /v1/profile: pseudo-evidence
@@ -108,29 +111,26 @@ type userState struct {
 	Tasks               []taskCell
 }
 
-// popState is a tenant's population model: the prior of its users.
+// popState is a tenant's population model: the prior of its users. Its
+// cells hold sums of evidence weighted by the outcome's age at Origin (see
+// Engine.MergePopulation); their Seq is always 0.
 type popState struct {
-	Seq uint32 // outcomes learned
-	// NoiseVar is the running estimate of the reward noise σ², from
-	// NoiseN samples (capped at its memory; see Engine.learnNoise).
-	NoiseVar, NoiseN float64
-	Global           cell
-	Cx               [numComplexities]cell
-	Tasks            []taskCell
-
-	// Where each decoded cell starts in the bytes it was decoded from (0:
-	// absent), and where every task cell's key and cell start, decoded or
-	// not, so that Learn can rewrite only the cells it changed.
-	globalAt int
-	cxAt     [numComplexities]int
-	raw      [MaxPopulationTaskTypes]rawTask
-	nraw     int
-}
-
-// rawTask locates a task cell in encoded bytes.
-type rawTask struct {
-	key           []byte
-	keyAt, cellAt int
+	// Outcomes counts the outcomes merged, unweighted.
+	Outcomes float64
+	// Origin is the epoch (hours since the Unix epoch) the weights refer
+	// to: the latest epoch of any merged outcome.
+	Origin int32
+	// NoiseN and NoiseSS are the weighted count and sum of squares of the
+	// prediction errors of well-known users: the reward noise σ² is
+	// NoiseSS/NoiseN.
+	NoiseN, NoiseSS float64
+	// TauN and TauS are the weighted count and sum of samples of the
+	// variance of users' effects around the population's (see
+	// Engine.spreadSample).
+	TauN, TauS float64
+	Global     cell
+	Cx         [numComplexities]cell
+	Tasks      []taskCell
 }
 
 func newUserState() *userState {
@@ -176,26 +176,6 @@ func (p *popState) task(key string) *taskCell {
 	return nil
 }
 
-// taskKey normalises a request's taskType into a context key: trimmed and
-// lower-cased, so "Debugging " and "debugging" share evidence. "" means
-// no task type.
-func taskKey(t string) string {
-	t = strings.TrimSpace(t)
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
-			t = strings.ToLower(t)
-			break
-		}
-	}
-	if len(t) > amp.MaxTaskTypeBytes {
-		t = t[:amp.MaxTaskTypeBytes]
-		for !utf8.ValidString(t) {
-			t = t[:len(t)-1]
-		}
-	}
-	return t
-}
-
 // complexityIndex maps a request complexity to its cell, -1 when not given.
 func complexityIndex(c amp.TaskComplexity) int {
 	switch c {
@@ -222,92 +202,30 @@ func complexityIndex(c amp.TaskComplexity) int {
 
 type writer struct{ b []byte }
 
-// patchPopulation returns a copy of b, the bytes p was decoded from, with
-// p's header and the given cells (decoded from b, unchanged in size)
-// rewritten: Learn changes at most three cells of a population, and
-// rewriting only those keeps an outcome's cost independent of the number
-// of task types the population holds.
-func patchPopulation(b []byte, p *popState, cells ...patchedCell) []byte {
-	out := append([]byte(nil), b...)
-	binary.LittleEndian.PutUint32(out[4:], p.Seq)
-	binary.LittleEndian.PutUint32(out[8:], math.Float32bits(float32(p.NoiseVar)))
-	binary.LittleEndian.PutUint32(out[12:], math.Float32bits(float32(p.NoiseN)))
-	for _, pc := range cells {
-		w := writer{b: out[pc.at:pc.at]}
-		w.cell(pc.c)
-	}
-	return out
-}
-
-// rebuildPopulation encodes p, decoded from b with only the task cell
-// updated (nil if none), with the new task cell fresh added under newKey
-// (nil if none; it replaces the task cell with the least discounted
-// evidence when the population holds MaxPopulationTaskTypes). The other
-// task cells are copied from b byte for byte.
-func rebuildPopulation(b []byte, p *popState, updated *taskCell, newKey string, fresh *cell, discount float64) []byte {
-	evict := -1
-	if fresh != nil && p.nraw == MaxPopulationTaskTypes {
-		least := math.Inf(1)
-		for i, rt := range p.raw[:p.nraw] {
-			seq := binary.LittleEndian.Uint32(b[rt.cellAt:])
-			n := float64(math.Float32frombits(binary.LittleEndian.Uint32(b[rt.cellAt+4:])))
-			if n *= pow(discount, p.Seq-seq); n < least {
-				evict, least = i, n
-			}
-		}
-	}
-	nt := p.nraw
-	if fresh != nil && evict < 0 {
-		nt++
-	}
-	w := writer{b: make([]byte, 0, len(b)+cellBytes+len(newKey)+1)}
-	w.b = append(w.b, magic0, magic1, kindPopulation, formatVersion)
-	w.u32(p.Seq)
-	w.f32(p.NoiseVar)
-	w.f32(p.NoiseN)
-	mask := cxMask(&p.Cx)
-	w.u8(mask)
-	w.u8(byte(nt))
-	w.cell(&p.Global)
-	for i := range p.Cx {
-		if mask&(1<<i) != 0 {
-			w.cell(&p.Cx[i])
-		}
-	}
-	writeNew := func() {
-		w.u8(byte(len(newKey)))
-		w.b = append(w.b, newKey...)
-		w.cell(fresh)
-	}
-	for i, rt := range p.raw[:p.nraw] {
-		switch {
-		case i == evict:
-			writeNew()
-		case updated != nil && string(rt.key) == updated.Key:
-			w.b = append(w.b, b[rt.keyAt:rt.cellAt]...)
-			w.cell(&updated.cell)
-		default:
-			w.b = append(w.b, b[rt.keyAt:rt.cellAt+cellBytes]...)
-		}
-	}
-	if fresh != nil && evict < 0 {
-		writeNew()
-	}
-	return w.b
-}
-
-// patchedCell is a cell to rewrite at offset at.
-type patchedCell struct {
-	c  *cell
-	at int
-}
-
 func (w *writer) u8(v byte)    { w.b = append(w.b, v) }
 func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *writer) f32(v float64) {
 	w.b = binary.LittleEndian.AppendUint32(w.b, math.Float32bits(float32(v)))
 }
 
+func (w *writer) f64(v float64) { w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(v)) }
+
+// popCell writes a population's cell: float64s, no seq.
+func (w *writer) popCell(c *cell) {
+	w.f64(c.N)
+	w.f64(c.S)
+	w.f64(c.K)
+	for d := range c.Arms {
+		for a := range c.Arms[d] {
+			x := &c.Arms[d][a]
+			w.f64(x.N)
+			w.f64(x.S)
+			w.f64(x.C)
+		}
+	}
+}
+
+// cell writes a user's cell: its seq, then float32s.
 func (w *writer) cell(c *cell) {
 	w.u32(c.Seq)
 	w.f32(c.N)
@@ -350,12 +268,28 @@ func (u *userState) encode() []byte {
 }
 
 func (p *popState) encode() []byte {
-	w := writer{b: make([]byte, 0, popHeaderBytes+(1+len(p.Tasks)+numComplexities)*cellBytes+len(p.Tasks)*16)}
-	w.b = append(w.b, magic0, magic1, kindPopulation, formatVersion)
-	w.u32(p.Seq)
-	w.f32(p.NoiseVar)
-	w.f32(p.NoiseN)
-	w.contexts(&p.Global, &p.Cx, p.Tasks)
+	w := writer{b: make([]byte, 0, popHeaderBytes+(1+len(p.Tasks)+numComplexities)*popCellBytes+len(p.Tasks)*16)}
+	w.b = append(w.b, magic0, magic1, kindPopulation, popVersion)
+	w.f64(p.Outcomes)
+	w.u32(uint32(p.Origin))
+	w.f64(p.NoiseN)
+	w.f64(p.NoiseSS)
+	w.f64(p.TauN)
+	w.f64(p.TauS)
+	mask := cxMask(&p.Cx)
+	w.u8(mask)
+	w.u8(byte(len(p.Tasks)))
+	w.popCell(&p.Global)
+	for i := range p.Cx {
+		if mask&(1<<i) != 0 {
+			w.popCell(&p.Cx[i])
+		}
+	}
+	for i := range p.Tasks {
+		w.u8(byte(len(p.Tasks[i].Key)))
+		w.b = append(w.b, p.Tasks[i].Key...)
+		w.popCell(&p.Tasks[i].cell)
+	}
 	return w.b
 }
 
@@ -434,6 +368,34 @@ func (r *reader) f32(nonNeg bool) float64 {
 	return v
 }
 
+// f64 reads a float64 as f32 does a float32.
+func (r *reader) f64(nonNeg bool) float64 {
+	if !r.need(8) {
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	if math.IsNaN(v) || math.IsInf(v, 0) || nonNeg && v < 0 {
+		r.fail("invalid number %v", v)
+		return 0
+	}
+	return v
+}
+
+func (r *reader) popCell(c *cell) {
+	c.N = r.f64(true)
+	c.S = r.f64(false)
+	c.K = r.f64(true)
+	for d := range c.Arms {
+		for a := range c.Arms[d] {
+			x := &c.Arms[d][a]
+			x.N = r.f64(true)
+			x.S = r.f64(false)
+			x.C = r.f64(true)
+		}
+	}
+}
+
 func (r *reader) cell(c *cell, owner uint32) {
 	c.Seq = r.u32()
 	c.N = r.f32(true)
@@ -458,7 +420,7 @@ func (r *reader) skip(n int) {
 	}
 }
 
-func (r *reader) header(kind byte) {
+func (r *reader) header(kind, version byte) {
 	if !r.need(4) {
 		return
 	}
@@ -466,7 +428,7 @@ func (r *reader) header(kind byte) {
 		r.fail("not a %s state", kindName(kind))
 		return
 	}
-	if r.b[3] != formatVersion {
+	if r.b[3] != version {
 		r.fail("unknown format version %d", r.b[3])
 		return
 	}
@@ -522,7 +484,7 @@ func decodeUser(b []byte, only *string) (*userState, error) {
 		return u, nil
 	}
 	r := reader{b: b}
-	r.header(kindUser)
+	r.header(kindUser, formatVersion)
 	u.Seq = r.u32()
 	u.Surprise = r.f32(false)
 	u.Shortfall = r.f32(false)
@@ -586,11 +548,17 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	if len(b) == 0 {
 		return p, nil
 	}
+	if len(b) >= 4 && b[0] == magic0 && b[1] == magic1 && b[2] == kindPopulation && b[3] == formatVersion {
+		return decodePopulationV1(b, only)
+	}
 	r := reader{b: b}
-	r.header(kindPopulation)
-	p.Seq = r.u32()
-	p.NoiseVar = r.f32(true)
-	p.NoiseN = r.f32(true)
+	r.header(kindPopulation, popVersion)
+	p.Outcomes = r.f64(true)
+	p.Origin = int32(r.u32())
+	p.NoiseN = r.f64(true)
+	p.NoiseSS = r.f64(true)
+	p.TauN = r.f64(true)
+	p.TauS = r.f64(false)
 	mask := r.u8()
 	nt := int(r.u8())
 	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {
@@ -599,12 +567,10 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	p.globalAt = len(b) - len(r.b)
-	r.cell(&p.Global, p.Seq)
+	r.popCell(&p.Global)
 	for i := range p.Cx {
 		if mask&(1<<i) != 0 {
-			p.cxAt[i] = len(b) - len(r.b)
-			r.cell(&p.Cx[i], p.Seq)
+			r.popCell(&p.Cx[i])
 		}
 	}
 	if only == nil && nt > 0 {
@@ -612,20 +578,84 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 	}
 	var keys [MaxPopulationTaskTypes][]byte
 	for i := range nt {
-		keyAt := len(b) - len(r.b)
 		k := r.key()
 		if r.err == nil && dupKey(keys[:i], k) {
 			r.fail("duplicate task key")
 		}
 		keys[i] = k
-		p.raw[i] = rawTask{key: k, keyAt: keyAt, cellAt: len(b) - len(r.b)}
-		p.nraw = i + 1
+		if only != nil && string(k) != *only {
+			r.skip(popCellBytes)
+			continue
+		}
+		p.Tasks = append(p.Tasks, taskCell{Key: string(k)})
+		r.popCell(&p.Tasks[len(p.Tasks)-1].cell)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return p, nil
+}
+
+// v1PopulationDiscount is the per-outcome discount of format version 1
+// populations, which forgot by count.
+const v1PopulationDiscount = 0.9999
+
+// decodePopulationV1 reads a population of format version 1, which earlier
+// releases stored: float32 cells with lazy per-outcome discounts. Each cell
+// is brought to its present weight; the origin is left unset (0), so that
+// the first merge takes the newest delta's epoch without ageing what the
+// old population knew (see Engine.MergePopulation), and its next encode
+// writes version 2.
+//
+//	'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32 | cx mask u8
+//	| task count u8 | global cell | cx cells | task count × (key, cell)
+func decodePopulationV1(b []byte, only *string) (*popState, error) {
+	p := &popState{}
+	r := reader{b: b}
+	r.header(kindPopulation, formatVersion)
+	seq := r.u32()
+	noiseVar := r.f32(true)
+	p.NoiseN = r.f32(true)
+	p.NoiseSS = noiseVar * p.NoiseN
+	p.Outcomes = float64(seq)
+	mask := r.u8()
+	nt := int(r.u8())
+	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {
+		r.fail("invalid layout")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	present := func(c *cell) {
+		c.scale(pow(v1PopulationDiscount, seq-c.Seq))
+		c.Seq = 0
+	}
+	r.cell(&p.Global, seq)
+	present(&p.Global)
+	for i := range p.Cx {
+		if mask&(1<<i) != 0 {
+			r.cell(&p.Cx[i], seq)
+			present(&p.Cx[i])
+		}
+	}
+	var keys [MaxPopulationTaskTypes][]byte
+	for i := range nt {
+		k := r.key()
+		if r.err == nil && dupKey(keys[:i], k) {
+			r.fail("duplicate task key")
+		}
+		keys[i] = k
 		if only != nil && string(k) != *only {
 			r.skip(cellBytes)
 			continue
 		}
-		p.Tasks = append(p.Tasks, taskCell{Key: string(k), at: len(b) - len(r.b)})
-		r.cell(&p.Tasks[len(p.Tasks)-1].cell, p.Seq)
+		p.Tasks = append(p.Tasks, taskCell{Key: string(k)})
+		c := &p.Tasks[len(p.Tasks)-1].cell
+		r.cell(c, seq)
+		present(c)
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail("%d trailing bytes", len(r.b))

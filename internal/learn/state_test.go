@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/amp-protocol/amp"
 )
@@ -72,7 +74,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestDocumentedSizes(t *testing.T) {
 	// The documentation of MaxUserStateBytes and cellBytes quotes these.
-	if MaxUserStateBytes != 2540 || MaxPopulationStateBytes != 5218 || cellBytes != 208 {
+	if MaxUserStateBytes != 2540 || MaxPopulationStateBytes != 9250 || cellBytes != 208 || popCellBytes != 408 {
 		t.Errorf("sizes changed: user %d, population %d, cell %d; update the documentation", MaxUserStateBytes, MaxPopulationStateBytes, cellBytes)
 	}
 }
@@ -119,58 +121,161 @@ func FuzzState(f *testing.F) {
 	})
 }
 
-// TestTeachPopulationMatchesFullEncode checks that rewriting only the
-// changed cells gives the bytes a full decode, update and encode gives,
-// through new task types, evictions and new complexity cells.
-func TestTeachPopulationMatchesFullEncode(t *testing.T) {
+// TestMergeIsOrderIndependent merges the same deltas, from outcomes of
+// many users, kinds, complexities and epochs (some late, some from before
+// the population's origin), in shuffled orders and batches, and checks
+// that every result is the same state up to float64 rounding.
+func TestMergeIsOrderIndependent(t *testing.T) {
 	e := New(Config{})
 	rng := rand.New(rand.NewPCG(4, 4))
 	cxs := []amp.TaskComplexity{"", amp.TaskComplexityLow, amp.TaskComplexityMedium, amp.TaskComplexityHigh}
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var deltas [][]byte
+	users := map[int][]byte{}
 	var pop []byte
-	for i := range 3000 {
+	for i := range 2000 {
 		tk := ""
 		if rng.IntN(10) > 0 {
-			tk = fmt.Sprintf("type-%d", rng.IntN(MaxPopulationTaskTypes+6))
+			tk = fmt.Sprintf("type-%d", rng.IntN(MaxPopulationTaskTypes-2))
 		}
-		cx := cxs[rng.IntN(4)]
-		if i < 200 {
-			cx = "" // complexity cells appear later, among task cells
-		}
-		arms := [numDims]int{rng.IntN(4), rng.IntN(4), rng.IntN(4), rng.IntN(4)}
-		ev := evidence{reward: rng.Float64(), arms: arms, success: float64(rng.IntN(2)), known: 1}
-
-		// Reference: everything decoded, updated, encoded.
-		full, err := decodePopulation(pop, nil)
+		d := &amp.Decision{TaskType: tk, TaskComplexity: cxs[rng.IntN(4)],
+			Recommendation: amp.Options{rng.IntN(4), rng.IntN(4), rng.IntN(4), rng.IntN(4)}.Recommendation()}
+		ok := rng.IntN(2) == 0
+		u := rng.IntN(40)
+		// Outcomes up to 60 days apart, reported out of order.
+		now := start.Add(time.Duration(rng.IntN(60*24)) * time.Hour)
+		l, err := e.Learn(&amp.LearnInput{User: users[u], Population: pop, Decision: d, Outcome: &amp.OutcomeRecord{Started: true, Completed: &ok}, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		full.Seq++
-		ref := ev
-		ref.add(&full.Global, full.Seq, e.cfg.PopulationDiscount)
-		if tk != "" {
-			c := full.task(tk)
-			if c == nil {
-				full.Tasks = addTask(full.Tasks, tk, MaxPopulationTaskTypes, full.Seq, e.cfg.PopulationDiscount)
-				c = full.task(tk)
+		users[u] = l.User
+		deltas = append(deltas, l.PopulationDelta)
+		if i == 500 {
+			// Later outcomes are learned against a population that knows
+			// the first 500, as a store folding deltas in the background
+			// would give them.
+			if pop, err = e.MergePopulation(nil, deltas); err != nil {
+				t.Fatal(err)
 			}
-			ref.add(&c.cell, full.Seq, e.cfg.PopulationDiscount)
 		}
-		if c := complexityIndex(cx); c >= 0 {
-			ref.add(&full.Cx[c], full.Seq, e.cfg.PopulationDiscount)
+	}
+	merge := func(order []int, batch int) *popState {
+		var pop []byte
+		for i := 0; i < len(order); i += batch {
+			var bs [][]byte
+			for _, j := range order[i:min(i+batch, len(order))] {
+				bs = append(bs, deltas[j])
+			}
+			var err error
+			if pop, err = e.MergePopulation(pop, bs); err != nil {
+				t.Fatal(err)
+			}
 		}
-		want := full.encode()
+		p, err := decodePopulation(pop, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	order := make([]int, len(deltas))
+	for i := range order {
+		order[i] = i
+	}
+	ref := merge(order, 1)
+	if len(ref.Tasks) != MaxPopulationTaskTypes-2 || ref.Outcomes != float64(len(deltas)) {
+		t.Fatalf("reference population: %d kinds, %v outcomes", len(ref.Tasks), ref.Outcomes)
+	}
+	for trial, batch := range []int{1, 7, 100, 2000} {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		got := merge(order, batch)
+		if got.Origin != ref.Origin || len(got.Tasks) != len(ref.Tasks) {
+			t.Fatalf("trial %d: origin %d, %d kinds; want %d, %d", trial, got.Origin, len(got.Tasks), ref.Origin, len(ref.Tasks))
+		}
+		near := func(what string, a, b float64) {
+			if math.Abs(a-b) > 1e-9*math.Max(1, math.Abs(b)) {
+				t.Errorf("trial %d (batches of %d): %s = %v, want %v", trial, batch, what, a, b)
+			}
+		}
+		near("noise n", got.NoiseN, ref.NoiseN)
+		near("noise ss", got.NoiseSS, ref.NoiseSS)
+		near("spread n", got.TauN, ref.TauN)
+		near("spread sum", got.TauS, ref.TauS)
+		gc, rc := got.cells(), ref.cells()
+		for i := range gc {
+			near("N", gc[i].N, rc[i].N)
+			near("S", gc[i].S, rc[i].S)
+			near("K", gc[i].K, rc[i].K)
+			for d := range numDims {
+				for a := range numArms {
+					near("arm N", gc[i].Arms[d][a].N, rc[i].Arms[d][a].N)
+					near("arm S", gc[i].Arms[d][a].S, rc[i].Arms[d][a].S)
+					near("arm C", gc[i].Arms[d][a].C, rc[i].Arms[d][a].C)
+				}
+			}
+		}
+		for i := range got.Tasks {
+			if got.Tasks[i].Key != ref.Tasks[i].Key {
+				t.Errorf("trial %d: kind %d is %q, want %q", trial, i, got.Tasks[i].Key, ref.Tasks[i].Key)
+			}
+		}
+	}
+	// Old outcomes weigh less: the population's weight of the global cell
+	// is below the count of outcomes, by the decay over up to 60 days.
+	if ref.Global.N >= float64(len(deltas)) || ref.Global.N < 0.6*float64(len(deltas)) {
+		t.Errorf("global weight %v of %d outcomes over 60 days with a 90-day half-life", ref.Global.N, len(deltas))
+	}
+}
 
-		p, err := decodePopulation(pop, &tk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := e.teachPopulation(pop, p, tk, complexityIndex(cx), &ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("outcome %d (task %q, complexity %q): bytes differ from a full encode", i, tk, cx)
-		}
-		pop = got
+// TestReadsVersion1Populations: a population stored by an earlier release
+// (format version 1, float32 cells discounted per outcome) is read, keeps
+// what it knew through the first merge of new outcomes, and is written
+// back as version 2.
+func TestReadsVersion1Populations(t *testing.T) {
+	// seq 100, noiseVar 0.05 from 400 samples, no complexity cells, one
+	// task cell "writing"; the global cell holds 50 outcomes last updated
+	// at seq 90, all with option 0 on every dimension, reward sum 30.
+	var w writer
+	w.b = append(w.b, magic0, magic1, kindPopulation, formatVersion)
+	w.u32(100)
+	w.f32(0.05)
+	w.f32(400)
+	w.u8(0)
+	w.u8(1)
+	c := cell{Seq: 90, N: 50, S: 30, K: 50}
+	for d := range numDims {
+		c.Arms[d][0] = arm{N: 50, S: 30, C: 25}
+	}
+	w.cell(&c)
+	w.u8(byte(len("writing")))
+	w.b = append(w.b, "writing"...)
+	w.cell(&c)
+	p, err := decodePopulation(w.b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := math.Pow(v1PopulationDiscount, 10)
+	if math.Abs(p.Global.N-50*f) > 1e-3 || len(p.Tasks) != 1 || p.Tasks[0].Key != "writing" || math.Abs(p.NoiseSS/p.NoiseN-0.05) > 1e-6 {
+		t.Fatalf("decoded %+v", p)
+	}
+	e := New(Config{})
+	ok := true
+	l, err := e.Learn(&amp.LearnInput{Population: w.b, Decision: &amp.Decision{TaskType: "writing", Recommendation: amp.Options{0, 0, 0, 0}.Recommendation()},
+		Outcome: &amp.OutcomeRecord{Started: true, Completed: &ok}, Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := e.MergePopulation(w.b, [][]byte{l.PopulationDelta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged[3] != popVersion {
+		t.Errorf("merged population is version %d", merged[3])
+	}
+	q, err := decodePopulation(merged, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(q.Global.N-(50*f+1)) > 1e-3 || q.Origin != epochOf(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after one merge: weight %v (want %v), origin %d", q.Global.N, 50*f+1, q.Origin)
 	}
 }

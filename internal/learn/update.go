@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/amp-protocol/amp"
 )
@@ -24,8 +27,11 @@ import (
 // the population's learning far more than the bias they remove (options
 // recommended mostly to the users who like them look a little better than
 // they are for everyone). Holdout decisions teach the population only.
-// in.Now is not used: forgetting counts outcomes, not time, so a user who
-// pauses for a month finds the model as it was.
+// A user's evidence is forgotten by count (UserDiscount per later outcome
+// of the user), so a user who pauses for a month finds the model as it
+// was; the population's by time: the delta carries in.Now's epoch (see
+// MergePopulation). A zero in.Now is epoch 0, which weighs nothing next to
+// outcomes of this century.
 func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	dec, o := in.Decision, in.Outcome
 	if dec == nil || o == nil {
@@ -35,9 +41,9 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	if err != nil {
 		return nil, err
 	}
-	tk := taskKey(dec.TaskType)
+	tk := e.kind(dec.TaskType, "")
 	cx := complexityIndex(dec.TaskComplexity)
-	// Only the cells of this context are decoded; see teachPopulation.
+	// Only the cells of this context are decoded.
 	p, err := decodePopulation(in.Population, &tk)
 	if err != nil {
 		return nil, fmt.Errorf("population: %w", err)
@@ -50,9 +56,12 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	}
 	var est estimate
 	e.estimateFor(u, p, tk, cx, &est)
-	pdelta := populationDelta{task: tk, complexity: cx}
+	pdelta := populationDelta{task: tk, complexity: cx, epoch: epochOf(in.Now)}
 
 	r := Reward(o)
+	if e.cfg.LegacyReward {
+		r = legacyReward(o)
+	}
 	succ, known := success(o)
 	out := &amp.Learned{User: in.User, Reward: r}
 	if u != nil {
@@ -62,6 +71,7 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		}
 		pdelta.noise = e.noiseSample(u)
 		pdelta.resid = r - pred
+		pdelta.tauK, pdelta.tauX = e.spreadSample(u, &est, arms)
 		popPred := est.popLevel + est.ctxOffset
 		for d := range numDims {
 			popPred += est.ep[d][arms[d]] + est.ctxEff[d][arms[d]]
@@ -117,89 +127,143 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 	return out, nil
 }
 
-// MergePopulation folds the deltas Learn returned into the population, in
-// the order given. This engine discounts the population's evidence by its
-// count of outcomes, so the order of deltas matters, though only at the
-// scale of one outcome's weight times (1 - PopulationDiscount).
+// MergePopulation folds the deltas Learn returned into the population.
+//
+// The population's cells are sums, over outcomes, of evidence weighted by
+// the outcome's age: an outcome of epoch e (hours since the Unix epoch,
+// from LearnInput.Now) weighs 2^(-(O-e)/PopulationHalfLife), where O, the
+// population's origin, is the latest epoch of any outcome merged so far.
+// When a delta is newer than O, the sums are first scaled to the new
+// origin. Each outcome's contribution to the final state is therefore its
+// evidence times 2^(-(O_final-e)/h) whatever the order of merging, the
+// batches, or how often a delta's neighbours were merged before it; sums
+// commute, so any order of the same deltas gives the same state up to
+// float64 rounding (TestMergeIsOrderIndependent). The noise estimate is a
+// weighted count and sum of squares the same way.
+//
+// A population without a time of its own (empty, read from format version
+// 1, or built only from deltas of a zero LearnInput.Now) takes the newest
+// delta's epoch as its origin without ageing what it holds; a caller that
+// mixes zero and real times therefore gets an order-dependent weight for
+// the zero-time deltas (the service always passes the time).
+//
+// One exception: a population holds at most MaxPopulationTaskTypes task
+// kinds. Once full, a delta of a new kind teaches the global and
+// complexity cells only, so which kinds hold cells depends on which came
+// first; a tenant using at most that many kinds never meets it.
 func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, error) {
-	for _, b := range deltas {
-		var d populationDelta
-		if err := d.decode(b); err != nil {
+	if len(deltas) == 0 {
+		return population, nil
+	}
+	ds := make([]populationDelta, len(deltas))
+	newest := int32(math.MinInt32)
+	for i, b := range deltas {
+		if err := ds[i].decode(b); err != nil {
 			return nil, err
 		}
-		p, err := decodePopulation(population, &d.task)
-		if err != nil {
-			return nil, fmt.Errorf("population: %w", err)
+		newest = max(newest, ds[i].epoch)
+	}
+	p, err := decodePopulation(population, nil)
+	if err != nil {
+		return nil, fmt.Errorf("population: %w", err)
+	}
+	lambda := math.Ln2 / e.cfg.PopulationHalfLife
+	if p.Outcomes == 0 || p.Origin == 0 {
+		// An empty population, or one whose outcomes carry no time (a
+		// format version 1 population, or only zero-time deltas): its
+		// evidence is taken to be as of the newest delta.
+		p.Origin = newest
+	} else if newest > p.Origin {
+		f := math.Exp(-lambda * float64(int64(newest)-int64(p.Origin)))
+		for _, c := range p.cells() {
+			c.scale(f)
 		}
+		p.NoiseN *= f
+		p.NoiseSS *= f
+		p.TauN *= f
+		p.TauS *= f
+		p.Origin = newest
+	}
+	for i := range ds {
+		d := &ds[i]
+		w := math.Exp(-lambda * float64(int64(p.Origin)-int64(d.epoch)))
+		p.Outcomes++
 		if d.noise {
-			p.NoiseN = math.Min(p.NoiseN+1, 1/varRate)
-			p.NoiseVar += (d.resid*d.resid - p.NoiseVar) / p.NoiseN
+			p.NoiseN += w
+			p.NoiseSS += w * d.resid * d.resid
 		}
-		if population, err = e.teachPopulation(population, p, d.task, d.complexity, &d.ev); err != nil {
-			return nil, fmt.Errorf("population: %w", err)
+		p.TauN += w * d.tauK
+		p.TauS += w * d.tauX
+		d.ev.addWeighted(&p.Global, w)
+		if d.task != "" {
+			c := p.task(d.task)
+			if c == nil && len(p.Tasks) < MaxPopulationTaskTypes {
+				p.Tasks = append(p.Tasks, taskCell{Key: d.task})
+				c = &p.Tasks[len(p.Tasks)-1]
+			}
+			if c != nil {
+				d.ev.addWeighted(&c.cell, w)
+			}
+		}
+		if d.complexity >= 0 {
+			d.ev.addWeighted(&p.Cx[d.complexity], w)
 		}
 	}
-	return population, nil
+	// Task cells in key order, so that the bytes do not depend on the
+	// order kinds first arrived in.
+	slices.SortFunc(p.Tasks, func(a, b taskCell) int { return strings.Compare(a.Key, b.Key) })
+	return p.encode(), nil
 }
 
-// teachPopulation adds an outcome to the population, p, decoded from b
-// with only the task cell tk, and returns the new state. When the context's
-// cells already exist, it rewrites just the global, task-type and
-// complexity cells in a copy of b; a new cell (which may evict another) is
-// added copying the other task cells as they are; only a counter rebase
-// (once in 2^31 outcomes) takes a full decode and encode.
-func (e *Engine) teachPopulation(b []byte, p *popState, tk string, cx int, pev *evidence) ([]byte, error) {
-	gp := e.cfg.PopulationDiscount
-	if p.Seq+1 >= rebaseAt {
-		full, err := decodePopulation(b, nil)
-		if err != nil {
-			return nil, err
-		}
-		full.NoiseVar, full.NoiseN = p.NoiseVar, p.NoiseN // learnNoise updated p
-		rebase(&full.Seq, gp, full.cells())
-		full.Seq++
-		pev.add(&full.Global, full.Seq, gp)
-		if tk != "" {
-			c := full.task(tk)
-			if c == nil {
-				full.Tasks = addTask(full.Tasks, tk, MaxPopulationTaskTypes, full.Seq, gp)
-				c = full.task(tk)
-			}
-			pev.add(&c.cell, full.Seq, gp)
-		}
-		if cx >= 0 {
-			pev.add(&full.Cx[cx], full.Seq, gp)
-		}
-		return full.encode(), nil
+// epochOf is t's epoch for the population's weights: whole hours since the
+// Unix epoch, 0 for the zero time, within int32.
+func epochOf(t time.Time) int32 {
+	if t.IsZero() {
+		return 0
 	}
-	p.Seq++
-	pev.add(&p.Global, p.Seq, gp)
-	var tc *taskCell
-	var fresh *cell
-	if tk != "" {
-		if tc = p.task(tk); tc != nil {
-			pev.add(&tc.cell, p.Seq, gp)
-		} else {
-			fresh = &cell{Seq: p.Seq}
-			pev.add(fresh, p.Seq, gp)
-		}
-	}
-	newCx := cx >= 0 && p.cxAt[cx] == 0
-	if cx >= 0 {
-		pev.add(&p.Cx[cx], p.Seq, gp)
-	}
-	if len(b) == 0 || fresh != nil || newCx {
-		return rebuildPopulation(b, p, tc, tk, fresh, gp), nil
-	}
-	cells := []patchedCell{{&p.Global, p.globalAt}}
-	if tc != nil {
-		cells = append(cells, patchedCell{&tc.cell, tc.at})
-	}
-	if cx >= 0 {
-		cells = append(cells, patchedCell{&p.Cx[cx], p.cxAt[cx]})
-	}
-	return patchPopulation(b, p, cells...), nil
+	h := t.Unix() / 3600
+	return int32(max(math.MinInt32, min(math.MaxInt32, h)))
 }
+
+// spreadSample estimates, from u's evidence before this outcome, how far
+// the user's effects lie from the population's, for the estimate of the
+// shrinkage (Engine.userPrior). For each dimension whose chosen option the
+// user has tried at least minSpreadN times, among at least
+// 2·minSpreadN outcomes, δ is the user's mean reward with the option less
+// the user's mean overall, minus the same contrast of the population's
+// effects (so the user's level cancels); under the model E[δ²] =
+// (1-1/numArms)·τ² + σ²(1/n_a − 1/N), and the sample is δ² less the noise
+// term, divided by (1-1/numArms). It returns the number of samples and
+// their sum.
+func (e *Engine) spreadSample(u *userState, est *estimate, arms [numDims]int) (k, sum float64) {
+	ug := &u.Global
+	f := pow(e.cfg.UserDiscount, u.Seq-ug.Seq)
+	n := f * ug.N
+	if n < 2*minSpreadN {
+		return 0, 0
+	}
+	mean := f * ug.S / n
+	for d := range numDims {
+		x := &ug.Arms[d][arms[d]]
+		na := f * x.N
+		if na < minSpreadN || na >= n {
+			continue
+		}
+		popContrast := est.ep[d][arms[d]]
+		for j := range numArms {
+			popContrast -= f * ug.Arms[d][j].N / n * est.ep[d][j]
+		}
+		delta := (f*x.S/na - mean) - popContrast
+		sample := (delta*delta - est.sigma2*(1/na-1/n)) / (1 - 1.0/numArms)
+		k++
+		sum += sample
+	}
+	return k, sum
+}
+
+// minSpreadN is the fewest outcomes with an option that make a sample of
+// the spread.
+const minSpreadN = 4.0
 
 // noiseSample tells whether an outcome of u teaches the population's running
 // estimate of the reward noise σ² (the mean squared prediction error, see
@@ -238,6 +302,19 @@ func (ev *evidence) add(c *cell, seq uint32, discount float64) {
 		x.N++
 		x.S += ev.reward
 		x.C += ev.success
+	}
+}
+
+// addWeighted adds the evidence with weight w to a population cell.
+func (ev *evidence) addWeighted(c *cell, w float64) {
+	c.N += w
+	c.S += w * ev.reward
+	c.K += w * ev.known
+	for d := range numDims {
+		x := &c.Arms[d][ev.arms[d]]
+		x.N += w
+		x.S += w * ev.reward
+		x.C += w * ev.success
 	}
 }
 

@@ -38,7 +38,7 @@ func (s *Service) GetContext(ctx context.Context, p *Principal, requestID string
 		User:         userModel,
 		Population:   pop.Model,
 		Interactions: interactions,
-		Context:      amp.LearnContext{TaskType: req.TaskType, Complexity: req.Complexity, Hour: now.Hour()},
+		Context:      amp.LearnContext{Task: req.Task, TaskType: req.TaskType, Complexity: req.Complexity, Hour: now.Hour()},
 		Holdout:      holdout,
 		Rand:         s.newRand(),
 	})
@@ -46,11 +46,18 @@ func (s *Service) GetContext(ctx context.Context, p *Principal, requestID string
 	if err != nil {
 		return nil, fmt.Errorf("decide: %w", err)
 	}
+	// A request without a taskType is logged with the kind of task the
+	// learner read from its text, so that its outcome teaches that kind;
+	// the text itself is not stored.
+	taskType := req.TaskType
+	if taskType == "" {
+		taskType = choice.TaskKind
+	}
 	d := &amp.Decision{
 		RequestID:      requestID,
 		Tenant:         t,
 		UserID:         req.UserID,
-		TaskType:       req.TaskType,
+		TaskType:       taskType,
 		TaskComplexity: req.Complexity,
 		Recommendation: choice.Recommendation,
 		Propensity:     choice.Propensity,

@@ -22,6 +22,12 @@ type LearnerAgent struct {
 	// Record keeps every decision with its outcome in Log.
 	Record bool
 	Log    []*amp.LoggedDecision
+	// MergeEvery is how many outcomes are learned before their population
+	// deltas are merged, in one batch, as a store folding them in the
+	// background does; 0 or 1 merges each at once. Learn meanwhile reads
+	// the population as of the last merge.
+	MergeEvery int
+	deltas     [][]byte
 
 	rng    *rand.Rand
 	users  map[int]*agentUser
@@ -43,6 +49,11 @@ type agentUser struct {
 type learnerTicket struct {
 	d    *amp.Decision
 	user *agentUser
+	conf float64
+}
+
+func (a *LearnerAgent) confidence(ticket any) (float64, bool) {
+	return ticket.(*learnerTicket).conf, true
 }
 
 // NewLearnerAgent returns an agent for l whose decisions draw from seed.
@@ -88,12 +99,16 @@ func (a *LearnerAgent) Decide(_ context.Context, it *Interaction) (amp.Recommend
 	if err != nil {
 		return amp.Recommendation{}, nil, err
 	}
-	a.phases.add(amp.PhaseFor(u.outcomes), ch.Explored, ch.Confidence)
+	a.phases.addChoice(amp.PhaseFor(u.outcomes), ch)
+	taskType := it.Context.TaskType
+	if taskType == "" {
+		taskType = ch.TaskKind // as the service logs it
+	}
 	d := &amp.Decision{
 		RequestID:      fmt.Sprintf("req_sim%d", a.seq),
 		Tenant:         a.tenant,
 		UserID:         fmt.Sprintf("user%d", it.User.Index),
-		TaskType:       it.Context.TaskType,
+		TaskType:       taskType,
 		TaskComplexity: it.Context.Complexity,
 		Recommendation: ch.Recommendation,
 		Propensity:     ch.Propensity,
@@ -103,7 +118,7 @@ func (a *LearnerAgent) Decide(_ context.Context, it *Interaction) (amp.Recommend
 		Interactions:   u.outcomes,
 		CreatedAt:      a.now,
 	}
-	return ch.Recommendation, &learnerTicket{d: d, user: u}, nil
+	return ch.Recommendation, &learnerTicket{d: d, user: u, conf: ch.Confidence}, nil
 }
 
 // Report implements Agent.
@@ -123,12 +138,28 @@ func (a *LearnerAgent) Report(_ context.Context, ticket any, o *amp.OutcomeReque
 	rec.Reward = l.Reward
 	t.user.model = l.User
 	t.user.outcomes++
-	if a.pop, err = a.Learner.MergePopulation(a.pop, [][]byte{l.PopulationDelta}); err != nil {
-		return err
+	a.deltas = append(a.deltas, l.PopulationDelta)
+	if len(a.deltas) >= a.MergeEvery {
+		if err := a.flush(); err != nil {
+			return err
+		}
 	}
 	if a.Record {
 		a.Log = append(a.Log, &amp.LoggedDecision{Decision: *t.d, Outcome: rec})
 	}
+	return nil
+}
+
+// flush merges the deltas learned since the last merge.
+func (a *LearnerAgent) flush() error {
+	if len(a.deltas) == 0 {
+		return nil
+	}
+	pop, err := a.Learner.MergePopulation(a.pop, a.deltas)
+	if err != nil {
+		return err
+	}
+	a.pop, a.deltas = pop, a.deltas[:0]
 	return nil
 }
 

@@ -67,7 +67,7 @@ func (e *APIError) Error() string {
 func (h *HTTPAgent) Decide(ctx context.Context, it *Interaction) (amp.Recommendation, any, error) {
 	req := amp.ContextRequest{
 		UserID:     fmt.Sprintf("%s%d", h.UserPrefix, it.User.Index),
-		Task:       taskText(it),
+		Task:       it.Context.Task,
 		Complexity: it.Context.Complexity,
 		TaskType:   it.Context.TaskType,
 	}
@@ -83,13 +83,13 @@ func (h *HTTPAgent) Decide(ctx context.Context, it *Interaction) (amp.Recommenda
 		return amp.Recommendation{}, nil, errors.New("server answered without a requestId")
 	}
 	h.phases.add(resp.Metadata.ProfilePhase, resp.Metadata.ExplorationMode, resp.Confidence)
-	return r, resp.RequestID, nil
+	return r, httpTicket{id: resp.RequestID, conf: resp.Confidence}, nil
 }
 
 // Report implements Agent.
 func (h *HTTPAgent) Report(ctx context.Context, ticket any, o *amp.OutcomeRequest) error {
 	body := *o
-	body.RequestID = ticket.(string)
+	body.RequestID = ticket.(httpTicket).id
 	var resp amp.OutcomeResponse
 	if err := h.post(ctx, "/v1/outcome", &body, &resp); err != nil {
 		return err
@@ -100,12 +100,15 @@ func (h *HTTPAgent) Report(ctx context.Context, ticket any, o *amp.OutcomeReques
 	return nil
 }
 
-func taskText(it *Interaction) string {
-	kind := it.Context.TaskType
-	if kind == "" {
-		kind = "general"
-	}
-	return fmt.Sprintf("Simulated %s task %d of user %d", kind, it.K, it.User.Index)
+// httpTicket is a decision the server answered: its requestId and the
+// confidence it gave.
+type httpTicket struct {
+	id   string
+	conf float64
+}
+
+func (h *HTTPAgent) confidence(ticket any) (float64, bool) {
+	return ticket.(httpTicket).conf, true
 }
 
 func (h *HTTPAgent) post(ctx context.Context, path string, in, out any) error {

@@ -12,12 +12,33 @@ type PhaseStats struct {
 	Answers        int       `json:"answers"`
 	ExploredShare  float64   `json:"exploredShare"`
 	MeanConfidence float64   `json:"meanConfidence"`
+	// DimensionExplored is, per dimension (framing, style, handling,
+	// encouragement), the share of answers whose option there was not the
+	// model's best guess; only agents that see the learner's Choice report
+	// it.
+	DimensionExplored *[4]float64 `json:"dimensionExplored,omitempty"`
 }
 
 // phaseCounter accumulates PhaseStats, in the order of amp.Phases.
 type phaseCounter struct {
 	answers, explored [3]int
 	confidence        [3]float64
+	dims              [3][4]int
+	withDims          bool
+}
+
+// addChoice counts one answer of a learner, with its per-dimension
+// exploration.
+func (c *phaseCounter) addChoice(phase amp.Phase, ch *amp.Choice) {
+	if i := phaseIndex(phase); i >= 0 {
+		c.withDims = true
+		for d, x := range ch.Dimensions {
+			if x.Explored {
+				c.dims[i][d]++
+			}
+		}
+	}
+	c.add(phase, ch.Explored, ch.Confidence)
 }
 
 // add counts one answer given in phase.
@@ -38,8 +59,15 @@ func (c *phaseCounter) stats() []PhaseStats {
 	var out []PhaseStats
 	for i, phase := range phases {
 		if n := c.answers[i]; n > 0 {
-			out = append(out, PhaseStats{Phase: phase, Answers: n,
-				ExploredShare: float64(c.explored[i]) / float64(n), MeanConfidence: c.confidence[i] / float64(n)})
+			ps := PhaseStats{Phase: phase, Answers: n,
+				ExploredShare: float64(c.explored[i]) / float64(n), MeanConfidence: c.confidence[i] / float64(n)}
+			if c.withDims {
+				ps.DimensionExplored = new([4]float64)
+				for d := range ps.DimensionExplored {
+					ps.DimensionExplored[d] = float64(c.dims[i][d]) / float64(n)
+				}
+			}
+			out = append(out, ps)
 		}
 	}
 	return out

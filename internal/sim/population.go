@@ -15,9 +15,6 @@ const (
 	numArms = 4
 )
 
-// taskTypeNames are the task types a population draws its own from.
-var taskTypeNames = []string{"coding", "debugging", "writing", "research", "learning", "review", "planning", "data_analysis"}
-
 // How strongly each dimension depends on the task type and on the request
 // complexity: complexity handling most, as in "hints for debugging, full
 // solutions for writing".
@@ -31,7 +28,10 @@ var (
 // it has never seen. Preferences are utilities on the logit scale of the
 // completion probability.
 type Params struct {
-	Personas          int      `json:"personas"`          // archetypes users are drawn from
+	// Family is how users' tastes are structured (see Family); "" is
+	// FamilyPersonas.
+	Family            Family   `json:"family"`
+	Personas          int      `json:"personas"`          // archetypes users are drawn from (FamilyPersonas), or latent taste dimensions (FamilyTaste)
 	TaskTypes         []string `json:"taskTypes"`         // task types the population's requests use
 	NoTaskTypeShare   float64  `json:"noTaskTypeShare"`   // share of requests without a taskType
 	NoComplexityShare float64  `json:"noComplexityShare"` // share of requests without a complexity
@@ -60,13 +60,14 @@ type Params struct {
 // its personas, the effects of task types and complexities, and its users.
 type Population struct {
 	Params
-	Seed  uint64
-	Drift bool
-	Users []*User
+	Scenario Scenario
+	Seed     uint64
+	Users    []*User
 
 	global    [numDims][numArms]float64
 	personas  []persona
 	personaCW []float64 // cumulative persona weights
+	basis     []persona // FamilyTaste: the taste space's directions
 	task      [][numDims][numArms]float64
 	cx        [3][numDims][numArms]float64
 }
@@ -86,27 +87,87 @@ type User struct {
 
 	base          float64
 	pref, drifted [numDims][numArms]float64
-	taskCW        []float64 // cumulative weights over the population's task types, then "none"
-	cxCW          [4]float64
-	arrival, gap  float64
+	// taskDev is the user's own deviation in each of the population's task
+	// types (the persona's, a point of the taste space's, or individual).
+	taskDev, taskDrifted [][numDims][numArms]float64
+	taskCW               []float64 // cumulative weights over the population's task types, then "none"
+	cxCW                 [4]float64
+	arrival, gap         float64
 }
 
-// Generate draws a population's parameters and users from seed. With
+// Family is how a population's tastes are structured. The three are built
+// differently on purpose, so that an engine tuned on one meets the others
+// as strangers.
+type Family string
+
+const (
+	// FamilyPersonas: 3 to 6 personas with their own taste and their own
+	// task-type effects; users deviate a little from their persona.
+	FamilyPersonas Family = "personas"
+	// FamilyTaste: users are points of a 2- or 3-dimensional taste space,
+	// drawn from a normal distribution; their preferences, and how they
+	// differ by task type, are linear in their point. No clusters.
+	FamilyTaste Family = "taste"
+	// FamilyContextual: every user has individual tastes with little in
+	// common with anybody's, and individual preferences per task type that
+	// often reverse the user's overall favourite.
+	FamilyContextual Family = "contextual"
+)
+
+// Families lists the families in the order amp simulate reports them.
+var Families = []Family{FamilyPersonas, FamilyTaste, FamilyContextual}
+
+// ParseFamily returns the family named s.
+func ParseFamily(s string) (Family, bool) {
+	for _, f := range Families {
+		if string(f) == s {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// Generate draws a population of FamilyPersonas, with every outcome
+// reported at once and every task type sent (Ideal), from seed. With
 // drift, a share of users (Params.DriftShare) have two dimensions of their
-// taste redrawn from another persona at an interaction between 12 and 28.
-// Drift changes nothing else: the same seed gives the same users with and
-// without it.
+// taste redrawn at an interaction between 12 and 28. Drift changes nothing
+// else: the same seed gives the same users with and without it.
 func Generate(seed uint64, users int, drift bool) *Population {
-	return Build(seed, DrawParams(seed), users, drift)
+	sc := Ideal(FamilyPersonas, ArrivalStaggered)
+	sc.Drift = drift
+	return GenerateScenario(sc, seed, users)
 }
 
-// DrawParams draws a population's generating parameters from seed.
-func DrawParams(seed uint64) Params {
-	rng := rand.New(rand.NewPCG(seed, 0x5eed_0001))
+// GenerateScenario draws a population of the scenario's family from seed.
+func GenerateScenario(sc Scenario, seed uint64, users int) *Population {
+	params := DrawFamilyParams(sc.Family, seed)
+	return BuildScenario(sc, seed, params, users)
+}
+
+// DrawParams draws the generating parameters of a FamilyPersonas
+// population from seed.
+func DrawParams(seed uint64) Params { return DrawFamilyParams(FamilyPersonas, seed) }
+
+// DrawFamilyParams draws a population's generating parameters from seed.
+// The ranges differ by family: FamilyTaste spreads users wider along few
+// directions, FamilyContextual gives task types a larger, individual part.
+func DrawFamilyParams(f Family, seed uint64) Params {
+	if f == "" {
+		f = FamilyPersonas
+	}
+	salt := uint64(0)
+	switch f {
+	case FamilyTaste:
+		salt = 0x7461
+	case FamilyContextual:
+		salt = 0x6378
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed_0001^salt))
 	u := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 	var p Params
+	p.Family = f
 	p.Personas = 3 + rng.IntN(4)
-	names := append([]string(nil), taskTypeNames...)
+	names := append([]string(nil), familyTaskNames(f)...)
 	rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	p.TaskTypes = names[:2+rng.IntN(4)]
 	p.NoTaskTypeShare = u(0, 0.3)
@@ -117,6 +178,17 @@ func DrawParams(seed uint64) Params {
 	p.TaskScale = u(0.25, 0.45)
 	p.PersonaTaskShare = u(0.3, 0.7)
 	p.ComplexityScale = u(0.1, 0.3)
+	switch f {
+	case FamilyTaste:
+		p.Personas = 2 + rng.IntN(2) // latent dimensions
+		p.PersonaScale = u(0.3, 0.5)
+		p.IndividualScale = u(0.05, 0.15)
+	case FamilyContextual:
+		p.GlobalScale = u(0.1, 0.3)
+		p.IndividualScale = u(0.35, 0.6)
+		p.TaskScale = u(0.3, 0.5)
+		p.PersonaTaskShare = u(0.6, 0.9) // individual share of the task effects
+	}
 	sum := 0.0
 	for d := range p.DimWeight {
 		p.DimWeight[d] = math.Exp(0.3 * rng.NormFloat64())
@@ -135,12 +207,25 @@ func DrawParams(seed uint64) Params {
 	return p
 }
 
-// Build draws a population with the given parameters: the preferences of
-// its personas and the effects of task types and complexities from seed,
-// then its users.
+// Build draws a FamilyPersonas-style population with the given parameters
+// under the Ideal scenario (see BuildScenario).
 func Build(seed uint64, params Params, users int, drift bool) *Population {
+	sc := Ideal(params.Family, ArrivalStaggered)
+	sc.Drift = drift
+	return BuildScenario(sc, seed, params, users)
+}
+
+// BuildScenario draws a population with the given parameters: the
+// preferences of its personas (or taste directions) and the effects of
+// task types and complexities from seed, then its users. The family is
+// params.Family; sc.Family is ignored.
+func BuildScenario(sc Scenario, seed uint64, params Params, users int) *Population {
+	if params.Family == "" {
+		params.Family = FamilyPersonas
+	}
+	sc.Family = params.Family
 	rng := rand.New(rand.NewPCG(seed, 0x5eed_0002))
-	p := &Population{Params: params, Seed: seed, Drift: drift}
+	p := &Population{Params: params, Scenario: sc.withDefaults(), Seed: seed}
 	p.Personas = max(1, p.Personas)
 	normals(rng, &p.global, p.GlobalScale, nil)
 	nt := len(p.TaskTypes)
@@ -154,17 +239,34 @@ func Build(seed uint64, params Params, users int, drift bool) *Population {
 	for c := range p.cx {
 		normals(rng, &p.cx[c], p.ComplexityScale, &complexityDimScale)
 	}
-	p.personas = make([]persona, p.Personas)
-	cw := 0.0
-	for k := range p.personas {
-		ps := &p.personas[k]
-		normals(rng, &ps.pref, p.PersonaScale, nil)
-		ps.task = make([][numDims][numArms]float64, nt)
-		for t := range ps.task {
-			normals(rng, &ps.task[t], own, &taskDimScale)
+	switch p.Family {
+	case FamilyTaste:
+		// Directions of the taste space: a user at z prefers
+		// Σ_k z_k·basis_k, in overall taste and in each task type.
+		p.basis = make([]persona, p.Personas)
+		for k := range p.basis {
+			b := &p.basis[k]
+			normals(rng, &b.pref, p.PersonaScale, nil)
+			b.task = make([][numDims][numArms]float64, nt)
+			for t := range b.task {
+				normals(rng, &b.task[t], own, &taskDimScale)
+			}
 		}
-		cw += gamma(rng, 2)
-		p.personaCW = append(p.personaCW, cw)
+	case FamilyContextual:
+		// No structure beyond what everybody shares.
+	default:
+		p.personas = make([]persona, p.Personas)
+		cw := 0.0
+		for k := range p.personas {
+			ps := &p.personas[k]
+			normals(rng, &ps.pref, p.PersonaScale, nil)
+			ps.task = make([][numDims][numArms]float64, nt)
+			for t := range ps.task {
+				normals(rng, &ps.task[t], own, &taskDimScale)
+			}
+			cw += gamma(rng, 2)
+			p.personaCW = append(p.personaCW, cw)
+		}
 	}
 
 	p.Users = make([]*User, users)
@@ -174,20 +276,65 @@ func Build(seed uint64, params Params, users int, drift bool) *Population {
 	return p
 }
 
+// taste draws a user's overall preferences and task-type deviations from
+// rng, as the family builds them; persona is the user's persona
+// (FamilyPersonas only), -1 to draw it.
+func (p *Population) taste(rng *rand.Rand, persona int) (int, [numDims][numArms]float64, [][numDims][numArms]float64) {
+	var pref [numDims][numArms]float64
+	nt := len(p.TaskTypes)
+	dev := make([][numDims][numArms]float64, nt)
+	switch p.Family {
+	case FamilyTaste:
+		z := make([]float64, len(p.basis))
+		for k := range z {
+			z[k] = rng.NormFloat64()
+		}
+		for d := range numDims {
+			for a := range numArms {
+				v := p.global[d][a] + p.IndividualScale*rng.NormFloat64()
+				for k, b := range p.basis {
+					v += z[k] * b.pref[d][a]
+				}
+				pref[d][a] = v
+				for t := range nt {
+					for k, b := range p.basis {
+						dev[t][d][a] += z[k] * b.task[t][d][a]
+					}
+				}
+			}
+		}
+		return -1, pref, dev
+	case FamilyContextual:
+		share := math.Max(0, math.Min(1, p.PersonaTaskShare))
+		own := p.TaskScale * math.Sqrt(share)
+		for d := range numDims {
+			for a := range numArms {
+				pref[d][a] = p.global[d][a] + p.IndividualScale*rng.NormFloat64()
+			}
+		}
+		for t := range dev {
+			normals(rng, &dev[t], own*1.6, &taskDimScale)
+		}
+		return -1, pref, dev
+	}
+	if persona < 0 {
+		x := rng.Float64() * p.personaCW[len(p.personaCW)-1]
+		persona = min(sort.SearchFloat64s(p.personaCW, x), p.Personas-1)
+	}
+	for d := range numDims {
+		for a := range numArms {
+			pref[d][a] = p.global[d][a] + p.personas[persona].pref[d][a] + p.IndividualScale*rng.NormFloat64()
+		}
+	}
+	copy(dev, p.personas[persona].task)
+	return persona, pref, dev
+}
+
 func (p *Population) newUser(seed uint64, i int) *User {
 	rng := rand.New(rand.NewPCG(seed^0x75736572, uint64(i)))
 	usr := &User{Index: i}
-	x := rng.Float64() * p.personaCW[len(p.personaCW)-1]
-	usr.Persona = sort.SearchFloat64s(p.personaCW, x)
-	if usr.Persona >= p.Personas {
-		usr.Persona = p.Personas - 1
-	}
 	usr.base = p.BaseMean + p.BaseSpread*rng.NormFloat64()
-	for d := range numDims {
-		for a := range numArms {
-			usr.pref[d][a] = p.global[d][a] + p.personas[usr.Persona].pref[d][a] + p.IndividualScale*rng.NormFloat64()
-		}
-	}
+	usr.Persona, usr.pref, usr.taskDev = p.taste(rng, -1)
 	// Each user works on one to three of the population's task types.
 	nt := len(p.TaskTypes)
 	w := make([]float64, nt+1)
@@ -224,17 +371,31 @@ func (p *Population) newUser(seed uint64, i int) *User {
 	}
 	usr.cxCW[3] = 1
 	usr.arrival = rng.Float64()
+	if p.Scenario.Arrival == ArrivalLaunch {
+		usr.arrival = 0
+	}
 	usr.gap = 0.5 + rng.Float64()
 
-	// Drift is drawn from its own stream, so it changes nothing else.
+	// Drift is drawn from its own stream, so it changes nothing else: two
+	// dimensions of the user's taste become those of another user of the
+	// same family (another persona's, another point of the taste space,
+	// or other individual tastes).
 	drng := rand.New(rand.NewPCG(seed^0x64726966, uint64(i)))
 	usr.drifted = usr.pref
-	if p.Drift && drng.Float64() < p.DriftShare && p.Personas > 1 {
+	usr.taskDrifted = usr.taskDev
+	if p.Scenario.Drift && drng.Float64() < p.DriftShare && (p.Family != FamilyPersonas || p.Personas > 1) {
 		usr.DriftAt = 12 + drng.IntN(17)
-		other := (usr.Persona + 1 + drng.IntN(p.Personas-1)) % p.Personas
+		persona := -1
+		if p.Family == FamilyPersonas {
+			persona = (usr.Persona + 1 + drng.IntN(p.Personas-1)) % p.Personas
+		}
+		_, pref, dev := p.taste(drng, persona)
+		usr.taskDrifted = make([][numDims][numArms]float64, len(dev))
+		copy(usr.taskDrifted, usr.taskDev)
 		for _, d := range drng.Perm(numDims)[:2] {
-			for a := range numArms {
-				usr.drifted[d][a] = p.global[d][a] + p.personas[other].pref[d][a] + p.IndividualScale*drng.NormFloat64()
+			usr.drifted[d] = pref[d]
+			for t := range dev {
+				usr.taskDrifted[t][d] = dev[t][d]
 			}
 		}
 	}
@@ -282,10 +443,14 @@ type Interaction struct {
 	User    *User
 	K       int // 1-based interaction number of the user
 	Context amp.LearnContext
-	task    int // index into the population's task types; -1 for none
-	cx      int // 0..2; -1 for none
-	uni     [7]float64
-	nrm     [2]float64
+	// Reported tells whether the interaction's outcome is ever reported;
+	// Late is how many of the user's next contexts come before the report.
+	Reported bool
+	Late     int
+	task     int // index into the population's task types; -1 for none
+	cx       int // 0..2; -1 for none
+	uni      [7]float64
+	nrm      [2]float64
 }
 
 // Interaction returns user u's k-th (1-based) request.
@@ -319,6 +484,15 @@ func (p *Population) Interaction(u *User, k int) *Interaction {
 	for i := range it.nrm {
 		it.nrm[i] = rng.NormFloat64()
 	}
+	// What the agent sends and reports is drawn from a stream of its own,
+	// so scenarios differ only in it.
+	arng := rand.New(rand.NewPCG(p.Seed^0x61676e74, uint64(u.Index)<<24|uint64(k)))
+	it.Context.Task = taskTextFor(it.Context.TaskType, arng)
+	if arng.Float64() >= p.Scenario.TaskTypeShare {
+		it.Context.TaskType = ""
+	}
+	it.Reported = arng.Float64() < p.Scenario.ReportShare
+	it.Late = arng.IntN(p.Scenario.MaxLate + 1)
 	return it
 }
 
@@ -326,15 +500,15 @@ func (p *Population) Interaction(u *User, k int) *Interaction {
 // interaction's context; a recommendation's logit is base + Σ_d u[d][a_d].
 func (p *Population) utilities(it *Interaction) (base float64, u [numDims][numArms]float64) {
 	usr := it.User
-	pref := &usr.pref
+	pref, dev := &usr.pref, usr.taskDev
 	if usr.DriftAt > 0 && it.K >= usr.DriftAt {
-		pref = &usr.drifted
+		pref, dev = &usr.drifted, usr.taskDrifted
 	}
 	for d := range numDims {
 		for a := range numArms {
 			v := pref[d][a]
 			if it.task >= 0 {
-				v += p.task[it.task][d][a] + p.personas[usr.Persona].task[it.task][d][a]
+				v += p.task[it.task][d][a] + dev[it.task][d][a]
 			}
 			if it.cx >= 0 {
 				v += p.cx[it.cx][d][a]
