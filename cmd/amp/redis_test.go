@@ -100,7 +100,7 @@ func TestServeWithRedisDown(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
 	}
-	m = regexp.MustCompile(`(?m)^amp_store_errors_total\{op="redis_rate"\} (\d+)$`).FindStringSubmatch(string(body))
+	m = regexp.MustCompile(`(?m)^amp_store_errors_total\{op="redis_(?:rate|quota)"\} (\d+)$`).FindStringSubmatch(string(body))
 	if m == nil || m[1] == "0" {
 		t.Fatalf("the failed Redis calls are not in /metrics:\n%s", body)
 	}
