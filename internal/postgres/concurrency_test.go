@@ -41,17 +41,28 @@ func decision(t amp.Tenant, requestID, userID string, at time.Time) *amp.Decisio
 
 // learn is an OutcomeFunc that behaves like the service's: it refuses a
 // second outcome, and counts every outcome in the profile and the
-// population, reading the state it got under the lock.
-func learn(d *amp.Decision, reported bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+// population (by a delta of one, which addDeltas folds), reading the
+// profile it got under the lock.
+func learn(d *amp.Decision, reported bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 	if reported {
-		return nil, errReported
+		return nil, nil, errReported
 	}
 	p.Model = incremented(p.Model)
 	p.OutcomeCount++
 	p.UpdatedAt = testNow
-	pop.Model = incremented(pop.Model)
+	return &amp.OutcomeRecord{Started: true, Reward: 0.5, ReportedAt: testNow}, incremented(nil), nil
+}
+
+// addDeltas is the PopulationMergeFunc of learn's deltas: it adds their
+// counts to the population's.
+func addDeltas(pop *amp.PopulationRecord, deltas [][]byte) error {
+	n := counter(pop.Model)
+	for _, d := range deltas {
+		n += counter(d)
+	}
+	pop.Model = binary.BigEndian.AppendUint64(nil, n)
 	pop.UpdatedAt = testNow
-	return &amp.OutcomeRecord{Started: true, Reward: 0.5, ReportedAt: testNow}, nil
+	return nil
 }
 
 var errReported = errors.New("already reported")
@@ -127,6 +138,31 @@ func TestConcurrentInstancesNoLostUpdate(t *testing.T) {
 	if got, want := counter(p.Model), uint64(2*perInstance+2*profileUpdates); got != want {
 		t.Errorf("profile model counter = %d, want %d", got, want)
 	}
+	// Both instances fold at once: each delta is folded by one of them.
+	var folds sync.WaitGroup
+	for _, db := range []*postgres.DB{a, b} {
+		folds.Go(func() {
+			for {
+				n, err := db.FoldPopulation(ctx, tenant, 7, addDeltas)
+				if err != nil {
+					t.Errorf("FoldPopulation: %v", err)
+				}
+				if n == 0 || err != nil {
+					return
+				}
+			}
+		})
+	}
+	folds.Wait()
+	for {
+		n, err := a.FoldPopulation(ctx, tenant, 1000, addDeltas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
 	pop, err := b.Population(ctx, tenant)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +190,7 @@ func TestConcurrentOutcomesForOneDecision(t *testing.T) {
 	ctx := context.Background()
 	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeTest}
 
-	ignoreReported := func(d *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	ignoreReported := func(d *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 		return learn(d, false, p, pop)
 	}
 	for _, tc := range []struct {

@@ -145,8 +145,10 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Run performs the service's background jobs until ctx is done: the monthly
-// reset of test-mode data and the flushing of keys' last-used times.
+// Run performs the service's background jobs until ctx is done: folding
+// the tenants' pending population deltas (every second, at start and at
+// the end), the monthly reset of test-mode data and the flushing of keys'
+// last-used times.
 func (s *Service) Run(ctx context.Context) error {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
@@ -159,12 +161,22 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}
 		s.flushTouches(ctx)
+		s.foldPopulations(ctx)
 		select {
 		case <-ctx.Done():
 			s.flushTouches(context.WithoutCancel(ctx))
+			s.foldPopulations(context.WithoutCancel(ctx))
 			return nil
 		case <-ticker.C:
 		}
+	}
+}
+
+// foldPopulations is FoldPopulations for Run, which logs its errors: a
+// failed fold leaves the deltas pending for the next pass.
+func (s *Service) foldPopulations(ctx context.Context) {
+	if _, err := s.FoldPopulations(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("population fold failed", "err", err)
 	}
 }
 

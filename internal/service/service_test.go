@@ -376,3 +376,50 @@ func TestDefaultAccountOnce(t *testing.T) {
 		t.Fatalf("second start printed a key again (%v)", err)
 	}
 }
+
+// TestPopulationFoldedOffTheOutcome checks that an outcome changes its
+// user's model at once and the tenant's population only when
+// FoldPopulations folds the deltas it queued, each once.
+func TestPopulationFoldedOffTheOutcome(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	live := principal(t, f, f.key(t, amp.ModeLive, service.KeyOptions{}))
+	yes := true
+	tn := live.Tenant()
+	for i := range 3 {
+		id := f.svc.NewRequestID()
+		if _, err := f.svc.GetContext(ctx, live, id, &amp.ContextRequest{UserID: "u1", Task: "write a report"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.ReportOutcome(ctx, live, &amp.OutcomeRequest{RequestID: id, Started: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.store.Profile(ctx, tn, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Repeat("o", i+1); string(p.Model) != want {
+			t.Errorf("user model after outcome %d: %q, want %q", i+1, p.Model, want)
+		}
+	}
+	pop, err := f.store.Population(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pop.Model != nil {
+		t.Errorf("population before the fold: %q, want none", pop.Model)
+	}
+	n, err := f.svc.FoldPopulations(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("FoldPopulations: %d, %v; want 3 deltas folded", n, err)
+	}
+	if n, err := f.svc.FoldPopulations(ctx); err != nil || n != 0 {
+		t.Fatalf("second FoldPopulations: %d, %v; want nothing left", n, err)
+	}
+	if pop, err = f.store.Population(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	if string(pop.Model) != "ppp" || !pop.UpdatedAt.Equal(f.clock.Now()) {
+		t.Errorf("population after the fold: %q at %v; want %q at %v", pop.Model, pop.UpdatedAt, "ppp", f.clock.Now())
+	}
+}
