@@ -18,16 +18,24 @@ type Learner interface {
 	// it comes back as Learned.PopulationDelta, for MergePopulation.
 	//
 	// Concurrency: Learn is safe to call from many goroutines at once, and
-	// its result is only as current as in.User. The store keeps a user's
-	// outcomes from learning from the same old state twice (see
-	// LearningStore.RecordOutcome).
+	// its result is only as current as in.User. The service calls it on
+	// the request's goroutine, outside any store transaction, and may call
+	// it again for the same outcome when the user's state changed
+	// meanwhile; the store keeps a user's outcomes from learning from the
+	// same old state twice (see LearningStore.RecordOutcome). in.Population
+	// is the population as last folded, which lags the outcomes by up to
+	// the fold's period (a second or so).
 	Learn(in *LearnInput) (*Learned, error)
 	// MergePopulation folds deltas returned by Learn into a population
 	// state and returns the new state. Deltas are independent of each
 	// other and of the population they are merged into, so a store may
 	// merge them later, in batches, from several instances, or again from
 	// its outcome log after a crash; the learner documents how far the
-	// result depends on their order.
+	// result depends on their order. The service calls it from its
+	// background fold (LearningStore.FoldPopulation), never on a request's
+	// path, with a tenant's deltas roughly in the order their outcomes
+	// committed (exactly, on SQLite); it is safe to call from many
+	// goroutines at once.
 	MergePopulation(population []byte, deltas [][]byte) ([]byte, error)
 	// ApplyPreferences folds manually set preferences into a user's state as
 	// strong evidence that later outcomes can still overturn.
