@@ -196,7 +196,9 @@ type LearningStore interface {
 	// Profile returns the user's profile, or ErrNotFound.
 	Profile(ctx context.Context, t Tenant, userID string) (*ProfileRecord, error)
 	// Population returns the tenant's population state; a tenant with none
-	// gets a record with a nil Model.
+	// gets a record with a nil Model. It reflects this store's own
+	// FoldPopulation at once, and a fold by another process sharing the
+	// database within a second.
 	Population(ctx context.Context, t Tenant) (*PopulationRecord, error)
 	// SaveDecision durably logs d. When newProfile is not nil and the user
 	// has no profile yet, it is created in the same transaction.

@@ -35,21 +35,27 @@ func (db *DB) Profile(ctx context.Context, t amp.Tenant, userID string) (*amp.Pr
 }
 
 // Population returns the tenant's population state; a tenant without one
-// gets a record with a nil Model and a zero UpdatedAt.
+// gets a record with a nil Model and a zero UpdatedAt. It may be up to
+// populationTTL older than the database's (see popcache.go).
 func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationRecord, error) {
 	if err := db.checkOpen(); err != nil {
 		return nil, err
 	}
+	if pop := db.pops.get(t); pop != nil {
+		return pop, nil
+	}
+	read := time.Now()
 	pop := &amp.PopulationRecord{Tenant: t}
 	err := db.pool.QueryRow(ctx, "SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2",
 		t.AccountID, string(t.Mode)).Scan(&pop.Model, &pop.UpdatedAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return pop, nil
 	case err != nil:
 		return nil, fmt.Errorf("postgres: population: %w", mapErr(err))
+	default:
+		pop.UpdatedAt = pop.UpdatedAt.UTC()
 	}
-	pop.UpdatedAt = pop.UpdatedAt.UTC()
+	db.pops.put(pop, read)
 	return pop, nil
 }
 
@@ -413,7 +419,10 @@ func (db *DB) FoldPopulation(ctx context.Context, t amp.Tenant, limit int, merge
 	if limit <= 0 {
 		return 0, db.checkOpen()
 	}
-	folded := 0
+	var (
+		folded    int
+		foldedPop *amp.PopulationRecord
+	)
 	mode := string(t.Mode)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		lock := func() (*amp.PopulationRecord, error) {
@@ -475,6 +484,8 @@ func (db *DB) FoldPopulation(ctx context.Context, t amp.Tenant, limit int, merge
 			return mapErr(err)
 		}
 		folded = len(deltas)
+		pop.Tenant, pop.UpdatedAt = t, utc(pop.UpdatedAt)
+		foldedPop = pop
 		return nil
 	})
 	if errors.Is(err, errNothingToFold) {
@@ -482,6 +493,9 @@ func (db *DB) FoldPopulation(ctx context.Context, t amp.Tenant, limit int, merge
 	}
 	if err != nil {
 		return 0, fmt.Errorf("postgres: fold population: %w", err)
+	}
+	if folded > 0 {
+		db.pops.put(foldedPop, time.Now())
 	}
 	return folded, nil
 }
@@ -763,6 +777,7 @@ func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 		b.Queue(deleteDecisions("mode = $1", "SKIP LOCKED"), mode)
 		return mapErr(tx.SendBatch(ctx, b).Close())
 	})
+	db.pops.clear() // whether or not it committed
 	if err != nil {
 		return 0, fmt.Errorf("postgres: reset test data: %w", err)
 	}

@@ -44,6 +44,8 @@ type DB struct {
 	analyzeAt   []int64
 	analyzeKick chan struct{}
 	analyzed    atomic.Int64
+
+	pops popCache // populations read or folded lately (popcache.go)
 }
 
 var _ amp.Store = (*DB)(nil)
