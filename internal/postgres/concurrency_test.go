@@ -399,3 +399,61 @@ func TestConcurrentUsageFlushes(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitIsolatesAFailure saves many decisions at once, so that
+// the decision writer commits them in shared transactions, one of them
+// with a user id PostgreSQL refuses (a NUL byte) and one a duplicate: each
+// of those two fails alone, and every other decision is stored.
+func TestGroupCommitIsolatesAFailure(t *testing.T) {
+	u, _ := newSchema(t)
+	db := openURL(t, u)
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeLive}
+	if err := db.SaveDecision(ctx, decision(tenant, "req_dup", "user_0", testNow), nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			id, user := fmt.Sprintf("req_%03d", i), fmt.Sprintf("user_%d", i%7)
+			switch i {
+			case 13:
+				user = "bad\x00user"
+			case 42:
+				id = "req_dup"
+			}
+			errs[i] = db.SaveDecision(ctx, decision(tenant, id, user, testNow), &amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch i {
+		case 13:
+			if err == nil {
+				t.Errorf("decision with a NUL in its user id: stored, want an error")
+			}
+		case 42:
+			if !errors.Is(err, amp.ErrConflict) {
+				t.Errorf("duplicate request id: %v, want ErrConflict", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("decision %d: %v", i, err)
+			}
+		}
+	}
+	ds, err := db.Decisions(ctx, tenant, time.Time{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != n-1 { // req_dup once, the bad one not at all
+		t.Errorf("%d decisions stored, want %d", len(ds), n-1)
+	}
+	for _, d := range ds {
+		if d.RequestID == "req_dup" && d.UserID != "user_0" {
+			t.Errorf("the duplicate replaced the first decision: user %q", d.UserID)
+		}
+	}
+}

@@ -20,6 +20,11 @@
 // are inserted empty (ON CONFLICT DO NOTHING) before being locked, because
 // FOR UPDATE cannot lock a row that is not there.
 //
+// Group commit: SaveDecision queues its decision for one goroutine of the
+// DB, which writes everything queued as one transaction in one round trip
+// and answers each caller once it has committed (groupcommit.go).
+// Statements are prepared once per connection by pgx's statement cache.
+//
 // Durability: connections run with synchronous_commit=on unless the URL says
 // otherwise, so a method that returned nil has its writes on disk.
 //

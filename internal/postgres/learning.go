@@ -59,47 +59,6 @@ func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationReco
 	return pop, nil
 }
 
-// SaveDecision logs d and, when newProfile is not nil and d's user has no
-// profile, creates it, in one statement (one round trip, one transaction).
-// ErrConflict if the tenant already has a decision with d's request id.
-func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp.ProfileRecord) error {
-	if err := db.checkOpen(); err != nil {
-		return err
-	}
-	args := []any{
-		d.AccountID, string(d.Mode), d.RequestID, d.UserID, d.TaskType, string(d.TaskComplexity),
-		string(d.Recommendation.Framing), string(d.Recommendation.Style), string(d.Recommendation.Handling),
-		string(d.Recommendation.Encouragement), d.Propensity, d.Explored, d.Holdout, d.Confidence, d.Interactions, d.CreatedAt,
-	}
-	const insertDecision = "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-	query := insertDecision
-	if newProfile != nil {
-		// The profile is d's user's, in d's tenant ($1, $2, $4), whatever
-		// newProfile's own keys say.
-		manual, err := encodeManual(newProfile.Manual)
-		if err != nil {
-			return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, err)
-		}
-		// The data-modifying CTE runs in the same statement, so a profile
-		// is created only if the decision is logged too. ON CONFLICT DO
-		// NOTHING leaves an existing profile alone without locking it. INSERT … SELECT cannot infer parameter types from
-		// the target columns, hence the casts.
-		query = `WITH new_profile AS (
-				INSERT INTO profiles (` + profileColumns + `)
-				SELECT $1, $2, $4, $17::bytea, $18::jsonb, $19::json, $20::integer, $21::timestamptz, $22::timestamptz
-				ON CONFLICT DO NOTHING
-			)
-			` + insertDecision
-		args = append(args, newProfile.Model, manual, rawJSON(newProfile.Metadata), newProfile.OutcomeCount,
-			newProfile.CreatedAt, newProfile.UpdatedAt)
-	}
-	if _, err := db.pool.Exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, mapErr(err))
-	}
-	db.decisionLogged()
-	return nil
-}
-
 // RecordOutcome runs apply on the decision requestID of tenant t and stores
 // the outcome it returns, the profile it changed and its population delta
 // (queued in population_deltas for FoldPopulation), in one transaction that
