@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/amp-protocol/amp"
@@ -21,27 +22,35 @@ const (
 // ReportOutcome queues rather than writing the tenant's one population row
 // from every request. Run calls it every second, at start (deltas left
 // pending by a crash fold then) and at shutdown. A tenant that another
-// instance is folding right now is skipped; that instance folds it. It
-// returns the number of deltas folded.
+// instance is folding right now is skipped; that instance folds it. A
+// tenant whose fold fails keeps its deltas queued and does not hold up the
+// others. It returns the number of deltas folded and the folds' errors.
 func (s *Service) FoldPopulations(ctx context.Context) (int, error) {
 	tenants, err := s.store.PendingPopulations(ctx, foldTenants)
 	if err != nil {
 		return 0, fmt.Errorf("pending populations: %w", err)
 	}
 	total := 0
+	var errs []error
 	for _, t := range tenants {
 		for range foldRoundsLimit {
 			n, err := s.store.FoldPopulation(ctx, t, foldBatch, s.mergePopulation)
 			if err != nil {
-				return total, fmt.Errorf("fold population of %s/%s: %w", t.AccountID, t.Mode, err)
+				// The other tenants are folded all the same; this one's
+				// deltas stay queued for the next pass.
+				errs = append(errs, fmt.Errorf("fold population of %s/%s: %w", t.AccountID, t.Mode, err))
+				break
 			}
 			total += n
 			if n < foldBatch {
 				break
 			}
 		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
 
 // mergePopulation is the PopulationMergeFunc of FoldPopulations.
