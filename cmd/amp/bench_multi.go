@@ -24,19 +24,21 @@ const pgSampleEvery = 2 * time.Millisecond
 // are exact (see pgStats.measure).
 const pgStatsExact = 11 * time.Second
 
-// pgStats watches one database through a connection of its own.
+// pgStats watches one database through a connection to another database
+// of the same server (the bench's admin URL), so that its own queries do
+// not count among the watched database's transactions.
 type pgStats struct {
 	conn   *pgx.Conn
+	db     string // the watched database
 	settle time.Duration
-	own    int64 // transactions of this connection so far, to leave out
 }
 
-func openPGStats(ctx context.Context, dbURL string, settle time.Duration) (*pgStats, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+func openPGStats(ctx context.Context, adminURL, db string, settle time.Duration) (*pgStats, error) {
+	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return nil, fmt.Errorf("connect for statistics: %w", err)
 	}
-	return &pgStats{conn: conn, settle: settle}, nil
+	return &pgStats{conn: conn, db: db, settle: settle}, nil
 }
 
 func (s *pgStats) Close() { s.conn.Close(context.Background()) }
@@ -49,13 +51,12 @@ func (s *pgStats) note() string {
 	return fmt.Sprintf("; approximate: --pg-stats-settle %s is under %s", s.settle, pgStatsExact)
 }
 
-// xacts returns the database's committed and rolled-back transactions,
-// those of this connection left out.
+// xacts returns the watched database's committed and rolled-back
+// transactions.
 func (s *pgStats) xacts(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.conn.QueryRow(ctx, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
-	s.own++
-	return n - s.own, err
+	err := s.conn.QueryRow(ctx, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", s.db).Scan(&n)
+	return n, err
 }
 
 // dbLoad is what the database did during a phase.
@@ -110,13 +111,12 @@ func (s *pgStats) measure(ctx context.Context, run func()) (dbLoad, error) {
 			case <-t.C:
 			}
 			rows, _ := s.conn.Query(ctx, `SELECT pid, coalesce(xact_start, query_start) FROM pg_stat_activity
-				WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+				WHERE datname = $1 AND wait_event_type = 'Lock'`, s.db)
 			var w waiter
 			_, err := pgx.ForEachRow(rows, []any{&w.pid, &w.since}, func() error {
 				seen[w] = true
 				return nil
 			})
-			s.own++
 			if err != nil {
 				sampErr = err
 				return

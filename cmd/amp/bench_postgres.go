@@ -39,7 +39,7 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 		return err
 	}
 	defer stop()
-	stats, err := openPGStats(ctx, dbURL, o.pgStatsSettle)
+	stats, err := openPGStats(ctx, o.postgresURL, name, o.pgStatsSettle)
 	if err != nil {
 		return fmt.Errorf("amp bench: --postgres-url: %w", err)
 	}
