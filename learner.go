@@ -18,15 +18,21 @@ type Learner interface {
 	// it comes back as Learned.PopulationDelta, for MergePopulation.
 	//
 	// Concurrency: Learn is safe to call from many goroutines at once, and
-	// its result is only as current as in.User. The store keeps a user's
-	// outcomes from learning from the same old state twice (see
-	// LearningStore.RecordOutcome).
+	// its result is only as current as in.User. The service calls it on
+	// the request's goroutine, outside any store transaction, and may call
+	// it again for the same outcome when the user's state changed
+	// meanwhile; the store keeps a user's outcomes from learning from the
+	// same old state twice (see LearningStore.RecordOutcome). in.Population
+	// is the population as last folded, which lags the outcomes by up to
+	// the fold's period (a second or so).
 	Learn(in *LearnInput) (*Learned, error)
 	// MergePopulation folds deltas returned by Learn into a population
 	// state and returns the new state. Deltas are independent of each
 	// other and of the population they are merged into, so a store may
 	// merge them later, in batches, from several instances, or again from
-	// its outcome log after a crash.
+	// its outcome log after a crash. The service calls it from its
+	// background fold (LearningStore.FoldPopulation), never on a request's
+	// path; it is safe to call from many goroutines at once.
 	//
 	// Order: merging a set of deltas into a population must give the same
 	// state, up to floating-point rounding, whatever their order and

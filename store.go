@@ -147,11 +147,25 @@ type OutcomeCounts struct {
 	Completed int
 }
 
-// OutcomeFunc decides, inside RecordOutcome's transaction, what to store for
-// an outcome. It gets the logged decision, whether an outcome was already
-// stored for it, and the user's profile and the tenant's population, which
-// it may change. Returning an error aborts the transaction.
-type OutcomeFunc func(d *Decision, alreadyReported bool, p *ProfileRecord, pop *PopulationRecord) (*OutcomeRecord, error)
+// OutcomeFunc decides what to store for an outcome. It gets the logged
+// decision, whether an outcome was already stored for it, the user's
+// profile, which it may change, and the tenant's population as last folded
+// (see LearningStore.FoldPopulation), which it only reads. It returns the
+// outcome and what the outcome teaches the population: a delta that a later
+// FoldPopulation hands to its PopulationMergeFunc (nil: nothing).
+//
+// Concurrency: the store may run it outside its transaction, on the
+// caller's goroutine, and more than once for one outcome: when the profile
+// changed between the read it was given and the write of its result, the
+// store discards the result and runs it again on the new profile. So it
+// must have no effect beyond its results and p. Returning an error stores
+// nothing.
+type OutcomeFunc func(d *Decision, alreadyReported bool, p *ProfileRecord, pop *PopulationRecord) (o *OutcomeRecord, populationDelta []byte, err error)
+
+// PopulationMergeFunc folds deltas, oldest first, into pop, which it
+// changes, inside FoldPopulation's transaction. Returning an error stores
+// nothing and leaves the deltas pending.
+type PopulationMergeFunc func(pop *PopulationRecord, deltas [][]byte) error
 
 // Store is what a storage backend provides: every role the server needs,
 // so that no caller has to ask a store what it can do. Every backend passes
@@ -204,17 +218,40 @@ type LearningStore interface {
 	// Profile returns the user's profile, or ErrNotFound.
 	Profile(ctx context.Context, t Tenant, userID string) (*ProfileRecord, error)
 	// Population returns the tenant's population state; a tenant with none
-	// gets a record with a nil Model.
+	// gets a record with a nil Model. It reflects this store's own
+	// FoldPopulation at once, and a fold by another process sharing the
+	// database within a second.
 	Population(ctx context.Context, t Tenant) (*PopulationRecord, error)
 	// SaveDecision durably logs d. When newProfile is not nil and the user
 	// has no profile yet, it is created in the same transaction.
 	SaveDecision(ctx context.Context, d *Decision, newProfile *ProfileRecord) error
 	// RecordOutcome runs apply on the decision requestID of tenant t and
-	// stores, in one transaction, the outcome it returns with the profile and
-	// population it changed. ErrNotFound if t has no such decision;
-	// ErrConflict if an outcome was stored concurrently. It returns only
-	// once the outcome is durable.
+	// stores, in one transaction, the outcome it returns, the profile it
+	// changed and its population delta, queued for FoldPopulation; the
+	// population row itself is not written, so outcomes of one tenant do
+	// not wait for each other. Outcomes of one user are serialised: the
+	// profile apply changed is stored only if no other write changed it
+	// since apply read it (otherwise apply runs again), so none is counted
+	// twice or lost. ErrNotFound if t has no such decision; ErrConflict if
+	// an outcome was stored concurrently. It returns only once the outcome
+	// is durable.
 	RecordOutcome(ctx context.Context, t Tenant, requestID string, apply OutcomeFunc) (*OutcomeRecord, error)
+	// PendingPopulations returns up to limit tenants that have population
+	// deltas waiting to be folded.
+	PendingPopulations(ctx context.Context, limit int) ([]Tenant, error)
+	// FoldPopulation hands t's population and up to limit of its pending
+	// deltas, oldest first, to merge, then stores the population merge left
+	// and deletes exactly the deltas it was given, in one transaction. It
+	// returns how many deltas it folded: 0, without calling merge, when t
+	// has none or when another FoldPopulation (of this process or another)
+	// is folding t's population at that moment; it does not wait for it.
+	FoldPopulation(ctx context.Context, t Tenant, limit int, merge PopulationMergeFunc) (int, error)
+	// PopulationLog returns the population delta of every stored outcome of
+	// t that has one, in the order they were queued for folding as far as
+	// the backend knows it (exactly, on a single writer), and how many of
+	// them are still pending: the outcome log from which t's population
+	// can be rebuilt.
+	PopulationLog(ctx context.Context, t Tenant) (deltas [][]byte, pending int, err error)
 	// UpdateProfile runs apply on the user's profile (a new one, with
 	// created true, if absent) and stores the result in one transaction.
 	UpdateProfile(ctx context.Context, t Tenant, userID string, apply func(p *ProfileRecord, created bool) error) (*ProfileRecord, error)
@@ -228,8 +265,8 @@ type LearningStore interface {
 	// Decisions returns up to limit decisions of t made at or after since,
 	// oldest first, each with its outcome if any.
 	Decisions(ctx context.Context, t Tenant, since time.Time, limit int) ([]*LoggedDecision, error)
-	// ResetTestData erases every test-mode profile, decision, outcome and
-	// population of every account, and returns how many profiles it erased.
+	// ResetTestData erases every test-mode profile, decision, outcome,
+	// population and pending population delta of every account, and returns how many profiles it erased.
 	ResetTestData(ctx context.Context) (int64, error)
 	// Setting and SetSetting keep small service state, such as the month of
 	// the last test-mode reset. Setting returns "" for an unset name.

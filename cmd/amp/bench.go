@@ -44,6 +44,10 @@ type benchOptions struct {
 	seed         uint64
 	cpuProfile   string
 	postgresURL  string
+	redisURL     string
+	// pgStatsSettle is how long the PostgreSQL statistics are given to
+	// settle before each reading (see pgStats.measure).
+	pgStatsSettle time.Duration
 	// cache is the size of the SQLite learning cache: that of a server.
 	cache int
 	// compareLimits adds a run without limits and metering.
@@ -75,7 +79,13 @@ Phases:
 With --postgres-url (or AMP_TEST_POSTGRES_URL), bench then runs the
 service phases again on a second service instance over PostgreSQL, in a
 scratch database it creates on that server and drops afterwards, and
-prints a table of the echo, SQLite and PostgreSQL figures side by side.
+prints a table of the echo, SQLite and PostgreSQL figures side by side,
+and the database's transactions and lock waits per request (from
+pg_stat_database and pg_stat_activity). With --redis-url (or
+AMP_TEST_REDIS_URL) too, both PostgreSQL instances share that Redis for
+their limits, and the closed-loop phases run once more with a third
+instance beside the second, on the same database, Redis and tenant: per
+instance, in aggregate, and over the one instance's figures.
 
 It prints requests/second and p50/p99 latency of each, the ratios
 service/echo (targets: context >= 0.5, outcome >= 0.3), MCP get_context
@@ -98,6 +108,8 @@ go to standard error.`, "sync", "log-format", "log-level")
 	cl.fs.Uint64Var(&o.seed, "seed", 1, "`N`, the seed of the requests' random choices")
 	cl.fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (service, echo and load generator) to `FILE`, for go tool pprof")
 	cl.fs.BoolVar(&o.compareLimits, "compare-limits", false, "also run the closed-loop service phases on a second instance without rate limits, quotas and metering, and print what they cost")
+	cl.fs.StringVar(&o.redisURL, "redis-url", "", "with --postgres-url: share this redis:// `URL` between the PostgreSQL instances and run the two-instance phases (default $AMP_TEST_REDIS_URL)")
+	cl.fs.DurationVar(&o.pgStatsSettle, "pg-stats-settle", pgStatsExact, "wait `DURATION` before each reading of PostgreSQL's statistics, which backends publish up to 10s late; shorter makes the transaction counts approximate")
 	cl.fs.StringVar(&o.postgresURL, "postgres-url", "", "also run the service phases on PostgreSQL, in a scratch database created on the server of this postgres:// `URL` and dropped afterwards (default $AMP_TEST_POSTGRES_URL)")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
@@ -112,6 +124,12 @@ go to standard error.`, "sync", "log-format", "log-level")
 	}
 	if o.postgresURL == "" {
 		o.postgresURL = e.getenv("AMP_TEST_POSTGRES_URL")
+	}
+	if o.redisURL == "" {
+		o.redisURL = e.getenv("AMP_TEST_REDIS_URL")
+	}
+	if o.pgStatsSettle < 0 {
+		return usageError("amp bench: --pg-stats-settle must not be negative")
 	}
 	if u := o.postgresURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return usageError("amp bench: --postgres-url must be a postgres:// or postgresql:// URL")

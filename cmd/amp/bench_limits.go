@@ -72,20 +72,9 @@ func benchWithoutLimits(ctx context.Context, w io.Writer, cfg *Config, o *benchO
 // store, with an enterprise account whose rate the load cannot reach, and
 // returns a benchRun against it and a function that stops it.
 func startBenchInstance(ctx context.Context, cfg *Config, o *benchOptions, log *slog.Logger, opts ...serverOption) (*benchRun, func(), error) {
-	store, err := openStore(ctx, cfg, log, true)
+	srv, store, stop, err := startBenchServer(ctx, cfg, log, opts...)
 	if err != nil {
 		return nil, nil, err
-	}
-	srv, err := newServer(cfg, log, store, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	runCtx, stopServer := context.WithCancel(ctx)
-	serverDone := make(chan error, 1)
-	go func() { serverDone <- srv.run(runCtx) }()
-	stop := func() {
-		stopServer()
-		<-serverDone
 	}
 	acct, err := srv.svc.CreateAccount(ctx, "bench", amp.PlanEnterprise, 1_000_000)
 	if err != nil {
@@ -97,15 +86,43 @@ func startBenchInstance(ctx context.Context, cfg *Config, o *benchOptions, log *
 		stop()
 		return nil, nil, err
 	}
+	return newBenchRun(o, store, srv.baseURL(), "Bearer "+key.Secret), stop, nil
+}
+
+// startBenchServer runs a service instance on cfg's store and returns it,
+// its store and a function that stops it.
+func startBenchServer(ctx context.Context, cfg *Config, log *slog.Logger, opts ...serverOption) (*server, amp.Store, func(), error) {
+	store, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv, err := newServer(cfg, log, store, opts...)
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, err
+	}
+	runCtx, stopServer := context.WithCancel(ctx)
+	serverDone := make(chan error, 1)
+	go func() { serverDone <- srv.run(runCtx) }()
+	stop := func() {
+		stopServer()
+		<-serverDone
+	}
+	return srv, store, stop, nil
+}
+
+// newBenchRun returns a benchRun against the service at url, authorised by
+// auth.
+func newBenchRun(o *benchOptions, store amp.Store, url, auth string) *benchRun {
 	b := &benchRun{
 		o:       o,
 		store:   store,
-		service: srv.baseURL(),
-		auth:    "Bearer " + key.Secret,
+		service: url,
+		auth:    auth,
 		rands:   make([]*rand.Rand, max(o.concurrency, o.rateWorkers)),
 	}
 	for i := range b.rands {
 		b.rands[i] = rand.New(rand.NewPCG(o.seed, uint64(i)))
 	}
-	return b, stop, nil
+	return b
 }

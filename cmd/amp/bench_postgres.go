@@ -32,12 +32,18 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 
 	pcfg := *cfg
 	pcfg.DatabaseURL = dbURL
+	pcfg.RedisURL = o.redisURL
 	pcfg.Addr = "127.0.0.1:0"
 	b, stop, err := startBenchInstance(ctx, &pcfg, o, log)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	stats, err := openPGStats(ctx, o.postgresURL, name, o.pgStatsSettle)
+	if err != nil {
+		return fmt.Errorf("amp bench: --postgres-url: %w", err)
+	}
+	defer stats.Close()
 
 	host := "?"
 	if u, err := url.Parse(o.postgresURL); err == nil {
@@ -45,15 +51,18 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 	}
 	fmt.Fprintf(w, "\nPostgreSQL: %s at %s, scratch database %s (dropped afterwards); the same phases on a second service instance\n",
 		version, host, name)
-	phase := func(fn call) *loadResult {
-		if o.warmup > 0 {
-			closedLoop(ctx, o.concurrency, o.warmup, fn)
-		}
-		return closedLoop(ctx, o.concurrency, o.duration, fn)
-	}
 	var pg benchResults
-	pg.ctx = phase(b.contextCall)
-	pg.out = phase(b.outcomeCall)
+	ctxPhase, err := measurePhase(ctx, o, stats, "context", b.contextCall)
+	if err != nil {
+		return err
+	}
+	pg.ctx = ctxPhase.res[0]
+	b.fill(ctx, int(1.5*pg.ctx.Rate()*(o.warmup+o.duration).Seconds()))
+	outPhase, err := measurePhase(ctx, o, stats, "outcome", b.outcomeCall)
+	if err != nil {
+		return err
+	}
+	pg.out = outPhase.res[0]
 	pg.ctxFixed = fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.contextCall)
 	pg.outFixed = fixedRate(ctx, o.rate, o.rateWorkers, o.rateDuration, b.outcomeCall)
 	if err := ctx.Err(); err != nil {
@@ -83,6 +92,13 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 	row("SQLite", "outcome", sqlite.out, sqlite.outFixed)
 	row("PostgreSQL", "outcome", pg.out, pg.outFixed)
 	tw.Flush()
+	fmt.Fprintf(w, "\nPostgreSQL per request (closed loop; transactions from pg_stat_database, background jobs' included%s; lock waits seen in pg_stat_activity every %s):\n", stats.note(), pgSampleEvery)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\txacts/request\tlock waits/request\t")
+	for _, p := range []*pgPhase{ctxPhase, outPhase} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.target, perRequest(float64(p.db.xacts), p.res...), perRequest(float64(p.db.lockWaits), p.res...))
+	}
+	tw.Flush()
 	for _, r := range []*loadResult{pg.ctx, pg.out, pg.ctxFixed, pg.outFixed} {
 		if r.Exhausted {
 			fmt.Fprintln(w, "(a PostgreSQL outcome phase ran out of fresh requestIds before its end)")
@@ -94,6 +110,9 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 			fmt.Fprintf(w, "\nfirst PostgreSQL error: %v\n", r.FirstErr)
 			break
 		}
+	}
+	if o.redisURL != "" {
+		return benchTwoInstances(ctx, w, &pcfg, o, log, stats, b, echo, []*pgPhase{ctxPhase, outPhase})
 	}
 	return nil
 }

@@ -19,8 +19,11 @@ func TestBenchPostgres(t *testing.T) {
 	if admin == "" {
 		t.Skip("AMP_TEST_POSTGRES_URL not set: amp bench's PostgreSQL phase not tested (scripts/pg-test-server.sh start prints one; .ci/run starts it)")
 	}
-	out := mustAmp(t, nil, "bench", "--duration", "300ms", "--warmup", "50ms", "--concurrency", "4",
-		"--rate", "100", "--rate-duration", "300ms", "--rate-workers", "8", "--users", "20", "--postgres-url", admin)
+	redisURL := os.Getenv("AMP_TEST_REDIS_URL")
+	args := []string{"bench", "--duration", "300ms", "--warmup", "50ms", "--concurrency", "4",
+		"--rate", "100", "--rate-duration", "300ms", "--rate-workers", "8", "--users", "20", "--postgres-url", admin,
+		"--pg-stats-settle", "100ms", "--redis-url", redisURL}
+	out := mustAmp(t, nil, args...)
 	for _, row := range []string{`none\s+echo \(net/http\)`, `SQLite\s+context`, `PostgreSQL\s+context`, `SQLite\s+outcome`, `PostgreSQL\s+outcome`} {
 		// store, target, requests/s, p99, /echo, p99 at fixed rate, errors
 		m := regexp.MustCompile(`(?m)^\s*` + row + `\s+(\d+)\s+([\d.]+)ms\s+(-|[\d.]+)\s+(-|[\d.]+ms)\s+(\d+)\s*$`).FindStringSubmatch(out)
@@ -33,6 +36,33 @@ func TestBenchPostgres(t *testing.T) {
 		if m[5] != "0" {
 			t.Errorf("%s: %s errors:\n%s", row, m[5], out)
 		}
+	}
+	// The database's work per request. With a short settle time the
+	// transaction counts are approximate (even negative), so only their
+	// presence is checked.
+	if !strings.Contains(out, "approximate") {
+		t.Errorf("a short --pg-stats-settle is not said to make the counts approximate:\n%s", out)
+	}
+	for _, target := range []string{"context", "outcome"} {
+		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(-?[\d.]+)\s+([\d.]+)\s*$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no per-request row for %s:\n%s", target, out)
+		}
+	}
+	if redisURL != "" {
+		// target, instances, requests/s, p50, p99, /echo, /one, xacts, lock waits, errors
+		for _, row := range []string{`context\s+one`, `context\s+A of two`, `context\s+B of two`, `context\s+A\+B`,
+			`outcome\s+one`, `outcome\s+A of two`, `outcome\s+B of two`, `outcome\s+A\+B`} {
+			m := regexp.MustCompile(`(?m)^\s*` + row + `\s+(\d+)\s+(-|[\d.]+ms)\s+(-|[\d.]+ms)\s+[\d.]+\s+[\d.]+\s+(-|-?[\d.]+)\s+(-|[\d.]+)\s+(\d+)\s*$`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no two-instance row %q:\n%s", row, out)
+			}
+			if m[1] == "0" || m[6] != "0" {
+				t.Errorf("two-instance row %q: %s requests/s, %s errors:\n%s", row, m[1], m[6], out)
+			}
+		}
+	} else {
+		t.Log("AMP_TEST_REDIS_URL not set: the two-instance phase not tested")
 	}
 	if !strings.Contains(out, "PostgreSQL 1") || strings.Contains(out, "first PostgreSQL error") || strings.Contains(out, "could not drop") {
 		t.Errorf("unexpected PostgreSQL phase output:\n%s", out)

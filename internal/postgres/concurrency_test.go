@@ -41,17 +41,28 @@ func decision(t amp.Tenant, requestID, userID string, at time.Time) *amp.Decisio
 
 // learn is an OutcomeFunc that behaves like the service's: it refuses a
 // second outcome, and counts every outcome in the profile and the
-// population, reading the state it got under the lock.
-func learn(d *amp.Decision, reported bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+// population (by a delta of one, which addDeltas folds), reading the
+// profile it got under the lock.
+func learn(d *amp.Decision, reported bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 	if reported {
-		return nil, errReported
+		return nil, nil, errReported
 	}
 	p.Model = incremented(p.Model)
 	p.OutcomeCount++
 	p.UpdatedAt = testNow
-	pop.Model = incremented(pop.Model)
+	return &amp.OutcomeRecord{Started: true, Reward: 0.5, ReportedAt: testNow}, incremented(nil), nil
+}
+
+// addDeltas is the PopulationMergeFunc of learn's deltas: it adds their
+// counts to the population's.
+func addDeltas(pop *amp.PopulationRecord, deltas [][]byte) error {
+	n := counter(pop.Model)
+	for _, d := range deltas {
+		n += counter(d)
+	}
+	pop.Model = binary.BigEndian.AppendUint64(nil, n)
 	pop.UpdatedAt = testNow
-	return &amp.OutcomeRecord{Started: true, Reward: 0.5, ReportedAt: testNow}, nil
+	return nil
 }
 
 var errReported = errors.New("already reported")
@@ -127,7 +138,34 @@ func TestConcurrentInstancesNoLostUpdate(t *testing.T) {
 	if got, want := counter(p.Model), uint64(2*perInstance+2*profileUpdates); got != want {
 		t.Errorf("profile model counter = %d, want %d", got, want)
 	}
-	pop, err := b.Population(ctx, tenant)
+	// Both instances fold at once: each delta is folded by one of them.
+	var folds sync.WaitGroup
+	for _, db := range []*postgres.DB{a, b} {
+		folds.Go(func() {
+			for {
+				n, err := db.FoldPopulation(ctx, tenant, 7, addDeltas)
+				if err != nil {
+					t.Errorf("FoldPopulation: %v", err)
+				}
+				if n == 0 || err != nil {
+					return
+				}
+			}
+		})
+	}
+	folds.Wait()
+	for {
+		n, err := a.FoldPopulation(ctx, tenant, 1000, addDeltas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// Read through a third store: a and b each cache the population they
+	// last folded, which may not be the last fold (see popcache.go).
+	pop, err := openURL(t, u).Population(ctx, tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +192,7 @@ func TestConcurrentOutcomesForOneDecision(t *testing.T) {
 	ctx := context.Background()
 	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeTest}
 
-	ignoreReported := func(d *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	ignoreReported := func(d *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 		return learn(d, false, p, pop)
 	}
 	for _, tc := range []struct {
@@ -358,6 +396,64 @@ func TestConcurrentUsageFlushes(t *testing.T) {
 	for _, acct := range []string{"acct_1", "acct_2"} {
 		if n, err := dbs[1].QuotaUsage(ctx, acct, start); err != nil || n != 4*flushes {
 			t.Errorf("QuotaUsage(%s) = %d, %v; want %d", acct, n, err, 4*flushes)
+		}
+	}
+}
+
+// TestGroupCommitIsolatesAFailure saves many decisions at once, so that
+// the decision writer commits them in shared transactions, one of them
+// with a user id PostgreSQL refuses (a NUL byte) and one a duplicate: each
+// of those two fails alone, and every other decision is stored.
+func TestGroupCommitIsolatesAFailure(t *testing.T) {
+	u, _ := newSchema(t)
+	db := openURL(t, u)
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeLive}
+	if err := db.SaveDecision(ctx, decision(tenant, "req_dup", "user_0", testNow), nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			id, user := fmt.Sprintf("req_%03d", i), fmt.Sprintf("user_%d", i%7)
+			switch i {
+			case 13:
+				user = "bad\x00user"
+			case 42:
+				id = "req_dup"
+			}
+			errs[i] = db.SaveDecision(ctx, decision(tenant, id, user, testNow), &amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch i {
+		case 13:
+			if err == nil {
+				t.Errorf("decision with a NUL in its user id: stored, want an error")
+			}
+		case 42:
+			if !errors.Is(err, amp.ErrConflict) {
+				t.Errorf("duplicate request id: %v, want ErrConflict", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("decision %d: %v", i, err)
+			}
+		}
+	}
+	ds, err := db.Decisions(ctx, tenant, time.Time{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != n-1 { // req_dup once, the bad one not at all
+		t.Errorf("%d decisions stored, want %d", len(ds), n-1)
+	}
+	for _, d := range ds {
+		if d.RequestID == "req_dup" && d.UserID != "user_0" {
+			t.Errorf("the duplicate replaced the first decision: user %q", d.UserID)
 		}
 	}
 }

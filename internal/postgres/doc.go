@@ -6,13 +6,24 @@
 // by account and mode, and every query on them filters on both, so one
 // tenant can neither read nor detect another's rows.
 //
-// Concurrency: RecordOutcome locks the decision, then the user's profile,
-// then the tenant's population (SELECT … FOR UPDATE), always in that order,
-// so that two instances recording outcomes for one user serialise instead of
-// losing an update, and no two transactions wait on each other in a cycle.
-// DeleteProfile and ResetTestData delete in the same order. Rows that may not
-// exist yet are inserted empty (ON CONFLICT DO NOTHING) before being locked,
-// because FOR UPDATE cannot lock a row that is not there.
+// Concurrency: RecordOutcome locks the decision, then the user's profile
+// (SELECT … FOR UPDATE), always in that order, so that two instances
+// recording outcomes for one user serialise instead of losing an update,
+// and no two transactions wait on each other in a cycle. It reads the
+// tenant's population without a lock and never writes it: what an outcome
+// teaches the population is queued in population_deltas, and
+// FoldPopulation, run by every instance's background job, folds a tenant's
+// queue into its population under the population row's lock taken with
+// SKIP LOCKED, so folds of several instances skip each other instead of
+// waiting, and no request ever waits for a tenant-wide row. DeleteProfile
+// and ResetTestData delete in the same order. Rows that may not exist yet
+// are inserted empty (ON CONFLICT DO NOTHING) before being locked, because
+// FOR UPDATE cannot lock a row that is not there.
+//
+// Group commit: SaveDecision queues its decision for one goroutine of the
+// DB, which writes everything queued as one transaction in one round trip
+// and answers each caller once it has committed (groupcommit.go).
+// Statements are prepared once per connection by pgx's statement cache.
 //
 // Durability: connections run with synchronous_commit=on unless the URL says
 // otherwise, so a method that returned nil has its writes on disk.

@@ -35,79 +35,45 @@ func (db *DB) Profile(ctx context.Context, t amp.Tenant, userID string) (*amp.Pr
 }
 
 // Population returns the tenant's population state; a tenant without one
-// gets a record with a nil Model and a zero UpdatedAt.
+// gets a record with a nil Model and a zero UpdatedAt. It may be up to
+// populationTTL older than the database's (see popcache.go).
 func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationRecord, error) {
 	if err := db.checkOpen(); err != nil {
 		return nil, err
 	}
+	if pop := db.pops.get(t); pop != nil {
+		return pop, nil
+	}
+	read := time.Now()
 	pop := &amp.PopulationRecord{Tenant: t}
 	err := db.pool.QueryRow(ctx, "SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2",
 		t.AccountID, string(t.Mode)).Scan(&pop.Model, &pop.UpdatedAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return pop, nil
 	case err != nil:
 		return nil, fmt.Errorf("postgres: population: %w", mapErr(err))
+	default:
+		pop.UpdatedAt = pop.UpdatedAt.UTC()
 	}
-	pop.UpdatedAt = pop.UpdatedAt.UTC()
+	db.pops.put(pop, read)
 	return pop, nil
 }
 
-// SaveDecision logs d and, when newProfile is not nil and d's user has no
-// profile, creates it, in one statement (one round trip, one transaction).
-// ErrConflict if the tenant already has a decision with d's request id.
-func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp.ProfileRecord) error {
-	if err := db.checkOpen(); err != nil {
-		return err
-	}
-	args := []any{
-		d.AccountID, string(d.Mode), d.RequestID, d.UserID, d.TaskType, string(d.TaskComplexity),
-		string(d.Recommendation.Framing), string(d.Recommendation.Style), string(d.Recommendation.Handling),
-		string(d.Recommendation.Encouragement), d.Propensity, d.Explored, d.Holdout, d.Confidence, d.Interactions, d.CreatedAt,
-	}
-	const insertDecision = "INSERT INTO decisions (" + decisionColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-	query := insertDecision
-	if newProfile != nil {
-		// The profile is d's user's, in d's tenant ($1, $2, $4), whatever
-		// newProfile's own keys say.
-		manual, err := encodeManual(newProfile.Manual)
-		if err != nil {
-			return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, err)
-		}
-		// The data-modifying CTE runs in the same statement, so a profile
-		// is created only if the decision is logged too. ON CONFLICT DO
-		// NOTHING leaves an existing profile alone without locking it. INSERT … SELECT cannot infer parameter types from
-		// the target columns, hence the casts.
-		query = `WITH new_profile AS (
-				INSERT INTO profiles (` + profileColumns + `)
-				SELECT $1, $2, $4, $17::bytea, $18::jsonb, $19::json, $20::integer, $21::timestamptz, $22::timestamptz
-				ON CONFLICT DO NOTHING
-			)
-			` + insertDecision
-		args = append(args, newProfile.Model, manual, rawJSON(newProfile.Metadata), newProfile.OutcomeCount,
-			newProfile.CreatedAt, newProfile.UpdatedAt)
-	}
-	if _, err := db.pool.Exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, mapErr(err))
-	}
-	db.decisionLogged()
-	return nil
-}
-
 // RecordOutcome runs apply on the decision requestID of tenant t and stores
-// the outcome it returns with the profile and population it changed, in one
-// transaction that locks the decision, the profile and the population in
-// that order (see the package doc). A concurrent RecordOutcome on the same
-// decision therefore waits, then sees alreadyReported; if apply stores an
-// outcome anyway, the unique key yields ErrConflict. A user without a
+// the outcome it returns, the profile it changed and its population delta
+// (queued in population_deltas for FoldPopulation), in one transaction that
+// locks the decision, then the profile (see the package doc). A concurrent
+// RecordOutcome on the same decision therefore waits, then sees
+// alreadyReported; if apply stores an outcome anyway, the unique key yields
+// ErrConflict. Outcomes of one user serialise on the profile's lock, so
+// none learns from a state another has already replaced. A user without a
 // profile (the decision was saved without one) gets a new one, which is
 // stored. It returns once the transaction is committed, and so durable.
 //
-// The usual case takes two round trips: one that begins the transaction
-// and locks the three rows, and one that writes and commits. Every outcome
-// of a tenant waits for its population row, so the time that lock is held
-// (apply, one round trip and the commit's flush) bounds a tenant's outcome
-// throughput.
+// The population is read without a lock, as apply's prior: no outcome
+// waits for another user's, however many a tenant reports at once. The
+// usual case takes two round trips: one that begins the transaction, locks
+// the two rows and reads the population, and one that writes and commits.
 func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
 	if err := db.checkOpen(); err != nil {
 		return nil, err
@@ -123,7 +89,7 @@ func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string,
 }
 
 // errNoProfile sends RecordOutcome to its general path: the decision's user
-// has no profile, which must be created and locked before the population.
+// has no profile, which must be created and locked.
 var errNoProfile = errors.New("decision's user has no profile")
 
 // querier is what pgx.Tx and a pool's connection have in common.
@@ -161,33 +127,14 @@ func (db *DB) recordOutcomePipelined(ctx context.Context, t amp.Tenant, requestI
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	queueOutcomeLocks(b, t, requestID, &d, &reported, &p)
-	// A request id the tenant never issued must not hold up the tenant's
-	// outcomes, even for a moment: the population is locked only for a
-	// decision that exists.
-	b.Queue(`SELECT model, updated_at FROM populations
-		WHERE account_id = $1 AND mode = $2
-			AND EXISTS (SELECT 1 FROM decisions WHERE account_id = $1 AND mode = $2 AND request_id = $3)
-		FOR UPDATE`, t.AccountID, string(t.Mode), requestID).Query(func(rows pgx.Rows) error {
-		var err error
-		pop, err = collectOptional(rows, scanPopulation(t))
-		return err
-	})
+	queuePopulationRead(b, t, &pop)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, mapErr(err)
 	}
 	if p == nil {
 		return nil, errNoProfile // the deferred rollback releases the locks
 	}
-	popCreated := false
-	if pop == nil {
-		// The tenant's first outcome. Its population comes last in the
-		// lock order, so creating it here, with the decision and profile
-		// locked, keeps the order.
-		if pop, popCreated, err = lockPopulation(ctx, conn, t); err != nil {
-			return nil, err
-		}
-	}
-	b, o, err := applyOutcome(t, requestID, d, reported, p, pop, popCreated, apply)
+	b, o, err := applyOutcome(t, requestID, d, reported, p, pop, apply)
 	if err != nil {
 		return nil, err
 	}
@@ -213,9 +160,11 @@ func (db *DB) recordOutcomeInTx(ctx context.Context, t amp.Tenant, requestID str
 			d        *amp.Decision
 			reported bool
 			p        *amp.ProfileRecord
+			pop      *amp.PopulationRecord
 		)
 		b := &pgx.Batch{}
 		queueOutcomeLocks(b, t, requestID, &d, &reported, &p)
+		queuePopulationRead(b, t, &pop)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return mapErr(err)
 		}
@@ -225,11 +174,7 @@ func (db *DB) recordOutcomeInTx(ctx context.Context, t amp.Tenant, requestID str
 				return err
 			}
 		}
-		pop, popCreated, err := lockPopulation(ctx, tx, t)
-		if err != nil {
-			return err
-		}
-		b, o, err := applyOutcome(t, requestID, d, reported, p, pop, popCreated, apply)
+		b, o, err := applyOutcome(t, requestID, d, reported, p, pop, apply)
 		if err != nil {
 			return err
 		}
@@ -274,11 +219,24 @@ const lockDecisionsProfile = `SELECT ` + profileColumns + ` FROM profiles
 		AND user_id = (SELECT user_id FROM decisions WHERE account_id = $1 AND mode = $2 AND request_id = $3)
 	FOR UPDATE`
 
+// queuePopulationRead queues the read, without a lock, of t's population
+// into *pop (an empty record of t if it has none).
+func queuePopulationRead(b *pgx.Batch, t amp.Tenant, pop **amp.PopulationRecord) {
+	b.Queue("SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2",
+		t.AccountID, string(t.Mode)).Query(func(rows pgx.Rows) error {
+		var err error
+		if *pop, err = collectOptional(rows, scanPopulation(t)); err == nil && *pop == nil {
+			*pop = &amp.PopulationRecord{Tenant: t}
+		}
+		return err
+	})
+}
+
 // applyOutcome runs apply on the locked rows and returns the batch that
 // stores its result, and the outcome as stored.
 func applyOutcome(t amp.Tenant, requestID string, d *amp.Decision, reported bool, p *amp.ProfileRecord,
-	pop *amp.PopulationRecord, popCreated bool, apply amp.OutcomeFunc) (*pgx.Batch, *amp.OutcomeRecord, error) {
-	o, err := apply(d, reported, p, pop)
+	pop *amp.PopulationRecord, apply amp.OutcomeFunc) (*pgx.Batch, *amp.OutcomeRecord, error) {
+	o, delta, err := apply(d, reported, p, pop)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,22 +249,16 @@ func applyOutcome(t amp.Tenant, requestID string, d *amp.Decision, reported bool
 	mode := string(t.Mode)
 
 	b := &pgx.Batch{}
-	b.Queue("INSERT INTO outcomes ("+outcomeColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+	b.Queue("INSERT INTO outcomes ("+outcomeColumns+", population_delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 		t.AccountID, mode, requestID, d.UserID, o.Started, o.Completed, o.TimeToStart, o.FlowState,
-		o.Satisfaction, rawJSON(o.Metadata), o.Reward, o.ReportedAt)
+		o.Satisfaction, rawJSON(o.Metadata), o.Reward, o.ReportedAt, delta)
 	p.Tenant, p.UserID = t, d.UserID
 	if err := queueProfileUpdate(b, p); err != nil {
 		return nil, nil, err
 	}
-	pop.Tenant = t
-	pop.UpdatedAt = utc(pop.UpdatedAt)
-	if popCreated && pop.Model == nil {
-		// apply taught the population nothing: leave the tenant without
-		// one, as it was, rather than with an empty row.
-		b.Queue("DELETE FROM populations WHERE account_id = $1 AND mode = $2", t.AccountID, mode)
-	} else {
-		b.Queue("UPDATE populations SET model = $3, updated_at = $4 WHERE account_id = $1 AND mode = $2",
-			t.AccountID, mode, pop.Model, pop.UpdatedAt)
+	if delta != nil {
+		b.Queue("INSERT INTO population_deltas (account_id, mode, request_id, delta) VALUES ($1, $2, $3, $4)",
+			t.AccountID, mode, requestID, delta)
 	}
 	return b, o, nil
 }
@@ -366,28 +318,6 @@ func lockProfile(ctx context.Context, q querier, t amp.Tenant, userID string) (*
 	return p, created, nil
 }
 
-// lockPopulation locks the tenant's population, creating an empty one if
-// there is none, and reports whether it did. The empty row has a zero
-// UpdatedAt, as Population reports for a tenant without one.
-func lockPopulation(ctx context.Context, q querier, t amp.Tenant) (*amp.PopulationRecord, bool, error) {
-	var pop *amp.PopulationRecord
-	created, err := lockOrCreate(ctx, q, func() error {
-		rows, _ := q.Query(ctx, "SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2 FOR UPDATE",
-			t.AccountID, string(t.Mode))
-		var err error
-		pop, err = pgx.CollectExactlyOneRow(rows, scanPopulation(t))
-		return err
-	}, "INSERT INTO populations (account_id, mode, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-		t.AccountID, string(t.Mode), time.Time{})
-	if err != nil {
-		return nil, false, err
-	}
-	if created {
-		pop = &amp.PopulationRecord{Tenant: t}
-	}
-	return pop, created, nil
-}
-
 // scanPopulation returns a scanner of (model, updated_at) rows of t.
 func scanPopulation(t amp.Tenant) pgx.RowToFunc[*amp.PopulationRecord] {
 	return func(row pgx.CollectableRow) (*amp.PopulationRecord, error) {
@@ -415,6 +345,155 @@ func queueProfileUpdate(b *pgx.Batch, p *amp.ProfileRecord) error {
 		WHERE account_id = $1 AND mode = $2 AND user_id = $3`,
 		p.AccountID, string(p.Mode), p.UserID, p.Model, manual, rawJSON(p.Metadata), p.OutcomeCount, p.CreatedAt, p.UpdatedAt)
 	return nil
+}
+
+// PendingPopulations returns up to limit tenants with population deltas
+// waiting to be folded.
+func (db *DB) PendingPopulations(ctx context.Context, limit int) ([]amp.Tenant, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT DISTINCT account_id, mode FROM population_deltas LIMIT $1", limit)
+	ts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (amp.Tenant, error) {
+		var t amp.Tenant
+		err := row.Scan(&t.AccountID, (*string)(&t.Mode))
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending populations: %w", mapErr(err))
+	}
+	return ts, nil
+}
+
+// FoldPopulation folds up to limit of t's pending deltas, oldest first,
+// into its population through merge, in one transaction that locks the
+// population row with SKIP LOCKED: a fold of another instance holding it
+// makes this one return 0 at once, and the deltas it folds are deleted by
+// their keys, so each is folded exactly once. A tenant's first fold creates
+// its population row (ON CONFLICT DO NOTHING, then locks it).
+func (db *DB) FoldPopulation(ctx context.Context, t amp.Tenant, limit int, merge amp.PopulationMergeFunc) (int, error) {
+	if limit <= 0 {
+		return 0, db.checkOpen()
+	}
+	var (
+		folded    int
+		foldedPop *amp.PopulationRecord
+	)
+	mode := string(t.Mode)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		lock := func() (*amp.PopulationRecord, error) {
+			rows, _ := tx.Query(ctx, "SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2 FOR UPDATE SKIP LOCKED",
+				t.AccountID, mode)
+			return collectOptional(rows, scanPopulation(t))
+		}
+		pop, err := lock()
+		if err != nil {
+			return mapErr(err)
+		}
+		if pop == nil {
+			tag, err := tx.Exec(ctx, "INSERT INTO populations (account_id, mode, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+				t.AccountID, mode, time.Time{})
+			if err != nil {
+				return mapErr(err)
+			}
+			if tag.RowsAffected() == 0 {
+				// Another fold created it; whether it still holds it or
+				// not, the next pass folds what is left.
+				return nil
+			}
+			pop = &amp.PopulationRecord{Tenant: t}
+		}
+		rows, _ := tx.Query(ctx, "SELECT seq, delta FROM population_deltas WHERE account_id = $1 AND mode = $2 ORDER BY seq LIMIT $3",
+			t.AccountID, mode, limit)
+		var (
+			seqs   []int64
+			deltas [][]byte
+			seq    int64
+			delta  []byte
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&seq, &delta}, func() error {
+			seqs, deltas = append(seqs, seq), append(deltas, delta)
+			delta = nil // ForEachRow reuses the destinations
+			return nil
+		}); err != nil {
+			return mapErr(err)
+		}
+		if len(deltas) == 0 {
+			return errNothingToFold // rolls back an empty row just created
+		}
+		if err := merge(pop, deltas); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue("UPDATE populations SET model = $3, updated_at = $4 WHERE account_id = $1 AND mode = $2",
+			t.AccountID, mode, pop.Model, utc(pop.UpdatedAt))
+		b.Queue("DELETE FROM population_deltas WHERE account_id = $1 AND mode = $2 AND seq = ANY($3)",
+			t.AccountID, mode, seqs).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != int64(len(seqs)) {
+				// Only the test-mode reset deletes deltas besides a fold,
+				// and it waits for our lock on the population first.
+				return fmt.Errorf("%w: %d of %d folded deltas were gone", amp.ErrConflict, int64(len(seqs))-tag.RowsAffected(), len(seqs))
+			}
+			return nil
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return mapErr(err)
+		}
+		folded = len(deltas)
+		pop.Tenant, pop.UpdatedAt = t, utc(pop.UpdatedAt)
+		foldedPop = pop
+		return nil
+	})
+	if errors.Is(err, errNothingToFold) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: fold population: %w", err)
+	}
+	if folded > 0 {
+		db.pops.put(foldedPop, time.Now())
+	}
+	return folded, nil
+}
+
+var errNothingToFold = errors.New("no pending deltas")
+
+// PopulationLog returns the population delta of every stored outcome of t
+// that has one, in the order they were reported, and how many of t's
+// deltas are pending. Concurrent outcomes may have been queued, and so
+// folded, in another order.
+func (db *DB) PopulationLog(ctx context.Context, t amp.Tenant) ([][]byte, int, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, 0, err
+	}
+	mode := string(t.Mode)
+	var (
+		deltas  [][]byte
+		pending int64
+	)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT population_delta FROM outcomes WHERE account_id = $1 AND mode = $2 AND population_delta IS NOT NULL
+		ORDER BY reported_at, request_id`, t.AccountID, mode).Query(func(rows pgx.Rows) error {
+		var err error
+		deltas, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		return err
+	})
+	b.Queue("SELECT count(*) FROM population_deltas WHERE account_id = $1 AND mode = $2", t.AccountID, mode).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&pending) })
+	// One transaction: the log and the count from one snapshot.
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"); err != nil {
+			return mapErr(err)
+		}
+		return mapErr(tx.SendBatch(ctx, b).Close())
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: population log: %w", err)
+	}
+	return deltas, int(pending), nil
 }
 
 // UpdateProfile runs apply on the user's profile, locked, or on a new one
@@ -630,7 +709,8 @@ func (db *DB) Decisions(ctx context.Context, t amp.Tenant, since time.Time, limi
 }
 
 // ResetTestData erases every test-mode decision (and with them their
-// outcomes), profile and population of every account, in the order
+// outcomes), profile, population and pending population delta of every
+// account, in the order
 // RecordOutcome locks them, and returns how many profiles it erased. Each
 // table's rows are locked in primary-key order, so that two instances
 // resetting at once serialise; the last statement erases the decisions
@@ -650,9 +730,13 @@ func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 		b.Queue(`DELETE FROM populations WHERE (account_id, mode) IN (
 			SELECT account_id, mode FROM populations WHERE mode = $1
 			ORDER BY account_id, mode FOR UPDATE)`, mode)
+		// After the populations' locks: a fold in flight has committed, or
+		// will find its population gone.
+		b.Queue("DELETE FROM population_deltas WHERE mode = $1", mode)
 		b.Queue(deleteDecisions("mode = $1", "SKIP LOCKED"), mode)
 		return mapErr(tx.SendBatch(ctx, b).Close())
 	})
+	db.pops.clear() // whether or not it committed
 	if err != nil {
 		return 0, fmt.Errorf("postgres: reset test data: %w", err)
 	}

@@ -43,6 +43,13 @@ type DB struct {
 	analyzeAt   []int64
 	analyzeKick chan struct{}
 	analyzed    atomic.Int64
+
+	pops popCache // populations read or folded lately (popcache.go)
+
+	// The decision writer (groupcommit.go): queued SaveDecisions, and
+	// closed when the writer has stopped.
+	decisions     chan *decisionOp
+	decisionsDone chan struct{}
 }
 
 var _ amp.Store = (*DB)(nil)
@@ -103,8 +110,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		}
 	}
 	db.stopCtx, db.cancelStop = context.WithCancel(context.Background())
-	db.wg.Add(1)
+	db.decisions = make(chan *decisionOp, 4*maxDecisionBatch)
+	db.decisionsDone = make(chan struct{})
+	db.wg.Add(2)
 	go db.analyzer()
+	go db.decisionWriter()
 	return db, nil
 }
 

@@ -88,22 +88,26 @@ func (s *Service) GetContext(ctx context.Context, p *Principal, requestID string
 }
 
 // ReportOutcome stores the outcome of a logged decision and teaches the
-// learner from it, in one transaction: it returns only once the outcome is
-// durable. A requestId of another account or mode is unknown; a second
-// outcome leaves the first unchanged; a decision older than RequestTTL no
-// longer takes outcomes.
+// user's model from it, in one transaction: it returns only once the
+// outcome is durable, and the user's next context reflects it. What the
+// outcome teaches the tenant's population is stored with it as a delta,
+// which the background job folds in (FoldPopulations) within a second or
+// so. A requestId of another account or mode is unknown; a second outcome
+// leaves the first unchanged; a decision older than RequestTTL no longer
+// takes outcomes.
 func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.OutcomeRequest) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
 	now := s.Now()
+	// apply may run more than once (see amp.OutcomeFunc): it only computes.
 	_, err := s.store.RecordOutcome(ctx, p.Tenant(), req.RequestID,
-		func(d *amp.Decision, reported bool, prof *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		func(d *amp.Decision, reported bool, prof *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			if reported {
-				return nil, errAlreadyReported()
+				return nil, nil, errAlreadyReported()
 			}
 			if now.Sub(d.CreatedAt) > RequestTTL {
-				return nil, amp.Errorf(amp.CodeRequestExpired,
+				return nil, nil, amp.Errorf(amp.CodeRequestExpired,
 					"This requestId was issued more than 24 hours ago and no longer accepts outcomes.").
 					WithDetails(map[string]any{"issuedAt": d.CreatedAt.UTC().Format(time.RFC3339)})
 			}
@@ -129,17 +133,13 @@ func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.Outc
 			})
 			endLearn(err)
 			if err != nil {
-				return nil, fmt.Errorf("learn: %w", err)
+				return nil, nil, fmt.Errorf("learn: %w", err)
 			}
 			o.Reward = learned.Reward
 			prof.Model = learned.User
 			prof.OutcomeCount++
 			prof.UpdatedAt = now
-			if pop.Model, err = s.learner.MergePopulation(pop.Model, [][]byte{learned.PopulationDelta}); err != nil {
-				return nil, fmt.Errorf("merge population: %w", err)
-			}
-			pop.UpdatedAt = now
-			return o, nil
+			return o, learned.PopulationDelta, nil
 		})
 	switch {
 	case errors.Is(err, amp.ErrNotFound):

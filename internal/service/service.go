@@ -222,9 +222,9 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Start starts the service's background jobs: the monthly reset of
-// test-mode data and the writing of keys' last-used times. Close stops
-// them. A second Start, or a Start after Close, does nothing.
+// Start starts the service's background jobs: folding the tenants'
+// pending population deltas, the monthly reset of test-mode data and the
+// writing of keys' last-used times (see runJobs). Close stops them. A second Start, or a Start after Close, does nothing.
 func (s *Service) Start() {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
@@ -239,8 +239,8 @@ func (s *Service) Start() {
 	}()
 }
 
-// Close stops the background jobs, waits for them, and writes the keys'
-// last-used times not written yet. It is safe to call more than once, and
+// Close stops the background jobs, waits for them, writes the keys'
+// last-used times not written yet and folds the pending population deltas. It is safe to call more than once, and
 // without Start. The store stays open: it belongs to the caller.
 func (s *Service) Close() error {
 	s.jobsMu.Lock()
@@ -258,11 +258,13 @@ func (s *Service) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.flushTouches(ctx)
+	s.foldPopulations(ctx)
 	return nil
 }
 
-// runJobs performs the background jobs until ctx is done: the monthly
-// reset of test-mode data, the writing of keys' last-used times, the
+// runJobs performs the background jobs until ctx is done: folding the
+// tenants' pending population deltas (at start and every second), the
+// monthly reset of test-mode data, the writing of keys' last-used times, the
 // sweeping of expired dashboard sessions and the periodic checks that raise
 // webhook events (CheckEvents).
 func (s *Service) runJobs(ctx context.Context) {
@@ -291,11 +293,20 @@ func (s *Service) runJobs(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		s.flushTouches(wctx)
 		cancel()
+		s.foldPopulations(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+// foldPopulations is FoldPopulations for Run, which logs its errors: a
+// failed fold leaves the deltas pending for the next pass.
+func (s *Service) foldPopulations(ctx context.Context) {
+	if _, err := s.FoldPopulations(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("population fold failed", "err", err)
 	}
 }
 

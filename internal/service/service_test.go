@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -407,5 +408,99 @@ func TestStartClose(t *testing.T) {
 			t.Errorf("a second Close: %v", err)
 		}
 		f.svc.Start() // after Close: does nothing, and leaks nothing
+	}
+}
+
+// TestPopulationFoldedOffTheOutcome checks that an outcome changes its
+// user's model at once and the tenant's population only when
+// FoldPopulations folds the deltas it queued, each once.
+func TestPopulationFoldedOffTheOutcome(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	live := principal(t, f, f.key(t, amp.ModeLive, service.KeyOptions{}))
+	yes := true
+	tn := live.Tenant()
+	for i := range 3 {
+		id := f.svc.NewRequestID()
+		if _, err := f.svc.GetContext(ctx, live, id, &amp.ContextRequest{UserID: "u1", Task: "write a report"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.ReportOutcome(ctx, live, &amp.OutcomeRequest{RequestID: id, Started: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.store.Profile(ctx, tn, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.Repeat("o", i+1); string(p.Model) != want {
+			t.Errorf("user model after outcome %d: %q, want %q", i+1, p.Model, want)
+		}
+	}
+	pop, err := f.store.Population(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pop.Model != nil {
+		t.Errorf("population before the fold: %q, want none", pop.Model)
+	}
+	n, err := f.svc.FoldPopulations(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("FoldPopulations: %d, %v; want 3 deltas folded", n, err)
+	}
+	if n, err := f.svc.FoldPopulations(ctx); err != nil || n != 0 {
+		t.Fatalf("second FoldPopulations: %d, %v; want nothing left", n, err)
+	}
+	if pop, err = f.store.Population(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	if string(pop.Model) != "ppp" || !pop.UpdatedAt.Equal(f.clock.Now()) {
+		t.Errorf("population after the fold: %q at %v; want %q at %v", pop.Model, pop.UpdatedAt, "ppp", f.clock.Now())
+	}
+}
+
+// failingFold is a store whose FoldPopulation fails for one tenant.
+type failingFold struct {
+	amp.Store
+	bad amp.Tenant
+}
+
+func (s failingFold) FoldPopulation(ctx context.Context, t amp.Tenant, limit int, merge amp.PopulationMergeFunc) (int, error) {
+	if t == s.bad {
+		return 0, errors.New("fold failed")
+	}
+	return s.Store.FoldPopulation(ctx, t, limit, merge)
+}
+
+// TestFoldFailureIsTenantLocal checks that a tenant whose fold fails does
+// not keep the others' populations from being folded.
+func TestFoldFailureIsTenantLocal(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	test := principal(t, f, f.key(t, amp.ModeTest, service.KeyOptions{}))
+	live := principal(t, f, f.key(t, amp.ModeLive, service.KeyOptions{}))
+	yes := true
+	for _, p := range []*service.Principal{test, live} {
+		id := f.svc.NewRequestID()
+		if _, err := f.svc.GetContext(ctx, p, id, &amp.ContextRequest{UserID: "u1", Task: "write a report"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.ReportOutcome(ctx, p, &amp.OutcomeRequest{RequestID: id, Started: &yes}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := service.New(service.Config{Store: failingFold{Store: f.store, bad: test.Tenant()}, Learner: fixedLearner{}, Now: f.clock.Now, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.FoldPopulations(ctx)
+	if err == nil || n != 1 {
+		t.Fatalf("FoldPopulations with one failing tenant: %d, %v; want 1 folded and the error", n, err)
+	}
+	pop, err := f.store.Population(ctx, live.Tenant())
+	if err != nil || string(pop.Model) != "p" {
+		t.Fatalf("live population: %v, %v; want it folded", pop, err)
+	}
+	if _, pending, err := f.store.PopulationLog(ctx, test.Tenant()); err != nil || pending != 1 {
+		t.Fatalf("test-mode deltas: %d pending, %v; want the one kept", pending, err)
 	}
 }

@@ -18,6 +18,7 @@ const (
 	benchUsers          = 1000
 	benchUserModel      = 1 << 10
 	benchPopulationSize = 4 << 10
+	benchDeltaSize      = 64 // about the learner's population delta
 )
 
 // benchParallelism is how many goroutines per GOMAXPROCS the parallel
@@ -53,22 +54,20 @@ func benchSaveDecision(b *testing.B, profile *amp.ProfileRecord) {
 }
 
 // BenchmarkRecordOutcome measures /v1/outcome's store work: read the
-// decision, profile and population, store outcome, profile and population,
-// durably.
+// decision, profile and population, store outcome, profile and the
+// population delta, durably.
 func BenchmarkRecordOutcome(b *testing.B) {
 	userModel := make([]byte, benchUserModel)
-	popModel := make([]byte, benchPopulationSize)
-	apply := func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	delta := make([]byte, benchDeltaSize)
+	apply := func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 		if already {
-			return nil, fmt.Errorf("%s already reported", d.RequestID)
+			return nil, nil, fmt.Errorf("%s already reported", d.RequestID)
 		}
 		p.OutcomeCount++
 		p.Model = userModel
 		p.UpdatedAt = t0
-		pop.Model = popModel
-		pop.UpdatedAt = t0
 		completed := true
-		return &amp.OutcomeRecord{Started: true, Completed: &completed, Reward: 1, ReportedAt: t0}, nil
+		return &amp.OutcomeRecord{Started: true, Completed: &completed, Reward: 1, ReportedAt: t0}, delta, nil
 	}
 	setup := func(b *testing.B) *DB {
 		db := benchDB(b)

@@ -68,9 +68,9 @@ func TestCacheRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	_, err := db.RecordOutcome(ctx, tn, "r1", func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	_, err := db.RecordOutcome(ctx, tn, "r1", func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 		p.Model, pop.Model = []byte("m1"), []byte("pop1")
-		return nil, boom
+		return nil, []byte("pop1"), boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("RecordOutcome: %v, want boom", err)
@@ -81,9 +81,15 @@ func TestCacheRollback(t *testing.T) {
 	if pop, err := db.Population(ctx, tn); err != nil || pop.Model != nil {
 		t.Fatalf("after a failed outcome, Population = %v, %v; want none", pop, err)
 	}
-	if _, err := db.RecordOutcome(ctx, tn, "r1", func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
-		p.Model, pop.Model, pop.UpdatedAt = []byte("m2"), []byte("pop2"), now
-		return &amp.OutcomeRecord{Started: true, ReportedAt: now}, nil
+	if _, err := db.RecordOutcome(ctx, tn, "r1", func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+		p.Model = []byte("m2")
+		return &amp.OutcomeRecord{Started: true, ReportedAt: now}, []byte("pop2"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FoldPopulation(ctx, tn, 10, func(pop *amp.PopulationRecord, deltas [][]byte) error {
+		pop.Model, pop.UpdatedAt = deltas[0], now
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,14 @@
 // same (an I/O error), the transaction is rolled back, its earlier writes
 // fail with it and its later writes run again in a new transaction.
 //
+// The writer goroutine only writes. RecordOutcome reads the decision and
+// profile on the read pool and runs the learner on the caller's goroutine;
+// the writer stores the result only if the profile's version is unchanged
+// (else the caller learns again, and after a few conflicts the learner
+// runs on the writer, where nothing can overtake it). FoldPopulation
+// merges a tenant's queued population deltas the same way: merged off the
+// writer, stored if the population's version is unchanged.
+//
 // A second goroutine checkpoints the WAL into the database file on a
 // connection of its own every so many writes, so that the checkpoint's
 // fsyncs do not stall the writer. Close drains the queue, then stops both.

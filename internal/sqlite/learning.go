@@ -110,80 +110,344 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 }
 
 // RecordOutcome runs apply on the decision requestID of t and stores the
-// outcome it returns, with the user's profile and t's population as apply
-// left them, in one transaction; it returns once that has committed. The
-// outcome is filed under the decision's request id, tenant and user,
-// whatever apply set. If the user has no profile (the decision was saved
-// without one), apply gets a new one, which is stored.
+// outcome it returns, the user's profile as apply left it and the
+// population delta it returned (queued for FoldPopulation), in one
+// transaction; it returns once that has committed. The outcome is filed
+// under the decision's request id, tenant and user, whatever apply set. If
+// the user has no profile (the decision was saved without one), apply gets
+// a new one, which is stored.
+//
+// apply runs on the caller's goroutine, not the writer's: the decision and
+// profile are read on the read pool, apply learns from them, and the
+// writer stores the result only if the profile's version is still the one
+// read (and no outcome was stored meanwhile); otherwise apply runs again on
+// the newer profile. After maxLearnAttempts such conflicts (one user's
+// outcomes arriving all at once) apply runs on the writer, where nothing
+// can come between the read and the write. The writer thus only writes,
+// and a user's outcomes neither learn from the same state twice nor lose
+// one another's update.
 func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
-	var out *amp.OutcomeRecord
+	if err := db.ready(ctx); err != nil {
+		return nil, err
+	}
+	for range maxLearnAttempts {
+		out, err := db.recordOutcomeOptimistic(ctx, t, requestID, apply)
+		if !errors.Is(err, errStale) {
+			return out, err
+		}
+	}
+	return db.recordOutcomeOnWriter(ctx, t, requestID, apply)
+}
+
+// maxLearnAttempts bounds RecordOutcome's optimistic attempts.
+const maxLearnAttempts = 4
+
+// errStale is a write's answer when a row it was computed from changed
+// before it could be stored: the caller computes it again.
+var errStale = errors.New("sqlite: row changed since it was read")
+
+// outcomeRead is what RecordOutcome reads before running apply.
+type outcomeRead struct {
+	d       *amp.Decision
+	p       *amp.ProfileRecord
+	version sql.NullInt64 // the profile's; not Valid when the user has none
+	already bool
+}
+
+// scanOutcomeRead scans a row of sqlDecisionForOutcome.
+func scanOutcomeRead(row *sql.Row, t amp.Tenant, requestID string) (*outcomeRead, error) {
+	r := &outcomeRead{d: &amp.Decision{RequestID: requestID, Tenant: t}, p: &amp.ProfileRecord{Tenant: t}}
+	var (
+		dc   decisionScan
+		pc   profileScan
+		dest = make([]any, 0, 26)
+	)
+	dest = append(dest, dc.dest(r.d)...)
+	dest = append(dest, &r.already)
+	dest = append(dest, pc.dest(r.p)...)
+	dest = append(dest, &r.version)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	dc.into(r.d)
+	// A user without a profile (the decision was saved without one) gets
+	// a new one, which is stored.
+	r.p.UserID = r.d.UserID
+	pc.into(r.p)
+	return r, nil
+}
+
+// runApply runs apply on what was read and returns the outcome to store,
+// filed under the decision.
+func runApply(r *outcomeRead, pop *amp.PopulationRecord, apply amp.OutcomeFunc) (*amp.OutcomeRecord, []byte, error) {
+	o, delta, err := apply(r.d, r.already, r.p, pop)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o == nil {
+		return nil, nil, errNoOutcome
+	}
+	o.RequestID, o.Tenant, o.UserID = r.d.RequestID, r.d.Tenant, r.d.UserID
+	return o, delta, nil
+}
+
+// recordOutcomeOptimistic is one attempt of RecordOutcome with apply off
+// the writer; errStale if the profile changed before the write.
+func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
 	mode := string(t.Mode)
+	r, err := scanOutcomeRead(db.r.outcomeToLearn.QueryRowContext(bg, requestID, t.AccountID, mode), t, requestID)
+	if err != nil {
+		return nil, db.mapErr("record outcome: decision "+requestID, err)
+	}
+	pop, err := db.Population(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	o, delta, err := runApply(r, pop, apply)
+	if err != nil {
+		return nil, err
+	}
+	oargs := outcomeArgs(o, delta)
+	pargs := profileArgs(t, r.d.UserID, r.p)
+	// The check comes first and changes nothing, so the writes after it
+	// cannot fail for a reason of their own: no savepoint is needed.
+	err = db.writeNoSavepoint(ctx, func(w *writer) error {
+		var (
+			version        sql.NullInt64
+			stored, exists bool
+		)
+		if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, mode, r.d.UserID, requestID).Scan(&version, &stored, &exists); err != nil {
+			return db.mapErr("record outcome: check", err)
+		}
+		switch {
+		case !exists:
+			return db.mapErr("record outcome: decision "+requestID, amp.ErrNotFound)
+		case stored:
+			return db.mapErr("record outcome "+requestID, amp.ErrConflict)
+		case version != r.version:
+			return errStale
+		}
+		return db.storeOutcome(w, t, r.d.UserID, o, delta, oargs, pargs, r.p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.ReportedAt = asStored(o.ReportedAt)
+	return o, nil
+}
+
+// recordOutcomeOnWriter is RecordOutcome with the read, apply and the
+// write all on the writer goroutine: the path of last resort, which no
+// other write can overtake.
+func (db *DB) recordOutcomeOnWriter(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+	// The population is read before: only FoldPopulation changes it, and
+	// apply only reads it, as the prior it is.
+	pop, err := db.Population(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	var out *amp.OutcomeRecord
 	// Only the outcome's insert, the first change, can fail for a reason of
 	// its own (a stored outcome): no savepoint is needed.
-	err := db.writeNoSavepoint(ctx, func(w *writer) error {
-		var (
-			d          = &amp.Decision{RequestID: requestID, Tenant: t}
-			p          = &amp.ProfileRecord{Tenant: t}
-			pop        = &amp.PopulationRecord{Tenant: t}
-			dc         decisionScan
-			pc         profileScan
-			popUpdated sql.NullInt64
-			already    bool
-		)
-		dest := make([]any, 0, 28)
-		dest = append(dest, dc.dest(d)...)
-		dest = append(dest, &already)
-		dest = append(dest, pc.dest(p)...)
-		dest = append(dest, &pop.Model, &popUpdated)
-		if err := w.decisionForOutcome.QueryRowContext(bg, requestID, t.AccountID, mode).Scan(dest...); err != nil {
+	err = db.writeNoSavepoint(ctx, func(w *writer) error {
+		r, err := scanOutcomeRead(w.decisionForOutcome.QueryRowContext(bg, requestID, t.AccountID, string(t.Mode)), t, requestID)
+		if err != nil {
 			return db.mapErr("record outcome: decision "+requestID, err)
 		}
-		dc.into(d)
-		// A user without a profile (the decision was saved without one)
-		// gets a new one, which is stored below.
-		p.UserID = d.UserID
-		pc.into(p)
-		popExists := popUpdated.Valid
-		if popExists {
-			pop.UpdatedAt = decTime(popUpdated.Int64)
-		}
-		o, err := apply(d, already, p, pop)
+		o, delta, err := runApply(r, pop, apply)
 		if err != nil {
 			return err
 		}
-		if o == nil {
-			return errNoOutcome
-		}
-		o.RequestID, o.Tenant, o.UserID = requestID, t, d.UserID
-		if _, err := w.exec(w.insOutcome, outcomeArgs(o)...); err != nil {
-			return db.mapErr("record outcome", err)
-		}
-		if _, err := w.exec(w.upsertProfile, profileArgs(t, d.UserID, p)...); err != nil {
-			return db.mapErr("record outcome: store profile", err)
-		}
-		if popExists || pop.Model != nil {
-			if _, err := w.exec(w.upsertPopulate, t.AccountID, mode, encBlob(pop.Model), encTime(pop.UpdatedAt)); err != nil {
-				return db.mapErr("record outcome: store population", err)
-			}
+		if err := db.storeOutcome(w, t, r.d.UserID, o, delta, outcomeArgs(o, delta), profileArgs(t, r.d.UserID, r.p), r.p); err != nil {
+			return err
 		}
 		o.ReportedAt = asStored(o.ReportedAt)
 		out = o
-		if db.cache != nil {
-			// The population most of all: every /v1/context reads it and
-			// every outcome changes it.
-			w.afterCommit(func() {
-				db.cache.setProfile(profileKey{t, d.UserID}, p)
-				if popExists || pop.Model != nil {
-					db.cache.setPopulation(t, pop)
-				}
-			})
-		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// storeOutcome is the writes of RecordOutcome: the outcome, the profile p
+// (bumping its version) and the population delta, if any.
+func (db *DB) storeOutcome(w *writer, t amp.Tenant, userID string, o *amp.OutcomeRecord, delta []byte, oargs, pargs []any, p *amp.ProfileRecord) error {
+	if _, err := w.exec(w.insOutcome, oargs...); err != nil {
+		return db.mapErr("record outcome", err)
+	}
+	if _, err := w.exec(w.upsertProfile, pargs...); err != nil {
+		return db.mapErr("record outcome: store profile", err)
+	}
+	if delta != nil {
+		if _, err := w.exec(w.insDelta, t.AccountID, string(t.Mode), o.RequestID, delta); err != nil {
+			return db.mapErr("record outcome: queue population delta", err)
+		}
+	}
+	if db.cache != nil {
+		// Copied now: apply's caller may reuse p once answered.
+		cached := storedProfile(profileKey{t, userID}, p)
+		w.afterCommit(func() { db.cache.setStoredProfile(profileKey{t, userID}, cached) })
+	}
+	return nil
+}
+
+// PendingPopulations returns up to limit tenants with population deltas
+// waiting to be folded.
+func (db *DB) PendingPopulations(ctx context.Context, limit int) ([]amp.Tenant, error) {
+	if err := db.ready(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.r.pendingPopulations.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, db.mapErr("pending populations", err)
+	}
+	defer rows.Close()
+	var out []amp.Tenant
+	for rows.Next() {
+		var t amp.Tenant
+		if err := rows.Scan(&t.AccountID, (*string)(&t.Mode)); err != nil {
+			return nil, db.mapErr("pending populations", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.mapErr("pending populations", err)
+	}
+	return out, nil
+}
+
+// FoldPopulation folds up to limit of t's pending deltas, oldest first,
+// into its population through merge, which runs on the caller's goroutine:
+// the writer then stores the population, if its version is still the one
+// read, and deletes the deltas folded. It returns 0, folding nothing, when
+// t has no pending deltas or its population changed meanwhile (a
+// concurrent fold, or the test-mode reset); the next fold takes them.
+func (db *DB) FoldPopulation(ctx context.Context, t amp.Tenant, limit int, merge amp.PopulationMergeFunc) (int, error) {
+	if err := db.ready(ctx); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		return 0, nil
+	}
+	mode := string(t.Mode)
+	pop := &amp.PopulationRecord{Tenant: t}
+	var (
+		updated int64
+		version sql.NullInt64
+	)
+	err := db.r.populationVersion.QueryRowContext(bg, t.AccountID, mode).Scan(&pop.Model, &updated, &version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, db.mapErr("fold population", err)
+	default:
+		pop.UpdatedAt = decTime(updated)
+	}
+	deltas, last, err := db.pendingDeltas(ctx, t, limit)
+	if err != nil || len(deltas) == 0 {
+		return 0, err
+	}
+	if err := merge(pop, deltas); err != nil {
+		return 0, err
+	}
+	pop.Tenant = t
+	model, at := encBlob(pop.Model), encTime(pop.UpdatedAt)
+	// With a savepoint: the delete, after the population's write, may find
+	// that the reset took deltas away, and must then undo that write.
+	err = db.write(ctx, func(w *writer) error {
+		var (
+			n   int64
+			err error
+		)
+		if version.Valid {
+			n, err = w.exec(w.foldUpdate, model, at, t.AccountID, mode, version.Int64)
+		} else {
+			n, err = w.exec(w.foldInsert, t.AccountID, mode, model, at)
+		}
+		if err != nil {
+			return db.mapErr("fold population", err)
+		}
+		if n != 1 {
+			return errStale
+		}
+		if n, err = w.exec(w.deleteFolded, t.AccountID, mode, last); err != nil {
+			return db.mapErr("fold population: delete deltas", err)
+		}
+		if n != int64(len(deltas)) {
+			return errStale
+		}
+		if db.cache != nil {
+			w.afterCommit(func() { db.cache.setPopulation(t, pop) })
+		}
+		return nil
+	})
+	if errors.Is(err, errStale) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(deltas), nil
+}
+
+// pendingDeltas returns up to limit of t's oldest pending deltas and the
+// seq of the last.
+func (db *DB) pendingDeltas(ctx context.Context, t amp.Tenant, limit int) ([][]byte, int64, error) {
+	rows, err := db.r.pendingDeltas.QueryContext(ctx, t.AccountID, string(t.Mode), limit)
+	if err != nil {
+		return nil, 0, db.mapErr("fold population: deltas", err)
+	}
+	defer rows.Close()
+	var (
+		deltas [][]byte
+		last   int64
+	)
+	for rows.Next() {
+		var d []byte
+		if err := rows.Scan(&last, &d); err != nil {
+			return nil, 0, db.mapErr("fold population: deltas", err)
+		}
+		deltas = append(deltas, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, db.mapErr("fold population: deltas", err)
+	}
+	return deltas, last, nil
+}
+
+// PopulationLog returns the population delta of every stored outcome of t
+// that has one, in the order they were stored (which is the order they
+// were queued, and folded, in), and how many are pending.
+func (db *DB) PopulationLog(ctx context.Context, t amp.Tenant) ([][]byte, int, error) {
+	if err := db.ready(ctx); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.r.populationLog.QueryContext(ctx, t.AccountID, string(t.Mode))
+	if err != nil {
+		return nil, 0, db.mapErr("population log", err)
+	}
+	defer rows.Close()
+	var deltas [][]byte
+	for rows.Next() {
+		var d []byte
+		if err := rows.Scan(&d); err != nil {
+			return nil, 0, db.mapErr("population log", err)
+		}
+		deltas = append(deltas, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, db.mapErr("population log", err)
+	}
+	var pending int
+	if err := db.r.pendingCount.QueryRowContext(ctx, t.AccountID, string(t.Mode)).Scan(&pending); err != nil {
+		return nil, 0, db.mapErr("population log", err)
+	}
+	return deltas, pending, nil
 }
 
 // UpdateProfile runs apply on the user's profile (a new one, with created
@@ -249,8 +513,8 @@ func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) er
 	})
 }
 
-// ResetTestData erases every test-mode profile, decision, outcome and
-// population of every account and returns the number of profiles erased.
+// ResetTestData erases every test-mode profile, decision, outcome,
+// population and pending population delta of every account and returns the number of profiles erased.
 func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 	var profiles int64
 	err := db.writeNoSavepoint(ctx, func(w *writer) error {
@@ -266,6 +530,9 @@ func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 		}
 		if _, err := w.exec(w.resetPopulations); err != nil {
 			return db.mapErr("reset test data: populations", err)
+		}
+		if _, err := w.exec(w.resetDeltas); err != nil {
+			return db.mapErr("reset test data: population deltas", err)
 		}
 		profiles = n
 		if db.cache != nil {
@@ -495,10 +762,12 @@ func (c *decisionScan) into(d *amp.Decision) {
 	d.CreatedAt = decTime(c.created)
 }
 
-func outcomeArgs(o *amp.OutcomeRecord) []any {
+// outcomeArgs are the arguments of sqlInsertOutcome for o and its
+// population delta.
+func outcomeArgs(o *amp.OutcomeRecord, delta []byte) []any {
 	return []any{o.RequestID, o.AccountID, string(o.Mode), o.UserID, o.Started, encBoolPtr(o.Completed),
 		encFloatPtr(o.TimeToStart), encBoolPtr(o.FlowState), encFloatPtr(o.Satisfaction), encJSON(o.Metadata),
-		o.Reward, encTime(o.ReportedAt)}
+		o.Reward, encTime(o.ReportedAt), encBlob(delta)}
 }
 
 // outcomeScan holds the scan targets of the outcomeSelect columns, all nullable

@@ -41,7 +41,8 @@ const (
 		metadata = excluded.metadata,
 		outcome_count = excluded.outcome_count,
 		created_at = excluded.created_at,
-		updated_at = excluded.updated_at`
+		updated_at = excluded.updated_at,
+		version = profiles.version + 1`
 	sqlDeleteProfile       = "DELETE FROM profiles WHERE account_id = ? AND mode = ? AND user_id = ?"
 	sqlDeleteUserOutcomes  = "DELETE FROM outcomes WHERE account_id = ? AND mode = ? AND user_id = ?"
 	sqlDeleteUserDecisions = "DELETE FROM decisions WHERE account_id = ? AND mode = ? AND user_id = ?"
@@ -55,28 +56,51 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	decisionSelect = "d.user_id, d.task_type, d.task_complexity, d.framing, d.style, d.handling, d.encouragement, " +
 		"d.propensity, d.explored, d.holdout, d.confidence, d.interactions, d.created_at"
-	// Everything RecordOutcome reads, in one statement on the writer: the
-	// decision, whether it has an outcome, the user's profile and the
-	// tenant's population (the latter two NULL when absent).
+	// What RecordOutcome reads: the decision, whether it has an outcome,
+	// and the user's profile with its version (NULL when absent). It runs
+	// on the read pool before learning off the writer, and on the writer
+	// when that keeps meeting a newer profile (see RecordOutcome).
 	sqlDecisionForOutcome = "SELECT " + decisionSelect + `, o.request_id IS NOT NULL,
 		p.model, p.manual_framing, p.manual_style, p.manual_handling,
 		p.manual_encouragement, p.manual_set_at, p.metadata, p.outcome_count, p.created_at, p.updated_at,
-		pop.model, pop.updated_at
+		p.version
 		FROM decisions d
 		LEFT JOIN outcomes o ON o.request_id = d.request_id
 		LEFT JOIN profiles p ON p.account_id = d.account_id AND p.mode = d.mode AND p.user_id = d.user_id
-		LEFT JOIN populations pop ON pop.account_id = d.account_id AND pop.mode = d.mode
 		WHERE d.request_id = ? AND d.account_id = ? AND d.mode = ?`
-	outcomeSelect = "o.started, o.completed, o.time_to_start, o.flow_state, o.satisfaction, o.metadata, o.reward, o.reported_at"
-	sqlDecisions  = "SELECT d.request_id, " + decisionSelect + ", o.request_id IS NOT NULL, " + outcomeSelect + `
+	// What the writer checks before storing a learned outcome: the
+	// profile's version now, whether an outcome was stored meanwhile, and
+	// whether the decision still exists.
+	sqlOutcomeCheck = `SELECT
+		(SELECT version FROM profiles WHERE account_id = ?1 AND mode = ?2 AND user_id = ?3),
+		EXISTS (SELECT 1 FROM outcomes WHERE request_id = ?4),
+		EXISTS (SELECT 1 FROM decisions WHERE request_id = ?4 AND account_id = ?1 AND mode = ?2)`
+	sqlInsertDelta = "INSERT INTO population_deltas (account_id, mode, request_id, delta) VALUES (?, ?, ?, ?)"
+
+	// The fold (FoldPopulation): tenants with pending deltas, a tenant's
+	// population with its version and its oldest deltas on the read pool;
+	// the writer stores the population if its version is unchanged and
+	// deletes the deltas folded.
+	sqlPendingPopulations = "SELECT DISTINCT account_id, mode FROM population_deltas LIMIT ?"
+	sqlPopulationVersion  = "SELECT model, updated_at, version FROM populations WHERE account_id = ? AND mode = ?"
+	sqlPendingDeltas      = "SELECT seq, delta FROM population_deltas WHERE account_id = ? AND mode = ? ORDER BY seq LIMIT ?"
+	sqlFoldUpdate         = `UPDATE populations SET model = ?, updated_at = ?, version = version + 1
+		WHERE account_id = ? AND mode = ? AND version = ?`
+	sqlFoldInsert = `INSERT INTO populations (account_id, mode, model, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account_id, mode) DO NOTHING`
+	sqlDeleteFolded  = "DELETE FROM population_deltas WHERE account_id = ? AND mode = ? AND seq <= ?"
+	sqlPopulationLog = "SELECT population_delta FROM outcomes WHERE account_id = ? AND mode = ? AND population_delta IS NOT NULL ORDER BY rowid"
+	sqlPendingCount  = "SELECT count(*) FROM population_deltas WHERE account_id = ? AND mode = ?"
+	outcomeSelect    = "o.started, o.completed, o.time_to_start, o.flow_state, o.satisfaction, o.metadata, o.reward, o.reported_at"
+	sqlDecisions     = "SELECT d.request_id, " + decisionSelect + ", o.request_id IS NOT NULL, " + outcomeSelect + `
 		FROM decisions d LEFT JOIN outcomes o ON o.request_id = d.request_id
 		WHERE d.account_id = ? AND d.mode = ? AND d.created_at >= ?
 		ORDER BY d.created_at, d.request_id
 		LIMIT ?`
 
 	sqlInsertOutcome = `INSERT INTO outcomes (request_id, account_id, mode, user_id, started, completed,
-		time_to_start, flow_state, satisfaction, metadata, reward, reported_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		time_to_start, flow_state, satisfaction, metadata, reward, reported_at, population_delta)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlOutcomes = "SELECT o.request_id, " + outcomeSelect + ` FROM outcomes o
 		WHERE o.account_id = ? AND o.mode = ? AND o.user_id = ?
 		ORDER BY o.reported_at DESC, o.request_id DESC
@@ -102,6 +126,9 @@ type readStmts struct {
 	ping, account, accounts, keyByHash, key, keys *sql.Stmt
 	profile, population, outcomes, decisions      *sql.Stmt
 	profileStats, setting                         *sql.Stmt
+	outcomeToLearn, pendingPopulations            *sql.Stmt
+	populationVersion, pendingDeltas              *sql.Stmt
+	populationLog, pendingCount                   *sql.Stmt
 }
 
 func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -121,6 +148,12 @@ func (r *readStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&r.decisions, sqlDecisions},
 		{&r.profileStats, sqlProfileStats},
 		{&r.setting, sqlSetting},
+		{&r.outcomeToLearn, sqlDecisionForOutcome},
+		{&r.pendingPopulations, sqlPendingPopulations},
+		{&r.populationVersion, sqlPopulationVersion},
+		{&r.pendingDeltas, sqlPendingDeltas},
+		{&r.populationLog, sqlPopulationLog},
+		{&r.pendingCount, sqlPendingCount},
 	} {
 		st, err := db.PrepareContext(ctx, s.query)
 		if err != nil {

@@ -339,6 +339,8 @@ type writer struct {
 	resetProfiles, resetOutcomes              *sql.Stmt
 	resetDecisions, resetPopulations          *sql.Stmt
 	setSetting                                *sql.Stmt
+	outcomeCheck, insDelta, resetDeltas       *sql.Stmt
+	foldUpdate, foldInsert, deleteFolded      *sql.Stmt
 }
 
 // bg is the context of the writer's statements. Callers' contexts are
@@ -380,6 +382,12 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 		{&w.resetDecisions, "DELETE FROM decisions WHERE mode = 'test'"},
 		{&w.resetPopulations, "DELETE FROM populations WHERE mode = 'test'"},
 		{&w.setSetting, sqlSetSetting},
+		{&w.outcomeCheck, sqlOutcomeCheck},
+		{&w.insDelta, sqlInsertDelta},
+		{&w.resetDeltas, "DELETE FROM population_deltas WHERE mode = 'test'"},
+		{&w.foldUpdate, sqlFoldUpdate},
+		{&w.foldInsert, sqlFoldInsert},
+		{&w.deleteFolded, sqlDeleteFolded},
 	} {
 		st, err := conn.PrepareContext(ctx, s.query)
 		if err != nil {

@@ -81,14 +81,13 @@ func (s *suite) testConcurrency(t *testing.T) {
 		for g := range goroutines {
 			wg.Go(func() {
 				for _, d := range decisions[g] {
-					_, err := st.RecordOutcome(t.Context(), tenantA, d.RequestID, func(_ *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+					_, err := st.RecordOutcome(t.Context(), tenantA, d.RequestID, func(_ *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 						if already {
-							return nil, errAlreadyReported
+							return nil, nil, errAlreadyReported
 						}
 						p.OutcomeCount++
 						p.Model = addCounter(p.Model)
-						pop.Model = addCounter(pop.Model)
-						return newOutcome(true, at(time.Minute)), nil
+						return newOutcome(true, at(time.Minute)), []byte{'+'}, nil
 					})
 					if err != nil {
 						recordErrs[g] = err
@@ -106,8 +105,9 @@ func (s *suite) testConcurrency(t *testing.T) {
 		if p.OutcomeCount != want || counter(p.Model) != want {
 			t.Errorf("Profile: OutcomeCount %d, model counter %d; want %d and %d", p.OutcomeCount, counter(p.Model), want, want)
 		}
-		if got := counter(mustPopulation(t, st, tenantA).Model); got != want {
-			t.Errorf("Population model counter: got %d, want %d", got, want)
+		foldAll(t, st, tenantA)
+		if got := len(mustPopulation(t, st, tenantA).Model); got != want {
+			t.Errorf("Population: %d deltas folded, want %d", got, want)
 		}
 		if os := mustOutcomes(t, st, tenantA, "alice"); len(os) != want {
 			t.Errorf("Outcomes: got %d, want %d", len(os), want)

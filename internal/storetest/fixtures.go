@@ -1,10 +1,12 @@
 package storetest
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,14 +124,14 @@ func mustSave(t *testing.T, st amp.Store, d *amp.Decision, p *amp.ProfileRecord)
 // countingApply stores o and counts it in the user's profile, as the
 // service does; it refuses a second outcome.
 func countingApply(o *amp.OutcomeRecord) amp.OutcomeFunc {
-	return func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	return func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 		if already {
-			return nil, errAlreadyReported
+			return nil, nil, errAlreadyReported
 		}
 		p.OutcomeCount++
 		p.UpdatedAt = o.ReportedAt
 		c := *o
-		return &c, nil
+		return &c, nil, nil
 	}
 }
 
@@ -224,3 +226,59 @@ func counter(model []byte) uint64 {
 }
 
 func addCounter(model []byte) []byte { return binary.BigEndian.AppendUint64(nil, counter(model)+1) }
+
+// appendMerge is the suite's PopulationMergeFunc: the population's model is
+// the concatenation of every delta folded into it, in folding order, so a
+// delta lost or folded twice shows. It stamps the population at(time.Hour).
+func appendMerge(pop *amp.PopulationRecord, deltas [][]byte) error {
+	for _, d := range deltas {
+		pop.Model = append(pop.Model, d...)
+	}
+	pop.UpdatedAt = at(time.Hour)
+	return nil
+}
+
+// foldN folds up to n of tn's pending deltas in one FoldPopulation and
+// returns how many it folded.
+func foldN(t *testing.T, st amp.Store, tn amp.Tenant, n int) int {
+	t.Helper()
+	folded, err := st.FoldPopulation(t.Context(), tn, n, appendMerge)
+	if err != nil {
+		t.Fatalf("FoldPopulation %v: %v", tn, err)
+	}
+	return folded
+}
+
+// foldAll folds all of tn's pending deltas and returns how many there were.
+func foldAll(t *testing.T, st amp.Store, tn amp.Tenant) int {
+	t.Helper()
+	total := 0
+	for {
+		n := foldN(t, st, tn, 1000)
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+}
+
+func mustPopulationLog(t *testing.T, st amp.Store, tn amp.Tenant) ([][]byte, int) {
+	t.Helper()
+	deltas, pending, err := st.PopulationLog(t.Context(), tn)
+	if err != nil {
+		t.Fatalf("PopulationLog %v: %v", tn, err)
+	}
+	return deltas, pending
+}
+
+// sameTenants reports whether got and want hold the same tenants, in any
+// order.
+func sameTenants(got, want []amp.Tenant) bool {
+	key := func(a, b amp.Tenant) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Mode, b.Mode))
+	}
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.SortFunc(g, key)
+	slices.SortFunc(w, key)
+	return slices.Equal(g, w)
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,14 +27,16 @@ func (s *suite) testIsolation(t *testing.T) {
 			p := newProfile(tn, "u", t0)
 			p.Model = []byte("user of " + name)
 			mustSave(t, st, d, p)
-			_, err := st.RecordOutcome(t.Context(), tn, d.RequestID, func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+			_, err := st.RecordOutcome(t.Context(), tn, d.RequestID, func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 				p.OutcomeCount++
-				pop.Model, pop.UpdatedAt = []byte("population of "+name), t0
-				return newOutcome(true, at(time.Duration(i)*time.Minute+time.Second)), nil
+				return newOutcome(true, at(time.Duration(i)*time.Minute+time.Second)), []byte("<" + name + ">"), nil
 			})
 			noErr(t, "RecordOutcome", err)
 			reqIDs[tn] = append(reqIDs[tn], d.RequestID)
 		}
+	}
+	for _, tn := range tenants {
+		foldAll(t, st, tn)
 	}
 
 	for k, tn := range tenants {
@@ -43,8 +46,8 @@ func (s *suite) testIsolation(t *testing.T) {
 			if string(p.Model) != "user of "+name || p.OutcomeCount != k+1 || p.Tenant != tn {
 				t.Errorf("Profile: tenant %v, model %q, %d outcomes; want %v, %q, %d", p.Tenant, p.Model, p.OutcomeCount, tn, "user of "+name, k+1)
 			}
-			if pop := mustPopulation(t, st, tn); string(pop.Model) != "population of "+name || pop.Tenant != tn {
-				t.Errorf("Population: tenant %v, model %q; want %v, %q", pop.Tenant, pop.Model, tn, "population of "+name)
+			if pop, want := mustPopulation(t, st, tn), strings.Repeat("<"+name+">", k+1); string(pop.Model) != want || pop.Tenant != tn {
+				t.Errorf("Population: tenant %v, model %q; want %v, %q", pop.Tenant, pop.Model, tn, want)
 			}
 			own := slices.Clone(reqIDs[tn])
 			if got := decisionIDs(mustDecisions(t, st, tn)); !slices.Equal(got, own) {
@@ -114,6 +117,12 @@ func (s *suite) testLifecycle(t *testing.T) {
 		wantErr(t, "SaveDecision after Close", st.SaveDecision(ctx, newDecision(tenantA, "req_2", "alice", t0), nil), amp.ErrUnavailable)
 		_, err = st.RecordOutcome(ctx, tenantA, "req_1", neverCalled(t))
 		wantErr(t, "RecordOutcome after Close", err, amp.ErrUnavailable)
+		_, err = st.PendingPopulations(ctx, 10)
+		wantErr(t, "PendingPopulations after Close", err, amp.ErrUnavailable)
+		_, err = st.FoldPopulation(ctx, tenantA, 10, appendMerge)
+		wantErr(t, "FoldPopulation after Close", err, amp.ErrUnavailable)
+		_, _, err = st.PopulationLog(ctx, tenantA)
+		wantErr(t, "PopulationLog after Close", err, amp.ErrUnavailable)
 		wantErr(t, "CreateAccount after Close", st.CreateAccount(ctx, newAccount("acct_late", t0)), amp.ErrUnavailable)
 		wantErr(t, "SetSetting after Close", st.SetSetting(ctx, "x", "y"), amp.ErrUnavailable)
 	})

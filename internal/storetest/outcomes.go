@@ -20,7 +20,7 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 
 		o := newOutcome(true, at(time.Minute).In(elsewhere))
 		calls := 0
-		got, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(gd *amp.Decision, already bool, gp *amp.ProfileRecord, gpop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		got, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(gd *amp.Decision, already bool, gp *amp.ProfileRecord, gpop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			calls++
 			checkDecision(t, "the decision given to apply", gd, d)
 			if already {
@@ -35,9 +35,8 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 			gp.UpdatedAt = at(time.Minute)
 			gp.Manual = &amp.Preferences{Encouragement: amp.EncouragementHigh, SetAt: at(time.Minute)}
 			gp.Metadata = json.RawMessage(`{"changed": true}`)
-			gpop.Model = []byte("learned population")
-			gpop.UpdatedAt = at(time.Minute)
-			return o, nil
+			gpop.Model = []byte("must not be stored: apply only reads the population")
+			return o, []byte("learned population"), nil
 		})
 		noErr(t, "RecordOutcome", err)
 		if calls != 1 {
@@ -58,8 +57,23 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		wantP.Manual = &amp.Preferences{Encouragement: amp.EncouragementHigh, SetAt: at(time.Minute)}
 		wantP.Metadata = json.RawMessage(`{"changed": true}`)
 		checkProfile(t, "Profile", mustProfile(t, st, tenantA, "alice"), &wantP)
+		// The outcome queued its delta; the population changes only when
+		// the delta is folded.
+		if pop := mustPopulation(t, st, tenantA); pop.Model != nil {
+			t.Errorf("Population before the fold: Model = %q, want nil", pop.Model)
+		}
+		deltas, pending := mustPopulationLog(t, st, tenantA)
+		if len(deltas) != 1 || string(deltas[0]) != "learned population" || pending != 1 {
+			t.Errorf("PopulationLog: %q, %d pending; want the outcome's delta, pending", deltas, pending)
+		}
+		if n := foldAll(t, st, tenantA); n != 1 {
+			t.Errorf("FoldPopulation: folded %d, want 1", n)
+		}
 		checkPopulation(t, "Population", mustPopulation(t, st, tenantA),
-			&amp.PopulationRecord{Tenant: tenantA, Model: []byte("learned population"), UpdatedAt: at(time.Minute)})
+			&amp.PopulationRecord{Tenant: tenantA, Model: []byte("learned population"), UpdatedAt: at(time.Hour)})
+		if deltas, pending := mustPopulationLog(t, st, tenantA); len(deltas) != 1 || pending != 0 {
+			t.Errorf("PopulationLog after the fold: %d deltas, %d pending; want 1, 0", len(deltas), pending)
+		}
 		ds := mustDecisions(t, st, tenantA)
 		if len(ds) != 1 {
 			t.Fatalf("Decisions: got %d, want 1", len(ds))
@@ -138,11 +152,10 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		before := mustProfile(t, st, tenantA, "alice")
 
 		var sawAlready bool
-		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			sawAlready = already
 			p.OutcomeCount = 1000 // must not be stored
-			pop.Model = []byte("must not be stored")
-			return nil, errAlreadyReported
+			return nil, []byte("must not be stored"), errAlreadyReported
 		})
 		if !sawAlready {
 			t.Errorf("apply of a second outcome: alreadyReported = false, want true")
@@ -154,8 +167,8 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		}
 		checkOutcome(t, "the first outcome", os[0], first)
 		checkProfile(t, "Profile", mustProfile(t, st, tenantA, "alice"), before)
-		if pop := mustPopulation(t, st, tenantA); pop.Model != nil {
-			t.Errorf("Population: Model = %q, want nil", pop.Model)
+		if n := foldAll(t, st, tenantA); n != 0 {
+			t.Errorf("FoldPopulation: folded %d deltas, want none", n)
 		}
 	})
 
@@ -168,11 +181,14 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		mustSave(t, st, d, newProfile(tenantA, "alice", at(0)))
 		first := mustRecord(t, st, d, newOutcome(true, at(time.Minute)))
 		before := mustProfile(t, st, tenantA, "alice")
-		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			p.OutcomeCount = 1000
-			return newOutcome(false, at(time.Hour)), nil
+			return newOutcome(false, at(time.Hour)), []byte("must not be stored"), nil
 		})
 		wantErr(t, "a second outcome", err, amp.ErrConflict)
+		if n := foldAll(t, st, tenantA); n != 0 {
+			t.Errorf("FoldPopulation: folded %d deltas, want none", n)
+		}
 		os := mustOutcomes(t, st, tenantA, "alice")
 		if len(os) != 1 {
 			t.Fatalf("Outcomes: got %d, want 1", len(os))
@@ -190,30 +206,33 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		// A population exists, so that a change to it would show.
 		seed := newDecision(tenantA, "req_seed", "bob", at(0))
 		mustSave(t, st, seed, newProfile(tenantA, "bob", at(0)))
-		_, err := st.RecordOutcome(t.Context(), tenantA, "req_seed", func(_ *amp.Decision, _ bool, _ *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
-			pop.Model, pop.UpdatedAt = []byte("population v1"), at(time.Second)
-			return newOutcome(true, at(time.Second)), nil
+		_, err := st.RecordOutcome(t.Context(), tenantA, "req_seed", func(_ *amp.Decision, _ bool, _ *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+			return newOutcome(true, at(time.Second)), []byte("population v1"), nil
 		})
 		noErr(t, "RecordOutcome seeding the population", err)
+		foldAll(t, st, tenantA)
 
-		_, err = st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		_, err = st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			p.Model, p.OutcomeCount, p.UpdatedAt = []byte("changed"), 50, at(time.Hour)
 			pop.Model, pop.UpdatedAt = []byte("changed"), at(time.Hour)
-			return newOutcome(true, at(time.Hour)), errApply
+			return newOutcome(true, at(time.Hour)), []byte("changed"), errApply
 		})
 		wantErr(t, "RecordOutcome whose apply fails", err, errApply)
 		checkProfile(t, "Profile", mustProfile(t, st, tenantA, "alice"), p)
+		if n := foldAll(t, st, tenantA); n != 0 {
+			t.Errorf("FoldPopulation after a failed apply: folded %d deltas, want none", n)
+		}
 		checkPopulation(t, "Population", mustPopulation(t, st, tenantA),
-			&amp.PopulationRecord{Tenant: tenantA, Model: []byte("population v1"), UpdatedAt: at(time.Second)})
+			&amp.PopulationRecord{Tenant: tenantA, Model: []byte("population v1"), UpdatedAt: at(time.Hour)})
 		if os := mustOutcomes(t, st, tenantA, "alice"); len(os) != 0 {
 			t.Fatalf("Outcomes: got %d, want 0", len(os))
 		}
 		// The request can still be reported.
-		_, err = st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, already bool, _ *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		_, err = st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, already bool, _ *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			if already {
 				t.Errorf("apply after a failed one: alreadyReported = true, want false")
 			}
-			return newOutcome(true, at(2*time.Hour)), nil
+			return newOutcome(true, at(2*time.Hour)), nil, nil
 		})
 		noErr(t, "RecordOutcome after a failed one", err)
 	})
@@ -224,9 +243,9 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		d := newDecision(tenantA, "req_1", "alice", at(0))
 		p := newProfile(tenantA, "alice", at(0))
 		mustSave(t, st, d, p)
-		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			p.OutcomeCount = 7
-			return nil, nil
+			return nil, []byte("must not be stored"), nil
 		})
 		if err == nil {
 			t.Fatal("RecordOutcome whose apply returned no outcome and no error: got nil error")
@@ -244,10 +263,10 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		setupAccounts(t, st)
 		d := newDecision(tenantA, "req_1", "alice", at(0))
 		mustSave(t, st, d, newProfile(tenantA, "alice", at(0)))
-		got, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(*amp.Decision, bool, *amp.ProfileRecord, *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		got, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(*amp.Decision, bool, *amp.ProfileRecord, *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			o := newOutcome(true, at(time.Minute))
 			o.RequestID, o.Tenant, o.UserID = "req_other", tenantB, "mallory"
-			return o, nil
+			return o, nil, nil
 		})
 		noErr(t, "RecordOutcome", err)
 		want := newOutcome(true, at(time.Minute))
@@ -271,10 +290,10 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		setupAccounts(t, st)
 		d := newDecision(tenantA, "req_1", "alice", at(0))
 		mustSave(t, st, d, nil)
-		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 			checkProfile(t, "the profile given to apply", p, &amp.ProfileRecord{Tenant: tenantA, UserID: "alice"})
 			p.Model, p.OutcomeCount, p.CreatedAt, p.UpdatedAt = []byte("m"), 1, at(time.Minute), at(time.Minute)
-			return newOutcome(true, at(time.Minute)), nil
+			return newOutcome(true, at(time.Minute)), nil, nil
 		})
 		noErr(t, "RecordOutcome", err)
 		checkProfile(t, "Profile", mustProfile(t, st, tenantA, "alice"), &amp.ProfileRecord{
@@ -293,20 +312,22 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		} {
 			mustSave(t, st, d, newProfile(d.Tenant, d.UserID, at(0)))
 		}
+		// apply sees the population as last folded.
 		var seen []string
 		record := func(tn amp.Tenant, reqID string) {
 			t.Helper()
-			_, err := st.RecordOutcome(t.Context(), tn, reqID, func(_ *amp.Decision, _ bool, _ *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+			_, err := st.RecordOutcome(t.Context(), tn, reqID, func(_ *amp.Decision, _ bool, _ *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 				seen = append(seen, string(pop.Model))
-				pop.Model = append(slices.Clone(pop.Model), '+')
-				pop.UpdatedAt = at(time.Minute)
-				return newOutcome(true, at(time.Minute)), nil
+				return newOutcome(true, at(time.Minute)), []byte{'+'}, nil
 			})
 			noErr(t, "RecordOutcome "+reqID, err)
 		}
 		record(tenantA, "req_alice")
+		foldAll(t, st, tenantA)
 		record(tenantA, "req_bob")
 		record(tenantATest, "req_test")
+		foldAll(t, st, tenantA)
+		foldAll(t, st, tenantATest)
 		if want := []string{"", "+", ""}; !slices.Equal(seen, want) {
 			t.Errorf("populations seen by apply: got %q, want %q", seen, want)
 		}
@@ -322,8 +343,8 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 		setupAccounts(t, st)
 		mustSave(t, st, newDecision(tenantA, "req_1", "alice", at(0)), newProfile(tenantA, "alice", at(0)))
 		apiErr := amp.Errorf(amp.CodeRequestExpired, "expired")
-		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(*amp.Decision, bool, *amp.ProfileRecord, *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
-			return nil, apiErr
+		_, err := st.RecordOutcome(t.Context(), tenantA, "req_1", func(*amp.Decision, bool, *amp.ProfileRecord, *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+			return nil, nil, apiErr
 		})
 		var got *amp.Error
 		if !errors.As(err, &got) || got != apiErr {
@@ -334,8 +355,8 @@ func (s *suite) testRecordOutcome(t *testing.T) {
 
 // neverCalled is an OutcomeFunc that fails the test if it runs.
 func neverCalled(t *testing.T) amp.OutcomeFunc {
-	return func(d *amp.Decision, _ bool, _ *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+	return func(d *amp.Decision, _ bool, _ *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 		t.Errorf("apply was called for decision %s, want no call", d.RequestID)
-		return nil, errApply
+		return nil, nil, errApply
 	}
 }

@@ -129,13 +129,15 @@ func (s *suite) testDeleteProfile(t *testing.T) {
 			d1 := newDecision(x.tn, prefix+"_1", x.user, at(0))
 			mustSave(t, st, d1, newProfile(x.tn, x.user, at(0)))
 			mustSave(t, st, newDecision(x.tn, prefix+"_2", x.user, at(time.Second)), nil)
-			_, err := st.RecordOutcome(t.Context(), x.tn, d1.RequestID, func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+			_, err := st.RecordOutcome(t.Context(), x.tn, d1.RequestID, func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 				p.OutcomeCount++
-				pop.Model, pop.UpdatedAt = []byte("population"), at(time.Minute)
-				return newOutcome(true, at(time.Minute)), nil
+				return newOutcome(true, at(time.Minute)), []byte("population"), nil
 			})
 			noErr(t, "RecordOutcome", err)
 		}
+		// A, with two users, has the delta of one folded, the other's
+		// pending: the erasure of either keeps both.
+		foldN(t, st, tenantA, 1)
 	}
 
 	t.Run("ErasesTheUsersData", func(t *testing.T) {
@@ -174,7 +176,8 @@ func (s *suite) testDeleteProfile(t *testing.T) {
 				t.Errorf("Decisions of %v: got %d, want 2", tn, len(ds))
 			}
 		}
-		if pop := mustPopulation(t, st, tenantA); string(pop.Model) != "population" {
+		foldAll(t, st, tenantA)
+		if pop := mustPopulation(t, st, tenantA); string(pop.Model) != "populationpopulation" {
 			t.Errorf("Population of A after DeleteProfile: %q, want it kept", pop.Model)
 		}
 	})

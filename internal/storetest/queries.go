@@ -202,10 +202,17 @@ func (s *suite) testResetTestData(t *testing.T) {
 			d := newDecision(u.tn, prefix+"_1", u.user, t0)
 			mustSave(t, st, d, newProfile(u.tn, u.user, t0))
 			mustSave(t, st, newDecision(u.tn, prefix+"_2", u.user, at(time.Second)), nil)
-			_, err := st.RecordOutcome(t.Context(), u.tn, d.RequestID, func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, error) {
+			_, err := st.RecordOutcome(t.Context(), u.tn, d.RequestID, func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
 				p.OutcomeCount++
-				pop.Model, pop.UpdatedAt = []byte("population"), at(time.Minute)
-				return newOutcome(true, at(time.Minute)), nil
+				return newOutcome(true, at(time.Minute)), []byte("population"), nil
+			})
+			noErr(t, "RecordOutcome", err)
+			foldAll(t, st, u.tn)
+			// A second outcome whose delta stays pending.
+			mustSave(t, st, newDecision(u.tn, prefix+"_3", u.user, at(2*time.Second)), nil)
+			_, err = st.RecordOutcome(t.Context(), u.tn, prefix+"_3", func(_ *amp.Decision, _ bool, p *amp.ProfileRecord, _ *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+				p.OutcomeCount++
+				return newOutcome(true, at(time.Minute)), []byte("pending"), nil
 			})
 			noErr(t, "RecordOutcome", err)
 		}
@@ -233,19 +240,30 @@ func (s *suite) testResetTestData(t *testing.T) {
 			if pop := mustPopulation(t, st, tn); pop.Model != nil {
 				t.Errorf("Population of %v: Model %q, want nil", tn, pop.Model)
 			}
+			if deltas, pending := mustPopulationLog(t, st, tn); len(deltas) != 0 || pending != 0 {
+				t.Errorf("PopulationLog of %v: %d deltas, %d pending; want none", tn, len(deltas), pending)
+			}
+		}
+		pending, err := st.PendingPopulations(t.Context(), 100)
+		noErr(t, "PendingPopulations", err)
+		if want := []amp.Tenant{tenantA, tenantB}; !sameTenants(pending, want) {
+			t.Errorf("PendingPopulations after ResetTestData: %v, want %v", pending, want)
 		}
 		for _, u := range liveUsers {
-			if p := mustProfile(t, st, u.tn, u.user); p.OutcomeCount != 1 {
-				t.Errorf("Profile of %s in %v: OutcomeCount %d, want 1", u.user, u.tn, p.OutcomeCount)
+			if p := mustProfile(t, st, u.tn, u.user); p.OutcomeCount != 2 {
+				t.Errorf("Profile of %s in %v: OutcomeCount %d, want 2", u.user, u.tn, p.OutcomeCount)
 			}
-			if os := mustOutcomes(t, st, u.tn, u.user); len(os) != 1 {
-				t.Errorf("Outcomes of %s in %v: got %d, want 1", u.user, u.tn, len(os))
+			if os := mustOutcomes(t, st, u.tn, u.user); len(os) != 2 {
+				t.Errorf("Outcomes of %s in %v: got %d, want 2", u.user, u.tn, len(os))
 			}
-			if ds := mustDecisions(t, st, u.tn); len(ds) != 2 {
-				t.Errorf("Decisions of %v: got %d, want 2", u.tn, len(ds))
+			if ds := mustDecisions(t, st, u.tn); len(ds) != 3 {
+				t.Errorf("Decisions of %v: got %d, want 3", u.tn, len(ds))
 			}
 			if pop := mustPopulation(t, st, u.tn); string(pop.Model) != "population" {
 				t.Errorf("Population of %v: Model %q, want it kept", u.tn, pop.Model)
+			}
+			if n := foldAll(t, st, u.tn); n != 1 {
+				t.Errorf("fold of %v after ResetTestData: %d deltas, want the 1 pending", u.tn, n)
 			}
 		}
 		// Keys and accounts are not learning data.

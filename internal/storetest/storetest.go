@@ -33,6 +33,10 @@
 //     new, empty one (tenant and user id set), which is then stored. An
 //     outcome stored although one exists is ErrConflict. Concurrent calls
 //     lose no update of the profile or the population.
+//   - RecordOutcome never changes the population: apply's delta is queued,
+//     and FoldPopulation folds queued deltas oldest first, each exactly
+//     once, however many folds run at once; a failed merge folds nothing.
+//     Queued deltas survive Close.
 //   - DeleteProfile keeps the tenant's population. ResetTestData keeps keys
 //     and accounts.
 //   - ProfileStats of a user without outcomes is all zeros, not an error; an
@@ -87,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) amp.Store, opts ...Option) {
 	t.Run("SaveDecision", s.testSaveDecision)
 	t.Run("RecordOutcome", s.testRecordOutcome)
 	t.Run("Concurrency", s.testConcurrency)
+	t.Run("Population", s.testPopulation)
 	t.Run("UpdateProfile", s.testUpdateProfile)
 	t.Run("DeleteProfile", s.testDeleteProfile)
 	t.Run("ProfileStats", s.testProfileStats)

@@ -1,0 +1,242 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	amp "github.com/amp-protocol/amp"
+)
+
+// Group commit of decisions. Every /v1/context logs a decision, and a
+// commit costs a WAL flush and a round trip; so SaveDecision queues its
+// decision, and one goroutine of the DB (decisionWriter) writes whatever is
+// queued as one transaction sent in one round trip (BEGIN, one statement
+// per decision, COMMIT, pipelined), then answers each caller. It never
+// waits for more decisions than are already queued: an idle store writes a
+// lone decision at once, in the same single round trip as before.
+//
+// A duplicate request id must fail alone, so each statement inserts with
+// ON CONFLICT DO NOTHING and reports whether it stored its decision; any
+// other error aborts the whole transaction, and the decisions of that
+// batch are then written one by one, so that the one at fault fails alone.
+
+// maxDecisionBatch caps the decisions of one transaction.
+const maxDecisionBatch = 256
+
+// decisionTxTimeout bounds one transaction of the decision writer.
+const decisionTxTimeout = 30 * time.Second
+
+// decisionOp is a queued SaveDecision and the channel its caller waits on.
+type decisionOp struct {
+	ctx  context.Context
+	args []any // of insertDecisionGrouped
+	id   string
+	done chan error // buffered: the writer never blocks on a caller
+}
+
+// insertDecisionGrouped logs a decision ($1–$16) and, if it was logged and
+// $17 is true, creates its user's profile from $18–$23 unless one exists;
+// it returns the number of decisions stored (0: the request id exists).
+// The profile's insert reads the decision's RETURNING, so a duplicate
+// request id stores no profile either.
+const insertDecisionGrouped = `WITH d AS (
+		INSERT INTO decisions (` + decisionColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		ON CONFLICT DO NOTHING
+		RETURNING account_id, mode, user_id
+	), p AS (
+		INSERT INTO profiles (` + profileColumns + `)
+		SELECT account_id, mode, user_id, $18::bytea, $19::jsonb, $20::json, $21::integer, $22::timestamptz, $23::timestamptz
+		FROM d WHERE $17::boolean
+		ON CONFLICT DO NOTHING
+	)
+	SELECT count(*) FROM d`
+
+// SaveDecision logs d and, when newProfile is not nil and d's user has no
+// profile, creates it, in one statement of a group-committed transaction
+// (see groupcommit.go); it returns once that has committed. ErrConflict,
+// with nothing stored, if the tenant already has a decision with d's
+// request id.
+func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp.ProfileRecord) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	args := []any{
+		d.AccountID, string(d.Mode), d.RequestID, d.UserID, d.TaskType, string(d.TaskComplexity),
+		string(d.Recommendation.Framing), string(d.Recommendation.Style), string(d.Recommendation.Handling),
+		string(d.Recommendation.Encouragement), d.Propensity, d.Explored, d.Holdout, d.Confidence, d.Interactions, d.CreatedAt,
+		false, nil, nil, nil, 0, nil, nil,
+	}
+	if newProfile != nil {
+		// The profile is d's user's, in d's tenant, whatever newProfile's
+		// own keys say.
+		manual, err := encodeManual(newProfile.Manual)
+		if err != nil {
+			return fmt.Errorf("postgres: save decision %s: %w", d.RequestID, err)
+		}
+		args[16], args[17], args[18], args[19], args[20], args[21], args[22] = true, newProfile.Model, manual,
+			rawJSON(newProfile.Metadata), newProfile.OutcomeCount, newProfile.CreatedAt, newProfile.UpdatedAt
+	}
+	op := &decisionOp{ctx: ctx, args: args, id: d.RequestID, done: make(chan error, 1)}
+	select {
+	case db.decisions <- op:
+	case <-db.decisionsDone:
+		return db.checkOpen()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-op.done:
+		return err
+	case <-db.decisionsDone:
+		// The writer stopped; it may have answered just before.
+		select {
+		case err := <-op.done:
+			return err
+		default:
+			return fmt.Errorf("postgres: save decision %s: %w: closed", d.RequestID, amp.ErrUnavailable)
+		}
+	case <-ctx.Done():
+		// The decision may still be written, as with any database whose
+		// answer is lost.
+		return ctx.Err()
+	}
+}
+
+// decisionWriter is the goroutine that writes queued decisions. Close
+// stops it once it has written everything queued before Close began.
+func (db *DB) decisionWriter() {
+	defer db.wg.Done()
+	defer close(db.decisionsDone)
+	batch := make([]*decisionOp, 0, maxDecisionBatch)
+	for {
+		select {
+		case op := <-db.decisions:
+			batch = db.fillDecisions(append(batch[:0], op))
+			db.writeDecisions(batch)
+			clear(batch)
+		case <-db.stop:
+			for {
+				batch = db.fillDecisions(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				db.writeDecisions(batch)
+				clear(batch)
+			}
+		}
+	}
+}
+
+// fillDecisions appends what is queued, without waiting, up to
+// maxDecisionBatch.
+func (db *DB) fillDecisions(batch []*decisionOp) []*decisionOp {
+	for len(batch) < maxDecisionBatch {
+		select {
+		case op := <-db.decisions:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// writeDecisions writes ops in one transaction and answers each; if the
+// transaction fails, each op is written again in a transaction of its own.
+func (db *DB) writeDecisions(ops []*decisionOp) {
+	live := ops[:0]
+	for _, op := range ops {
+		if err := op.ctx.Err(); err != nil {
+			op.done <- err
+			continue
+		}
+		live = append(live, op)
+	}
+	if len(live) == 0 {
+		return
+	}
+	errs, err := db.decisionTx(live)
+	if err != nil && len(live) > 1 {
+		for _, op := range live {
+			e, err := db.decisionTx([]*decisionOp{op})
+			if err == nil {
+				err = e[0]
+			}
+			db.answerDecision(op, err)
+		}
+		return
+	}
+	for i, op := range live {
+		if err != nil {
+			db.answerDecision(op, err)
+		} else {
+			db.answerDecision(op, errs[i])
+		}
+	}
+}
+
+func (db *DB) answerDecision(op *decisionOp, err error) {
+	if err != nil {
+		err = fmt.Errorf("postgres: save decision %s: %w", op.id, err)
+	} else {
+		db.decisionLogged()
+	}
+	op.done <- err
+}
+
+// decisionTx runs ops in one transaction, in one round trip, and returns
+// each op's own result (ErrConflict for a request id that exists), or the
+// error that failed the transaction.
+func (db *DB) decisionTx(ops []*decisionOp) ([]error, error) {
+	// Not under the callers' contexts: one caller giving up must not
+	// abort the others' commit; nor under Close's, since what is queued is
+	// written before Close returns. A database that does not answer fails
+	// the batch after decisionTxTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), decisionTxTimeout)
+	defer cancel()
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer func() {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+		conn.Release()
+	}()
+	errs := make([]error, len(ops))
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for i, op := range ops {
+		b.Queue(insertDecisionGrouped, op.args...).QueryRow(func(row pgx.Row) error {
+			var n int
+			if err := row.Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				errs[i] = fmt.Errorf("%w: request id exists", amp.ErrConflict)
+			}
+			return nil
+		})
+	}
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		// COMMIT of a failed transaction answers ROLLBACK, without error.
+		if tag.String() != "COMMIT" {
+			return errors.New("commit answered " + tag.String())
+		}
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, mapErr(err)
+	}
+	return errs, nil
+}
