@@ -206,7 +206,7 @@ class AMP:
 
         # True once an attempt failed in a way that may still have reached the
         # store (timeout, dropped connection, 5xx). A rate-limited request
-        # "costs nothing and changes nothing" (contract §5).
+        # "costs nothing and changes nothing" (docs/api.md, "Plans and limits").
         outcome_unknown = False
         attempt = 0
         while True:

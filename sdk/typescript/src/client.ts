@@ -183,7 +183,7 @@ export class AMP {
       const delay = attempt < maxRetries ? this.#retryDelay(err, result.retryAfterMs, attempt) : undefined;
       if (delay === undefined) throw err;
       // A rate-limited request "costs nothing and changes nothing"
-      // (contract §5); any other failure may have reached the store.
+      // (docs/api.md, "Plans and limits"); any other failure may have reached the store.
       if (err.status !== 429) outcomeUnknown = true;
       try {
         await this.#sleep(delay, signal);
