@@ -77,9 +77,11 @@ func TestMigrations(t *testing.T) {
 	if len(ms) == 0 || ms[0].version != 1 {
 		t.Fatalf("migrations start at %v, want version 1", ms)
 	}
+	// Versions are reserved per change, so a branch may hold a later one
+	// before the earlier ones land: they must increase, not be dense.
 	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("migration %s has version %d, want %d: versions must have no gaps", m.name, m.version, i+1)
+		if i > 0 && m.version <= ms[i-1].version {
+			t.Errorf("migration %s has version %d after %d: versions must increase", m.name, m.version, ms[i-1].version)
 		}
 		if m.sql == "" {
 			t.Errorf("migration %s is empty", m.name)

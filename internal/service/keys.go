@@ -28,6 +28,27 @@ type CreatedKey struct {
 
 // CreateKey issues a key for the account in mode.
 func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode, opts KeyOptions) (*CreatedKey, error) {
+	k, err := s.createKey(ctx, accountID, mode, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, accountID, amp.AuditKeyCreated, keyTarget(k.Key), keyDetail(k.Key))
+	return k, nil
+}
+
+// keyTarget names a key in the audit log: its id and mask, never more of
+// the secret.
+func keyTarget(k *amp.APIKey) string { return k.ID + " (" + k.Masked() + ")" }
+
+func keyDetail(k *amp.APIKey) string {
+	d := fmt.Sprintf("name %q, %s mode", k.Name, k.Mode)
+	if k.ExpiresAt != nil {
+		d += ", expires " + k.ExpiresAt.Format(time.RFC3339)
+	}
+	return d
+}
+
+func (s *Service) createKey(ctx context.Context, accountID string, mode amp.Mode, opts KeyOptions) (*CreatedKey, error) {
 	// The rules in the order every front end reports them: mode, name,
 	// scopes, rate limit, expiry.
 	if err := amp.ValidateMode(mode); err != nil {
@@ -130,6 +151,7 @@ func (s *Service) RevokeKey(ctx context.Context, accountID, keyOrID string) (*am
 	}
 	s.keys.forget(k.AccountID)
 	s.log.Info("api key revoked", "key_id", k.ID, "account_id", k.AccountID)
+	s.audit(ctx, k.AccountID, amp.AuditKeyRevoked, keyTarget(k), "")
 	return k, nil
 }
 
@@ -156,7 +178,7 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	if old.ExpiresAt != nil {
 		opts.ExpiresIn = old.ExpiresAt.Sub(old.CreatedAt)
 	}
-	created, err := s.CreateKey(ctx, old.AccountID, old.Mode, opts)
+	created, err := s.createKey(ctx, old.AccountID, old.Mode, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +191,8 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	}
 	s.keys.forget(old.AccountID)
 	s.log.Info("api key rolled", "key_id", old.ID, "new_key_id", created.Key.ID, "grace", grace.String())
+	s.audit(ctx, old.AccountID, amp.AuditKeyRolled, keyTarget(old),
+		fmt.Sprintf("replaced by %s, old key ends %s", keyTarget(created.Key), old.ExpiresAt.Format(time.RFC3339)))
 	return created, nil
 }
 
@@ -225,6 +249,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, change func(a *a
 	if err != nil {
 		return nil, err
 	}
+	before := *a
 	if err := change(a); err != nil {
 		return nil, err
 	}
@@ -242,6 +267,19 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, change func(a *a
 		return nil, fmt.Errorf("update account: %w", err)
 	}
 	s.keys.forget(id)
+	if before.Plan != a.Plan || before.CustomRate != a.CustomRate {
+		s.audit(ctx, id, amp.AuditPlanChanged, id, fmt.Sprintf("%s (rate %d) → %s (rate %d)", before.Plan, before.CustomRate, a.Plan, a.CustomRate))
+	}
+	var changed []string
+	if before.Name != a.Name {
+		changed = append(changed, fmt.Sprintf("name %q → %q", before.Name, a.Name))
+	}
+	if before.HoldoutPercent != a.HoldoutPercent {
+		changed = append(changed, fmt.Sprintf("holdout %d%% → %d%%", before.HoldoutPercent, a.HoldoutPercent))
+	}
+	if len(changed) > 0 {
+		s.audit(ctx, id, amp.AuditAccountChanged, id, strings.Join(changed, ", "))
+	}
 	return a, nil
 }
 

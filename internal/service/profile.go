@@ -92,6 +92,10 @@ func (s *Service) DeleteProfile(ctx context.Context, p *Principal, userID string
 	if err := s.store.DeleteProfile(ctx, p.Tenant(), userID); err != nil {
 		return storeError(err, amp.CodeNotFound, "No profile exists for this userId in this mode.")
 	}
+	if _, ok := ctx.Value(actorKey{}).(Actor); !ok {
+		ctx = WithActor(ctx, Actor{KeyID: p.Key.ID})
+	}
+	s.audit(ctx, p.Key.AccountID, amp.AuditProfileErased, userID, "in "+string(p.Key.Mode)+" mode")
 	return nil
 }
 

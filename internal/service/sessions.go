@@ -98,14 +98,13 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// membership returns the account u acts for and u's role in it. Every
-// user owns the one account created with them.
+// membership returns the account u acts for and u's role in it.
 func (s *Service) membership(ctx context.Context, u *amp.DashboardUser) (Membership, error) {
 	a, err := s.Account(ctx, u.AccountID)
 	if err != nil {
 		return Membership{}, err
 	}
-	return Membership{Account: a, Role: amp.RoleOwner}, nil
+	return Membership{Account: a, Role: u.Role}, nil
 }
 
 // Session resolves a session token. It returns ErrNoSession for a token

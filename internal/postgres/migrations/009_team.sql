@@ -1,0 +1,35 @@
+-- Accounts with members (a role per user, one owner per account),
+-- one-time links (invitations, first-run setup, password resets) kept by
+-- the SHA-256 of their secret, and the audit log.
+
+ALTER TABLE dashboard_users ADD COLUMN role text NOT NULL DEFAULT 'owner';
+ALTER TABLE dashboard_users DROP CONSTRAINT dashboard_users_account_id_key;
+CREATE INDEX dashboard_users_account ON dashboard_users (account_id, created_at);
+CREATE UNIQUE INDEX dashboard_users_owner ON dashboard_users (account_id) WHERE role = 'owner';
+
+CREATE TABLE dashboard_tokens (
+    token_hash text        PRIMARY KEY,
+    purpose    text        NOT NULL,
+    account_id text        NOT NULL REFERENCES accounts (id),
+    role       text        NOT NULL,
+    email      text        NOT NULL,
+    user_id    text        NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at    timestamptz
+);
+
+CREATE INDEX dashboard_tokens_account ON dashboard_tokens (account_id, purpose, created_at);
+
+CREATE TABLE audit_events (
+    id          bigserial   PRIMARY KEY,
+    account_id  text        NOT NULL,
+    at          timestamptz NOT NULL,
+    actor_id    text        NOT NULL,
+    actor_email text        NOT NULL,
+    action      text        NOT NULL,
+    target      text        NOT NULL,
+    detail      text        NOT NULL
+);
+
+CREATE INDEX audit_events_account ON audit_events (account_id, id);

@@ -1,0 +1,35 @@
+-- 009_team: accounts with members (a role per user, one owner per
+-- account), one-time links (invitations, first-run setup, password
+-- resets) kept by the SHA-256 of their secret, and the audit log.
+
+ALTER TABLE dashboard_users ADD COLUMN role TEXT NOT NULL DEFAULT 'owner';
+DROP INDEX dashboard_users_account;
+CREATE INDEX dashboard_users_account ON dashboard_users (account_id, created_at);
+CREATE UNIQUE INDEX dashboard_users_owner ON dashboard_users (account_id) WHERE role = 'owner';
+
+CREATE TABLE dashboard_tokens (
+    token_hash TEXT    NOT NULL PRIMARY KEY,
+    purpose    TEXT    NOT NULL,
+    account_id TEXT    NOT NULL REFERENCES accounts (id),
+    role       TEXT    NOT NULL,
+    email      TEXT    NOT NULL,
+    user_id    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT;
+
+CREATE INDEX dashboard_tokens_account ON dashboard_tokens (account_id, purpose, created_at);
+
+CREATE TABLE audit_events (
+    id          INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    account_id  TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    actor_id    TEXT    NOT NULL,
+    actor_email TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    target      TEXT    NOT NULL,
+    detail      TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX audit_events_account ON audit_events (account_id, id);
