@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amp-protocol/amp/internal/mail"
 )
 
 // Config is every setting of amp, in one place. A setting comes from its
@@ -50,6 +53,13 @@ type Config struct {
 	// SecureCookies marks the dashboard's cookies Secure; set it when the
 	// server is reached over TLS (--secure-cookies, AMP_SECURE_COOKIES).
 	SecureCookies bool
+	// PublicURL is the URL users reach the server at, for the links of
+	// emails and of printed one-time links (--public-url, AMP_PUBLIC_URL);
+	// the listening address when empty.
+	PublicURL string
+	// SMTPURL is the mail server that sends password reset links
+	// (--smtp-url, AMP_SMTP_URL); without it users ask the operator.
+	SMTPURL string
 }
 
 // Defaults of Config.
@@ -214,6 +224,38 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		field: "PublicURL", flag: "public-url", env: "AMP_PUBLIC_URL", meta: "URL",
+		doc: "URL users reach the server at (https://amp.example.com), for the links of emails and printed one-time links",
+		set: func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil },
+		check: func(c *Config) error {
+			if c.PublicURL == "" {
+				return nil
+			}
+			u, err := url.Parse(c.PublicURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				return errors.New("must be an http or https URL such as https://amp.example.com")
+			}
+			return nil
+		},
+	},
+	{
+		field: "SMTPURL", flag: "smtp-url", env: "AMP_SMTP_URL", meta: "URL",
+		doc: "mail server for password reset emails: smtp://USER:PASS@HOST:587?from=ADDRESS (smtps:// for port 465); needs --public-url",
+		set: func(c *Config, v string) error { c.SMTPURL = v; return nil },
+		check: func(c *Config) error {
+			if c.SMTPURL == "" {
+				return nil
+			}
+			if _, err := mail.Parse(c.SMTPURL); err != nil {
+				return errors.New(strings.TrimPrefix(err.Error(), "mail: "))
+			}
+			if c.PublicURL == "" {
+				return errors.New("needs --public-url (AMP_PUBLIC_URL), the address the emailed links point to")
+			}
+			return nil
+		},
+	},
 }
 
 // parsePrefix reads a CIDR, or a bare address as a one-address network.
@@ -320,6 +362,10 @@ func (c *Config) value(field string) string {
 		return c.Signup
 	case "SecureCookies":
 		return strconv.FormatBool(c.SecureCookies)
+	case "PublicURL":
+		return c.PublicURL
+	case "SMTPURL":
+		return redactURL(c.SMTPURL)
 	}
 	return ""
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/amp-protocol/amp/internal/dashboard"
 	"github.com/amp-protocol/amp/internal/evaluate"
 	"github.com/amp-protocol/amp/internal/httpapi"
+	"github.com/amp-protocol/amp/internal/mail"
 	"github.com/amp-protocol/amp/internal/meter"
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
@@ -33,6 +34,9 @@ type server struct {
 	api     *httpapi.Server
 	http    *http.Server
 	ln      net.Listener
+	// dashboard is whether the store keeps dashboard users, so that the
+	// dashboard is served.
+	dashboard bool
 }
 
 // serverOptions change how newServer wires a server; only amp bench uses
@@ -85,6 +89,14 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	if ds, ok := store.(amp.DashboardStore); ok {
 		scfg.Users = ds
 	}
+	if cfg.SMTPURL != "" {
+		mailer, err := mail.Parse(cfg.SMTPURL)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		scfg.Mailer = mailer
+	}
 	if o.noLimits {
 		scfg.Limiter = nil
 	}
@@ -128,6 +140,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
 	}
+	_, s.dashboard = store.(amp.DashboardStore)
 	wired = true
 	return s, nil
 }
@@ -146,8 +159,9 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 		return api, nil
 	}
 	dcfg := dashboard.Config{
-		Logger: log,
-		Secure: cfg.SecureCookies,
+		Logger:    log,
+		Secure:    cfg.SecureCookies,
+		PublicURL: cfg.PublicURL,
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {

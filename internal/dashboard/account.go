@@ -92,7 +92,7 @@ func (h *handler) updateAccount(w http.ResponseWriter, r *http.Request, rq *requ
 		// message says what is allowed.
 		holdout = -1
 	}
-	_, err = h.svc.UpdateAccount(r.Context(), rq.account.ID, func(a *amp.Account) error {
+	_, err = h.svc.UpdateAccountAs(r.Context(), rq.sess, func(a *amp.Account) error {
 		a.Name, a.HoldoutPercent = form.Name, holdout
 		return nil
 	})

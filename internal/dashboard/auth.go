@@ -53,8 +53,11 @@ func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := &authPage{Next: safeNext(r.URL.Query().Get("next")), AllowSignup: h.svc.SignupOpen()}
-	if r.URL.Query().Get("done") == "signed-out" {
+	switch r.URL.Query().Get("done") {
+	case "signed-out":
 		data.Flash = "You have signed out."
+	case "reset":
+		data.Flash = "Password changed, and every session of this login signed out. Sign in with the new password."
 	}
 	h.renderAuth(w, r, http.StatusOK, "login", data)
 }

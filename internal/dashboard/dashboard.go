@@ -29,6 +29,10 @@ type Config struct {
 	// when the dashboard is served over TLS, directly or behind a
 	// TLS-terminating proxy.
 	Secure bool
+	// PublicURL is where users reach the server (https://amp.example.com),
+	// for the links of password reset emails. Links shown in the page use
+	// the request's own host.
+	PublicURL string
 	// Lift measures what personalisation adds, for the Profiles page's
 	// learning card when the account has a holdout; without it the card
 	// says that lift is not measured.
@@ -91,6 +95,12 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET "+Prefix+"/signup", h.signupPage)
 	mux.HandleFunc("POST "+Prefix+"/signup", h.signup)
 	mux.HandleFunc("POST "+Prefix+"/logout", h.authed("", h.logout))
+	mux.HandleFunc("GET "+Prefix+"/join", h.joinPage)
+	mux.HandleFunc("POST "+Prefix+"/join", h.join)
+	mux.HandleFunc("GET "+Prefix+"/reset", h.resetPage)
+	mux.HandleFunc("POST "+Prefix+"/reset", h.reset)
+	mux.HandleFunc("GET "+Prefix+"/forgot", h.forgotPage)
+	mux.HandleFunc("POST "+Prefix+"/forgot", h.forgot)
 	// Every page of the signed-in dashboard exists once per mode, with the
 	// mode in its path: a tab stays in the mode it shows, and forms post to
 	// the mode they were rendered in.
@@ -113,6 +123,13 @@ func (h *handler) routes() {
 		mux.HandleFunc("POST "+p+"/settings/account", h.authed(m, h.updateAccount))
 		mux.HandleFunc("POST "+p+"/settings/password", h.authed(m, h.changePassword))
 		mux.HandleFunc("POST "+p+"/settings/sessions", h.authed(m, h.endOtherSessions))
+		mux.HandleFunc("GET "+p+"/members", h.authed(m, h.membersPage))
+		mux.HandleFunc("POST "+p+"/members/invite", h.authed(m, h.invite))
+		mux.HandleFunc("POST "+p+"/members/invitations/revoke", h.authed(m, h.revokeInvitation))
+		mux.HandleFunc("POST "+p+"/members/{id}/role", h.authed(m, h.changeRole))
+		mux.HandleFunc("POST "+p+"/members/{id}/remove", h.authed(m, h.removeMember))
+		mux.HandleFunc("POST "+p+"/members/{id}/transfer", h.authed(m, h.transferOwnership))
+		mux.HandleFunc("GET "+p+"/audit", h.authed(m, h.auditPage))
 	}
 	mux.HandleFunc(Prefix+"/", h.notFound)
 	h.mux = mux

@@ -79,6 +79,8 @@ func (h *handler) keysPage(w http.ResponseWriter, r *http.Request, rq *request) 
 		pd.Flash = "The key was revoked. Requests with it are refused from now on."
 	case "welcome":
 		pd.Flash = "Welcome to AMP. Create a test key to make your first request."
+	case "joined":
+		pd.Flash = "Welcome to " + rq.account.Name + ". You are " + string(rq.sess.Membership.Role) + " of this account."
 	}
 	return h.render(w, http.StatusOK, "keys", pd)
 }
@@ -169,7 +171,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 	var created *service.CreatedKey
 	if problem == "" {
 		var err error
-		created, err = h.svc.CreateKey(r.Context(), rq.account.ID, rq.mode, opts)
+		created, err = h.svc.CreateKeyAs(r.Context(), rq.sess, rq.mode, opts)
 		if err != nil && httpx.Status(amp.ErrorCode(err)) != http.StatusBadRequest {
 			return err
 		}
@@ -220,6 +222,9 @@ func (h *handler) ownKey(ctx context.Context, rq *request, id string) (*amp.APIK
 }
 
 func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := h.svc.Allow(rq.sess, amp.PermKeys); err != nil {
+		return err
+	}
 	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -246,7 +251,7 @@ func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) e
 		pd.Error = "Choose a grace period from the list."
 		return h.render(w, http.StatusBadRequest, "key_roll", pd)
 	}
-	created, err := h.svc.RollKey(r.Context(), rq.account.ID, k.ID, grace)
+	created, err := h.svc.RollKeyAs(r.Context(), rq.sess, k.ID, grace)
 	if amp.ErrorCode(err) == amp.CodeInvalidRequest {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
@@ -262,6 +267,9 @@ func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) e
 }
 
 func (h *handler) revokePage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := h.svc.Allow(rq.sess, amp.PermKeys); err != nil {
+		return err
+	}
 	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -278,7 +286,7 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, rq *request)
 	if err != nil {
 		return err
 	}
-	if _, err := h.svc.RevokeKey(r.Context(), rq.account.ID, k.ID); err != nil {
+	if _, err := h.svc.RevokeKeyAs(r.Context(), rq.sess, k.ID); err != nil {
 		return err
 	}
 	h.log.Info("dashboard: key revoked", "user_id", rq.user.ID, "key_id", k.ID)

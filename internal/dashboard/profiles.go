@@ -120,6 +120,9 @@ func sortAffinities(a []affinity) {
 }
 
 func (h *handler) deleteProfilePage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := h.svc.Allow(rq.sess, amp.PermProfiles); err != nil {
+		return err
+	}
 	userID := r.URL.Query().Get("userId")
 	if err := amp.ValidateUserID(userID); err != nil {
 		return amp.Errorf(amp.CodeNotFound, "No such profile.")
@@ -137,7 +140,7 @@ func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request, rq *requ
 	if err := amp.ValidateUserID(userID); err != nil {
 		return amp.Errorf(amp.CodeNotFound, "No such profile.")
 	}
-	if err := h.svc.EraseProfile(r.Context(), rq.tenant(), userID); err != nil {
+	if err := h.svc.EraseProfileAs(r.Context(), rq.sess, rq.mode, userID); err != nil {
 		return err
 	}
 	h.log.Info("dashboard: profile erased", "user_id", rq.user.ID, "account_id", rq.account.ID, "mode", rq.mode)

@@ -85,7 +85,11 @@ type pageData struct {
 	Error      string
 	Now        time.Time
 	Status     int // of error pages
-	Data       any
+	// Can holds the permissions of the user's role (amp.Permission →
+	// true), so that pages hide what the service would refuse.
+	Can  map[string]bool
+	Role amp.Role
+	Data any
 }
 
 // pages holds one template set per page, each with the shared layout.
@@ -194,8 +198,21 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 		Account:    rq.account,
 		CSRF:       rq.csrf,
 		Now:        h.svc.Now(),
+		Can:        can(rq.sess.Membership.Role),
+		Role:       rq.sess.Membership.Role,
 		Data:       data,
 	}
+}
+
+var allPermissions = []amp.Permission{amp.PermRead, amp.PermKeys, amp.PermProfiles, amp.PermAccount,
+	amp.PermMembers, amp.PermAudit, amp.PermOwnership, amp.PermEnforce2FA}
+
+func can(r amp.Role) map[string]bool {
+	m := make(map[string]bool, len(allPermissions))
+	for _, p := range allPermissions {
+		m[string(p)] = r.Can(p)
+	}
+	return m
 }
 
 // render writes a signed-in page.
@@ -213,16 +230,22 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, pd *pag
 // renderAuth writes the sign-in or sign-up page, with the pre-session CSRF
 // token of the browser.
 func (h *handler) renderAuth(w http.ResponseWriter, r *http.Request, status int, name string, data *authPage) {
+	title := "Sign in"
+	if name == "signup" {
+		title = "Create your account"
+	}
+	h.renderPublic(w, r, status, name, title, data, data.Error, data.Flash)
+}
+
+// renderPublic writes a page for browsers without a session (sign-in,
+// sign-up, invitations, password resets), with the pre-session CSRF token.
+func (h *handler) renderPublic(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, errMsg, flash string) {
 	secret, err := h.preSessionSecret(w, r)
 	if err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}
-	title := "Sign in"
-	if name == "signup" {
-		title = "Create your account"
-	}
-	pd := &pageData{Title: title, Mode: amp.ModeTest, CSRF: csrfToken(secret), Now: h.svc.Now(), Data: data, Error: data.Error, Flash: data.Flash}
+	pd := &pageData{Title: title, Mode: amp.ModeTest, CSRF: csrfToken(secret), Now: h.svc.Now(), Data: data, Error: errMsg, Flash: flash}
 	b, err := h.pages.execute(name, "auth", pd)
 	if err != nil {
 		h.fail(w, r, nil, err)

@@ -61,6 +61,9 @@ type Config struct {
 	// Usage holds the meter's counts, which usage reports read; without
 	// it they say that usage is not recorded.
 	Usage amp.UsageStore
+	// Mailer sends password reset links by email; without it users ask
+	// the operator for one (IssueResetLink).
+	Mailer Mailer
 	// Quota reports accounts' live monthly usage against their plans (the
 	// limiter); without it QuotaUsage reads the stored counts of Usage.
 	Quota QuotaSource
@@ -85,6 +88,7 @@ type Service struct {
 	touches      *touchQueue
 
 	users           amp.DashboardStore
+	mailer          Mailer
 	allowSignup     bool
 	passwords       *password.Hasher
 	sessionIdle     time.Duration
@@ -109,6 +113,7 @@ func New(cfg Config) (*Service, error) {
 		meter:   cfg.Meter,
 
 		users:           cfg.Users,
+		mailer:          cfg.Mailer,
 		allowSignup:     cfg.AllowSignup,
 		sessionIdle:     cmp.Or(max(cfg.SessionIdle, 0), DefaultSessionIdle),
 		sessionLifetime: cmp.Or(max(cfg.SessionLifetime, 0), DefaultSessionLifetime),

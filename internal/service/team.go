@@ -400,3 +400,24 @@ func (s *Service) AcceptInvitation(ctx context.Context, j Join) (*Session, error
 	s.log.Info("dashboard member joined", "user_id", u.ID, "account_id", u.AccountID, "role", u.Role)
 	return s.startSession(ctx, u, j.Replaces)
 }
+
+// GrantableRoles are the roles the session may invite members with or give
+// them: what the members page offers.
+func (s *Service) GrantableRoles(sess *Session) []amp.Role {
+	if !sess.Membership.Role.Can(amp.PermMembers) {
+		return nil
+	}
+	var out []amp.Role
+	for _, r := range amp.Roles {
+		if canGrant(sess.Membership.Role, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// CanActOn reports whether the session may change or remove member u.
+func (s *Service) CanActOn(sess *Session, u *amp.DashboardUser) bool {
+	return sess.Membership.Role.Can(amp.PermMembers) && u.ID != sess.User.ID &&
+		u.AccountID == sess.Account().ID && sess.Membership.Role.Outranks(u.Role)
+}

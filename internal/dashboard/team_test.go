@@ -1,0 +1,165 @@
+package dashboard_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/amp-protocol/amp"
+)
+
+var inviteLinkRE = regexp.MustCompile(`id="invite-url" class="mono" type="text" readonly value="([^"]+)"`)
+
+// invite creates an invitation on the members page and returns its path
+// (/dashboard/join?t=...).
+func (c *client) invite(email string, role amp.Role) string {
+	c.t.Helper()
+	r := c.submit("/dashboard/test/members", "/dashboard/test/members/invite", url.Values{"email": {email}, "role": {string(role)}})
+	wantStatus(c.t, "invite", r, http.StatusOK)
+	m := inviteLinkRE.FindStringSubmatch(r.body)
+	if m == nil {
+		c.t.Fatalf("no invitation link in:\n%s", r.body)
+	}
+	u := mustURL(c.t, html.UnescapeString(m[1]))
+	return u.RequestURI()
+}
+
+// join accepts an invitation from a fresh browser.
+func (e *env) join(link, email string) *client {
+	e.t.Helper()
+	c := e.client()
+	tok := mustURL(e.t, e.srv.URL+link).Query().Get("t")
+	r := c.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {email}, "password": {testPassword}})
+	if r.status != http.StatusSeeOther {
+		e.t.Fatalf("join as %s: status %d:\n%s", email, r.status, r.body)
+	}
+	return c
+}
+
+// Members join by link with their role; the pages show what the role
+// allows, and the service refuses the rest even when posted by hand.
+func TestMembersPages(t *testing.T) {
+	e := newEnv(t)
+	owner := e.client()
+	owner.signup("owner@example.com")
+
+	link := owner.invite("dev@example.com", amp.RoleDeveloper)
+	joinPage := e.client().get(link)
+	wantStatus(t, "join page", joinPage, http.StatusOK)
+	wantContains(t, "join page", joinPage.body, "as a <strong>developer</strong>", `value="dev@example.com"`)
+	// The invitation names dev@: another address is refused next to the
+	// field, and the link still works.
+	other := e.client()
+	tok := mustURL(t, e.srv.URL+link).Query().Get("t")
+	r := other.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"eve@example.com"}, "password": {testPassword}})
+	wantStatus(t, "join with another email", r, http.StatusBadRequest)
+	wantContains(t, "join with another email", r.body, `class="field-error" id="email-error"`, "another email address")
+	dev := e.join(link, "dev@example.com")
+	// Used once.
+	r = e.client().get(link)
+	wantStatus(t, "a used link", r, http.StatusNotFound)
+	wantContains(t, "a used link", r.body, "invalid, expired or already used")
+
+	viewer := e.join(owner.invite("", amp.RoleViewer), "viewer@example.com")
+
+	// The developer creates keys but sees no member or account controls.
+	r = dev.get("/dashboard/test/keys")
+	wantContains(t, "developer's keys page", r.body, `id="new-key"`)
+	wantLacks(t, "developer's keys page", r.body, "Audit log")
+	r = dev.submit("/dashboard/test/keys", "/dashboard/test/keys", url.Values{"name": {"ci"}, "scopes": {"context", "outcome"}, "expires_in_days": {"0"}})
+	wantStatus(t, "developer creates a key", r, http.StatusOK)
+	r = dev.get("/dashboard/test/members")
+	wantStatus(t, "developer's members page", r, http.StatusOK)
+	wantContains(t, "developer's members page", r.body, "owner@example.com", "viewer@example.com")
+	wantLacks(t, "developer's members page", r.body, "Invite a member", "Remove", "Change role")
+	r = dev.submit("/dashboard/test/members", "/dashboard/test/members/invite", url.Values{"role": {"viewer"}})
+	wantStatus(t, "developer invites", r, http.StatusForbidden)
+	r = dev.submit("/dashboard/test/settings", "/dashboard/test/settings/account", url.Values{"name": {"Mine"}, "holdout_percent": {"10"}})
+	wantStatus(t, "developer changes the account", r, http.StatusForbidden)
+	r = dev.get("/dashboard/test/audit")
+	wantStatus(t, "developer's audit log", r, http.StatusForbidden)
+
+	// The viewer reads usage and keys, with no key actions.
+	r = viewer.get("/dashboard/test/usage")
+	wantStatus(t, "viewer's usage", r, http.StatusOK)
+	r = viewer.get("/dashboard/test/keys")
+	wantLacks(t, "viewer's keys page", r.body, `id="new-key"`, ">Roll<", ">Revoke<")
+	wantContains(t, "viewer's keys page", r.body, "Your role (viewer) reads keys")
+	r = viewer.submit("/dashboard/test/keys", "/dashboard/test/keys", url.Values{"name": {"x"}, "scopes": {"context"}, "expires_in_days": {"0"}})
+	wantStatus(t, "viewer creates a key", r, http.StatusForbidden)
+	keys, err := e.svc.Keys(context.Background(), e.account("owner@example.com").ID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys after the viewer's attempt: %d, %v", len(keys), err)
+	}
+	r = viewer.get("/dashboard/test/keys/" + keys[0].ID + "/revoke")
+	wantStatus(t, "viewer's revoke page", r, http.StatusForbidden)
+
+	// The owner removes the developer, who is signed out at once.
+	devID := memberID(t, owner.get("/dashboard/test/members").body, "dev@example.com")
+	r = owner.submit("/dashboard/test/members", "/dashboard/test/members/"+devID+"/remove", nil)
+	wantStatus(t, "remove", r, http.StatusSeeOther)
+	r = dev.get("/dashboard/test/keys")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/dashboard/login") {
+		t.Errorf("a removed member's page: %d → %s", r.status, r.location())
+	}
+
+	// The audit log shows it all, without secrets.
+	r = owner.get("/dashboard/test/audit")
+	wantStatus(t, "audit log", r, http.StatusOK)
+	wantContains(t, "audit log", r.body, "member.removed", "member.joined", "member.invited", "key.created", "dev@example.com")
+	wantLacks(t, "audit log", r.body, tok)
+}
+
+var memberRowRE = regexp.MustCompile(`/dashboard/test/members/(usr_[A-Za-z0-9_]+)/remove"[^>]*>\s*<input[^>]*>\s*<button[^>]*aria-label="Remove ([^"]+)"`)
+
+func memberID(t *testing.T, body, email string) string {
+	t.Helper()
+	for _, m := range memberRowRE.FindAllStringSubmatch(body, -1) {
+		if m[2] == email {
+			return m[1]
+		}
+	}
+	t.Fatalf("no remove button for %s", email)
+	return ""
+}
+
+// A reset link from the operator sets the password and signs every
+// session out; without a mailer, the forgot page says to ask the operator.
+func TestResetPages(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	r := e.client().get("/dashboard/forgot")
+	wantStatus(t, "forgot page", r, http.StatusOK)
+	wantContains(t, "forgot page", r.body, "amp users reset-password")
+	wantContains(t, "login page", e.client().get("/dashboard/login").body, `href="/dashboard/forgot"`)
+
+	secret, err := e.svc.IssueResetLink(context.Background(), "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := "/dashboard/reset?t=" + url.QueryEscape(secret)
+	b := e.client()
+	r = b.get(link)
+	wantStatus(t, "reset page", r, http.StatusOK)
+	wantContains(t, "reset page", r.body, "ada@example.com")
+	r = b.submit(link, "/dashboard/reset", url.Values{"t": {secret}, "password": {"short"}})
+	wantStatus(t, "a short password", r, http.StatusBadRequest)
+	wantContains(t, "a short password", r.body, `id="password-error"`)
+	r = b.submit(link, "/dashboard/reset", url.Values{"t": {secret}, "password": {"another long password"}})
+	if r.status != http.StatusSeeOther || r.location() != "/dashboard/login?done=reset" {
+		t.Fatalf("reset: %d → %s", r.status, r.location())
+	}
+	// The old session is gone.
+	r = c.get("/dashboard/test/keys")
+	if r.status != http.StatusSeeOther {
+		t.Errorf("the old session after a reset: %d", r.status)
+	}
+	wantStatus(t, "sign-in with the new password", b.login("ada@example.com", "another long password"), http.StatusSeeOther)
+	r = e.client().get(link)
+	wantStatus(t, "a used reset link", r, http.StatusNotFound)
+}
