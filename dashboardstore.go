@@ -18,6 +18,12 @@ type DashboardUser struct {
 	// PasswordChangedAt is when the password was last set; sessions created
 	// before it are no longer valid.
 	PasswordChangedAt time.Time
+	// TOTPSecret is the base32 secret of two-factor sign-in; "" when the
+	// user has none. It is a secret: never logged or shown after setup.
+	TOTPSecret string
+	// TOTPStep is the last RFC 6238 time step a code was accepted for; a
+	// code of that step or an earlier one is refused (no replay).
+	TOTPStep int64
 }
 
 // Role is what a dashboard user may do in the account they are a member

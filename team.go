@@ -82,6 +82,9 @@ const (
 	TokenSetup TokenPurpose = "setup"
 	// TokenReset lets UserID choose a new password.
 	TokenReset TokenPurpose = "reset"
+	// TokenSignIn is a sign-in of UserID half done: the password was
+	// right, and a second factor is awaited.
+	TokenSignIn TokenPurpose = "signin"
 )
 
 // DashboardToken is a one-time link: an invitation, a first-run setup link
@@ -190,6 +193,25 @@ type TeamStore interface {
 	// missing; ErrConflict if the new user's email or id is taken or the
 	// account would get a second owner (the link stays unused).
 	UseDashboardToken(ctx context.Context, hash string, now time.Time, use TokenUse) error
+
+	// SetDashboardTOTP sets a user's TOTP secret ("" turns two-factor
+	// sign-in off), resets TOTPStep to 0 and replaces their recovery codes
+	// with the hashes. ErrNotFound if there is no such user.
+	SetDashboardTOTP(ctx context.Context, userID, secret string, recoveryHashes []string) error
+	// UseTOTPStep records that a code of step was accepted: ErrConflict
+	// unless step is after the user's TOTPStep (a replay), ErrNotFound if
+	// there is no such user.
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+	// UseRecoveryCode marks an unused recovery code of the user used;
+	// ErrNotFound if the user has no such unused code.
+	UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) error
+	// RecoveryCodesLeft counts the user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+	// SetTwoFactorRequired sets whether every member of the account must
+	// sign in with a second factor. ErrNotFound if there is no account.
+	SetTwoFactorRequired(ctx context.Context, accountID string, required bool) error
+	// TwoFactorRequired reports it; false for an account never set.
+	TwoFactorRequired(ctx context.Context, accountID string) (bool, error)
 
 	// AppendAudit stores e and sets e.ID.
 	AppendAudit(ctx context.Context, e *AuditEvent) error

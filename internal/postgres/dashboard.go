@@ -18,7 +18,7 @@ import (
 var _ amp.DashboardStore = (*DB)(nil)
 
 const (
-	dashUserColumns    = "id, email, password_hash, account_id, role, created_at, password_changed_at"
+	dashUserColumns    = "id, email, password_hash, account_id, role, created_at, password_changed_at, totp_secret, totp_step"
 	dashSessionColumns = "token_hash, user_id, created_at, last_seen_at, expires_at"
 )
 
@@ -63,10 +63,10 @@ func (db *DB) dashUser(ctx context.Context, op, column, value string) (*amp.Dash
 	return u, nil
 }
 
-const sqlInsDashUser = "INSERT INTO dashboard_users (" + dashUserColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+const sqlInsDashUser = "INSERT INTO dashboard_users (" + dashUserColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 func dashUserArgs(u *amp.DashboardUser) []any {
-	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), u.CreatedAt, u.PasswordChangedAt}
+	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), u.CreatedAt, u.PasswordChangedAt, u.TOTPSecret, u.TOTPStep}
 }
 
 func scanDashUser(row pgx.Row) (*amp.DashboardUser, error) {
@@ -74,7 +74,7 @@ func scanDashUser(row pgx.Row) (*amp.DashboardUser, error) {
 		u    amp.DashboardUser
 		role string
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &u.CreatedAt, &u.PasswordChangedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &u.CreatedAt, &u.PasswordChangedAt, &u.TOTPSecret, &u.TOTPStep); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt, u.PasswordChangedAt = amp.Role(role), u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -247,4 +248,106 @@ func (db *DB) AuditEvents(ctx context.Context, accountID string, before int64, l
 		return nil, fmt.Errorf("postgres: audit events: %w", mapErr(err))
 	}
 	return out, nil
+}
+
+// SetDashboardTOTP sets a user's TOTP secret and recovery codes in one
+// transaction.
+func (db *DB) SetDashboardTOTP(ctx context.Context, userID, secret string, recoveryHashes []string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE dashboard_users SET totp_secret = $1, totp_step = 0 WHERE id = $2", secret, userID)
+		if err != nil {
+			return mapErr(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return amp.ErrNotFound
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM dashboard_recovery_codes WHERE user_id = $1", userID); err != nil {
+			return mapErr(err)
+		}
+		for _, h := range recoveryHashes {
+			if _, err := tx.Exec(ctx, "INSERT INTO dashboard_recovery_codes (user_id, code_hash) VALUES ($1, $2)", userID, h); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set dashboard totp: %w", err)
+	}
+	return nil
+}
+
+// UseTOTPStep moves a user's last accepted TOTP step forward; the
+// conditional update is what makes two concurrent uses of one code fail
+// but once.
+func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	var moved bool
+	err := db.pool.QueryRow(ctx, `WITH u AS (UPDATE dashboard_users SET totp_step = $2 WHERE id = $1 AND totp_step < $2 RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM u) FROM dashboard_users WHERE id = $1`, userID, step).Scan(&moved)
+	if err != nil {
+		return fmt.Errorf("postgres: use totp step: %w", mapErr(err))
+	}
+	if !moved {
+		return fmt.Errorf("postgres: use totp step: %w", amp.ErrConflict)
+	}
+	return nil
+}
+
+// UseRecoveryCode marks an unused recovery code used.
+func (db *DB) UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, "UPDATE dashboard_recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL", now, userID, hash)
+	if err != nil {
+		return fmt.Errorf("postgres: use recovery code: %w", mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: use recovery code: %w", amp.ErrNotFound)
+	}
+	return nil
+}
+
+// RecoveryCodesLeft counts a user's unused recovery codes.
+func (db *DB) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	if err := db.checkOpen(); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM dashboard_recovery_codes WHERE user_id = $1 AND used_at IS NULL", userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: recovery codes left: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// SetTwoFactorRequired sets an account's two-factor requirement.
+func (db *DB) SetTwoFactorRequired(ctx context.Context, accountID string, required bool) error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	_, err := db.pool.Exec(ctx, "INSERT INTO account_security (account_id, require_two_factor) VALUES ($1, $2) ON CONFLICT (account_id) DO UPDATE SET require_two_factor = $2",
+		accountID, required)
+	if err != nil {
+		return fmt.Errorf("postgres: set two-factor requirement: %w", mapErr(err))
+	}
+	return nil
+}
+
+// TwoFactorRequired reports an account's two-factor requirement.
+func (db *DB) TwoFactorRequired(ctx context.Context, accountID string) (bool, error) {
+	if err := db.checkOpen(); err != nil {
+		return false, err
+	}
+	var req bool
+	err := db.pool.QueryRow(ctx, "SELECT require_two_factor FROM account_security WHERE account_id = $1", accountID).Scan(&req)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: two-factor requirement: %w", mapErr(err))
+	}
+	return req, nil
 }

@@ -54,7 +54,12 @@ type Session struct {
 	Token      string
 	User       *amp.DashboardUser
 	Membership Membership
-	record     *amp.DashboardSession
+	// TwoFactorRequired is whether the account requires two-factor
+	// sign-in; NeedsTwoFactorSetup, whether this user must set it up
+	// before doing anything else.
+	TwoFactorRequired   bool
+	NeedsTwoFactorSetup bool
+	record              *amp.DashboardSession
 }
 
 // Account is the account the session acts for.
@@ -147,7 +152,16 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 			s.log.Warn("refreshing a dashboard session failed", "err", err)
 		}
 	}
-	return &Session{Token: token, User: u, Membership: m, record: rec}, nil
+	return s.newSession(ctx, token, u, m, rec)
+}
+
+// newSession completes a Session with the account's two-factor rule.
+func (s *Service) newSession(ctx context.Context, token string, u *amp.DashboardUser, m Membership, rec *amp.DashboardSession) (*Session, error) {
+	req, err := s.users.TwoFactorRequired(ctx, m.Account.ID)
+	if err != nil {
+		return nil, storeError(err, "", "")
+	}
+	return &Session{Token: token, User: u, Membership: m, TwoFactorRequired: req, NeedsTwoFactorSetup: req && u.TOTPSecret == "", record: rec}, nil
 }
 
 // startSession creates a session for u, after deleting the session with
@@ -178,7 +192,7 @@ func (s *Service) startSession(ctx context.Context, u *amp.DashboardUser, replac
 	if err := s.users.CreateDashboardSession(ctx, rec); err != nil {
 		return nil, fmt.Errorf("create session: %w", storeError(err, "", ""))
 	}
-	return &Session{Token: token, User: u, Membership: m, record: rec}, nil
+	return s.newSession(ctx, token, u, m, rec)
 }
 
 // SignOut ends the session.

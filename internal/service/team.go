@@ -77,6 +77,9 @@ func (s *Service) audit(ctx context.Context, accountID string, action amp.AuditA
 
 // Allow answers FORBIDDEN unless the session's role holds p.
 func (s *Service) Allow(sess *Session, p amp.Permission) error {
+	if sess.NeedsTwoFactorSetup {
+		return amp.Errorf(amp.CodeForbidden, "The account's owner requires two-factor sign-in: set it up under Settings first.")
+	}
 	if sess.Membership.Role.Can(p) {
 		return nil
 	}

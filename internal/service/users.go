@@ -126,6 +126,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, clientIP, replace
 		s.log.Info("dashboard sign-in failed", "client_ip", clientIP)
 		return nil, amp.Errorf(amp.CodeUnauthorized, "%s", MsgBadLogin)
 	}
+	if u.TOTPSecret != "" {
+		// The password was right; the budgets stay spent until the code
+		// is too.
+		return nil, s.startSecondFactor(ctx, u)
+	}
 	s.login.succeed(email)
 	sess, err := s.startSession(ctx, u, replaces)
 	if err != nil {

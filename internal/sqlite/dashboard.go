@@ -15,9 +15,9 @@ import (
 var _ amp.DashboardStore = (*DB)(nil)
 
 const (
-	dashUserCols  = "id, email, password_hash, account_id, role, created_at, password_changed_at"
+	dashUserCols  = "id, email, password_hash, account_id, role, created_at, password_changed_at, totp_secret, totp_step"
 	dashSessCols  = "token_hash, user_id, created_at, last_seen_at, expires_at"
-	sqlInsDashUsr = "INSERT INTO dashboard_users (" + dashUserCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+	sqlInsDashUsr = "INSERT INTO dashboard_users (" + dashUserCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlInsDashSes = "INSERT INTO dashboard_sessions (" + dashSessCols + ") VALUES (?, ?, ?, ?, ?)"
 )
 
@@ -72,7 +72,7 @@ func (db *DB) dashUser(ctx context.Context, op, query string, arg string) (*amp.
 }
 
 func dashUserArgs(u *amp.DashboardUser) []any {
-	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), encTime(u.CreatedAt), encTime(u.PasswordChangedAt)}
+	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), encTime(u.CreatedAt), encTime(u.PasswordChangedAt), u.TOTPSecret, u.TOTPStep}
 }
 
 func scanDashUser(row interface{ Scan(...any) error }) (*amp.DashboardUser, error) {
@@ -81,7 +81,7 @@ func scanDashUser(row interface{ Scan(...any) error }) (*amp.DashboardUser, erro
 		role             string
 		created, changed int64
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &created, &changed); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &created, &changed, &u.TOTPSecret, &u.TOTPStep); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt, u.PasswordChangedAt = amp.Role(role), decTime(created), decTime(changed)

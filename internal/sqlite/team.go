@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/amp-protocol/amp"
@@ -226,4 +227,84 @@ func (db *DB) AuditEvents(ctx context.Context, accountID string, before int64, l
 		out = append(out, &e)
 	}
 	return out, db.mapErr("audit events", rows.Err())
+}
+
+// SetDashboardTOTP sets a user's TOTP secret and recovery codes.
+func (db *DB) SetDashboardTOTP(ctx context.Context, userID, secret string, recoveryHashes []string) error {
+	return db.write(ctx, func(w *writer) error {
+		n, err := dashExec(w, "UPDATE dashboard_users SET totp_secret = ?, totp_step = 0 WHERE id = ?", secret, userID)
+		if err == nil && n == 0 {
+			err = amp.ErrNotFound
+		}
+		if err == nil {
+			_, err = dashExec(w, "DELETE FROM dashboard_recovery_codes WHERE user_id = ?", userID)
+		}
+		for _, h := range recoveryHashes {
+			if err != nil {
+				break
+			}
+			_, err = dashExec(w, "INSERT INTO dashboard_recovery_codes (user_id, code_hash) VALUES (?, ?)", userID, h)
+		}
+		return db.mapErr("set dashboard totp", err)
+	})
+}
+
+// UseTOTPStep moves a user's last accepted TOTP step forward.
+func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64) error {
+	return db.write(ctx, func(w *writer) error {
+		n, err := dashExec(w, "UPDATE dashboard_users SET totp_step = ? WHERE id = ? AND totp_step < ?", step, userID, step)
+		if err == nil && n == 0 {
+			var one int
+			if qerr := w.conn.QueryRowContext(bg, "SELECT 1 FROM dashboard_users WHERE id = ?", userID).Scan(&one); qerr != nil {
+				err = qerr
+			} else {
+				err = amp.ErrConflict
+			}
+		}
+		return db.mapErr("use totp step", err)
+	})
+}
+
+// UseRecoveryCode marks an unused recovery code used.
+func (db *DB) UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) error {
+	at := encTime(now)
+	return db.write(ctx, func(w *writer) error {
+		n, err := dashExec(w, "UPDATE dashboard_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL", at, userID, hash)
+		if err == nil && n == 0 {
+			err = amp.ErrNotFound
+		}
+		return db.mapErr("use recovery code", err)
+	})
+}
+
+// RecoveryCodesLeft counts a user's unused recovery codes.
+func (db *DB) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	if db.closed.Load() {
+		return 0, errClosed
+	}
+	var n int
+	err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM dashboard_recovery_codes WHERE user_id = ? AND used_at IS NULL", userID).Scan(&n)
+	return n, db.mapErr("recovery codes left", err)
+}
+
+// SetTwoFactorRequired sets an account's two-factor requirement.
+func (db *DB) SetTwoFactorRequired(ctx context.Context, accountID string, required bool) error {
+	return db.write(ctx, func(w *writer) error {
+		_, err := dashExec(w, "INSERT INTO account_security (account_id, require_two_factor) VALUES (?1, ?2) ON CONFLICT (account_id) DO UPDATE SET require_two_factor = ?2",
+			accountID, required)
+		return db.mapErr("set two-factor requirement", err)
+	})
+}
+
+// TwoFactorRequired reports an account's two-factor requirement.
+func (db *DB) TwoFactorRequired(ctx context.Context, accountID string) (bool, error) {
+	if db.closed.Load() {
+		return false, errClosed
+	}
+	var req bool
+	err := db.rdb.QueryRowContext(ctx, "SELECT require_two_factor FROM account_security WHERE account_id = ?", accountID).Scan(&req)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return req, db.mapErr("two-factor requirement", err)
 }

@@ -42,6 +42,7 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	t.Run("TeamUseReset", s.testUseReset)
 	t.Run("TeamConcurrentUse", s.testConcurrentUse)
 	t.Run("TeamAudit", s.testAudit)
+	t.Run("TwoFactor", s.testTwoFactor)
 }
 
 type dashSuite struct {
@@ -97,6 +98,8 @@ func checkDashUser(t *testing.T, what string, got, want *amp.DashboardUser) {
 	eq(&d, "Role", got.Role, want.Role)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("PasswordChangedAt", got.PasswordChangedAt, want.PasswordChangedAt)
+	eq(&d, "TOTPSecret", got.TOTPSecret, want.TOTPSecret)
+	eq(&d, "TOTPStep", got.TOTPStep, want.TOTPStep)
 	d.check(t, what)
 }
 

@@ -365,3 +365,68 @@ func (s *dashSuite) testAudit(t *testing.T) {
 		t.Errorf("unknown account has %d events", len(none))
 	}
 }
+
+// A TOTP secret reads back with the user; steps only move forward; a
+// recovery code works once; setting a secret replaces the codes; the
+// account's requirement reads back.
+func (s *dashSuite) testTwoFactor(t *testing.T) {
+	ctx := t.Context()
+	st := s.store(t)
+	a := s.teamAccount(t, st, "acct_team_1")
+	noErr(t, "SetDashboardTOTP", st.SetDashboardTOTP(ctx, "usr_owner", "JBSWY3DPEHPK3PXP", []string{"h1", "h2"}))
+	u, err := st.DashboardUser(ctx, "usr_owner")
+	noErr(t, "DashboardUser", err)
+	if u.TOTPSecret != "JBSWY3DPEHPK3PXP" || u.TOTPStep != 0 {
+		t.Fatalf("after SetDashboardTOTP: secret %q step %d", u.TOTPSecret, u.TOTPStep)
+	}
+	wantErr(t, "SetDashboardTOTP of an unknown user", st.SetDashboardTOTP(ctx, "usr_missing", "X", nil), amp.ErrNotFound)
+
+	noErr(t, "UseTOTPStep", st.UseTOTPStep(ctx, "usr_owner", 100))
+	wantErr(t, "UseTOTPStep replayed", st.UseTOTPStep(ctx, "usr_owner", 100), amp.ErrConflict)
+	wantErr(t, "UseTOTPStep earlier", st.UseTOTPStep(ctx, "usr_owner", 99), amp.ErrConflict)
+	noErr(t, "UseTOTPStep later", st.UseTOTPStep(ctx, "usr_owner", 101))
+	wantErr(t, "UseTOTPStep of an unknown user", st.UseTOTPStep(ctx, "usr_missing", 5), amp.ErrNotFound)
+	u, err = st.DashboardUser(ctx, "usr_owner")
+	noErr(t, "DashboardUser", err)
+	if u.TOTPStep != 101 {
+		t.Errorf("TOTPStep = %d, want 101", u.TOTPStep)
+	}
+
+	n, err := st.RecoveryCodesLeft(ctx, "usr_owner")
+	noErr(t, "RecoveryCodesLeft", err)
+	if n != 2 {
+		t.Errorf("RecoveryCodesLeft = %d, want 2", n)
+	}
+	noErr(t, "UseRecoveryCode", st.UseRecoveryCode(ctx, "usr_owner", "h1", at(0)))
+	wantErr(t, "UseRecoveryCode twice", st.UseRecoveryCode(ctx, "usr_owner", "h1", at(0)), amp.ErrNotFound)
+	wantErr(t, "UseRecoveryCode unknown", st.UseRecoveryCode(ctx, "usr_owner", "h9", at(0)), amp.ErrNotFound)
+	wantErr(t, "UseRecoveryCode of another user", st.UseRecoveryCode(ctx, "usr_other", "h2", at(0)), amp.ErrNotFound)
+	if n, _ := st.RecoveryCodesLeft(ctx, "usr_owner"); n != 1 {
+		t.Errorf("RecoveryCodesLeft after one use = %d, want 1", n)
+	}
+	// A new secret: step back to 0, new codes only.
+	noErr(t, "SetDashboardTOTP again", st.SetDashboardTOTP(ctx, "usr_owner", "NEWSECRET", []string{"h3"}))
+	wantErr(t, "an old code after new ones", st.UseRecoveryCode(ctx, "usr_owner", "h2", at(0)), amp.ErrNotFound)
+	noErr(t, "a new code", st.UseRecoveryCode(ctx, "usr_owner", "h3", at(0)))
+	noErr(t, "UseTOTPStep after a new secret", st.UseTOTPStep(ctx, "usr_owner", 1))
+	// Off.
+	noErr(t, "SetDashboardTOTP off", st.SetDashboardTOTP(ctx, "usr_owner", "", nil))
+	if u, _ := st.DashboardUser(ctx, "usr_owner"); u.TOTPSecret != "" {
+		t.Error("TOTP secret kept after turning it off")
+	}
+
+	req, err := st.TwoFactorRequired(ctx, a.ID)
+	noErr(t, "TwoFactorRequired", err)
+	if req {
+		t.Error("a new account requires two-factor sign-in")
+	}
+	noErr(t, "SetTwoFactorRequired", st.SetTwoFactorRequired(ctx, a.ID, true))
+	if req, _ := st.TwoFactorRequired(ctx, a.ID); !req {
+		t.Error("requirement not stored")
+	}
+	noErr(t, "SetTwoFactorRequired off", st.SetTwoFactorRequired(ctx, a.ID, false))
+	if req, _ := st.TwoFactorRequired(ctx, a.ID); req {
+		t.Error("requirement not cleared")
+	}
+	wantErr(t, "SetTwoFactorRequired of an unknown account", st.SetTwoFactorRequired(ctx, "acct_missing", true), amp.ErrNotFound)
+}

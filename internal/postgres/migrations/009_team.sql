@@ -33,3 +33,22 @@ CREATE TABLE audit_events (
 );
 
 CREATE INDEX audit_events_account ON audit_events (account_id, id);
+
+-- Two-factor sign-in: a user's TOTP secret ('' when off) and the last time
+-- step a code was accepted for (a code is refused at or before it: no
+-- replay); single-use recovery codes by SHA-256; an account's owner can
+-- require two-factor sign-in of every member.
+ALTER TABLE dashboard_users ADD COLUMN totp_secret text NOT NULL DEFAULT '';
+ALTER TABLE dashboard_users ADD COLUMN totp_step bigint NOT NULL DEFAULT 0;
+
+CREATE TABLE dashboard_recovery_codes (
+    user_id   text        NOT NULL REFERENCES dashboard_users (id) ON DELETE CASCADE,
+    code_hash text        NOT NULL,
+    used_at   timestamptz,
+    PRIMARY KEY (user_id, code_hash)
+);
+
+CREATE TABLE account_security (
+    account_id         text    PRIMARY KEY REFERENCES accounts (id),
+    require_two_factor boolean NOT NULL
+);
