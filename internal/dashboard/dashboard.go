@@ -95,6 +95,7 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET "+Prefix+"/signup", h.signupPage)
 	mux.HandleFunc("POST "+Prefix+"/signup", h.signup)
 	mux.HandleFunc("POST "+Prefix+"/logout", h.authed("", h.logout))
+	mux.HandleFunc("POST "+Prefix+"/login/code", h.loginCode)
 	mux.HandleFunc("GET "+Prefix+"/join", h.joinPage)
 	mux.HandleFunc("POST "+Prefix+"/join", h.join)
 	mux.HandleFunc("GET "+Prefix+"/reset", h.resetPage)
@@ -130,6 +131,10 @@ func (h *handler) routes() {
 		mux.HandleFunc("POST "+p+"/members/{id}/remove", h.authed(m, h.removeMember))
 		mux.HandleFunc("POST "+p+"/members/{id}/transfer", h.authed(m, h.transferOwnership))
 		mux.HandleFunc("GET "+p+"/audit", h.authed(m, h.auditPage))
+		mux.HandleFunc("POST "+p+"/settings/two-factor", h.authed(m, h.beginTwoFactor))
+		mux.HandleFunc("POST "+p+"/settings/two-factor/enable", h.authed(m, h.enableTwoFactor))
+		mux.HandleFunc("POST "+p+"/settings/two-factor/disable", h.authed(m, h.disableTwoFactor))
+		mux.HandleFunc("POST "+p+"/settings/two-factor/require", h.authed(m, h.requireTwoFactor))
 	}
 	mux.HandleFunc(Prefix+"/", h.notFound)
 	h.mux = mux
@@ -237,6 +242,12 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 				http.SetCookie(w, &http.Cookie{Name: modeCookieName, Value: string(mode), Path: Prefix + "/",
 					MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
 			}
+		}
+		if s.NeedsTwoFactorSetup && r.Method == http.MethodGet && mode != "" && r.URL.Path != modePath(mode, "settings") {
+			// The owner requires two-factor sign-in: nothing else until
+			// it is set up (the service refuses every action too).
+			http.Redirect(w, r, modePath(mode, "settings")+"?done=two-factor-required", http.StatusSeeOther)
+			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		if err := fn(w, r, rq); err != nil {

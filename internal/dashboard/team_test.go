@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/totp"
 )
 
 var inviteLinkRE = regexp.MustCompile(`id="invite-url" class="mono" type="text" readonly value="([^"]+)"`)
@@ -162,4 +163,64 @@ func TestResetPages(t *testing.T) {
 	wantStatus(t, "sign-in with the new password", b.login("ada@example.com", "another long password"), http.StatusSeeOther)
 	r = e.client().get(link)
 	wantStatus(t, "a used reset link", r, http.StatusNotFound)
+}
+
+var totpSecretRE = regexp.MustCompile(`<code class="mono" id="totp-secret">([A-Z2-7]+)</code>`)
+
+// setupTwoFactor turns on two-factor sign-in through the settings page and
+// returns the secret.
+func (c *client) setupTwoFactor() string {
+	c.t.Helper()
+	r := c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor", nil)
+	wantStatus(c.t, "two-factor setup", r, http.StatusOK)
+	wantContains(c.t, "two-factor setup", r.body, `src="data:image/png;base64,`)
+	m := totpSecretRE.FindStringSubmatch(r.body)
+	if m == nil {
+		c.t.Fatalf("no secret on the setup page:\n%s", r.body)
+	}
+	r = c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor/enable", url.Values{"secret": {m[1]}, "code": {"000000"}})
+	wantStatus(c.t, "a wrong setup code", r, http.StatusBadRequest)
+	wantContains(c.t, "a wrong setup code", r.body, `id="totp-code-error"`)
+	code, err := totp.Code(m[1], c.e.clock.Now())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r = c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor/enable", url.Values{"secret": {m[1]}, "code": {code}})
+	wantStatus(c.t, "two-factor enable", r, http.StatusOK)
+	wantContains(c.t, "two-factor enable", r.body, `aria-label="Recovery codes"`)
+	return m[1]
+}
+
+var challengeRE = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
+
+// Signing in with two-factor on takes a code; a code works once.
+func TestTwoFactorPages(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	secret := c.setupTwoFactor()
+	e.clock.Advance(totp.Period)
+
+	b := e.client()
+	r := b.login("ada@example.com", testPassword)
+	wantStatus(t, "password step", r, http.StatusOK)
+	wantContains(t, "password step", r.body, `autocomplete="one-time-code"`)
+	ch := challengeRE.FindStringSubmatch(r.body)
+	if ch == nil {
+		t.Fatal("no challenge on the code page")
+	}
+	code, _ := totp.Code(secret, e.clock.Now())
+	r = b.submit("/dashboard/login", "/dashboard/login/code", url.Values{"challenge": {html.UnescapeString(ch[1])}, "code": {"111111"}})
+	wantStatus(t, "a wrong code", r, http.StatusUnauthorized)
+	r = b.submit("/dashboard/login", "/dashboard/login/code", url.Values{"challenge": {html.UnescapeString(ch[1])}, "code": {code}})
+	wantStatus(t, "the right code", r, http.StatusSeeOther)
+	wantStatus(t, "signed in", b.get("/dashboard/test/keys"), http.StatusOK)
+
+	// The same code again, from another browser, is refused.
+	o := e.client()
+	r = o.login("ada@example.com", testPassword)
+	ch = challengeRE.FindStringSubmatch(r.body)
+	r = o.submit("/dashboard/login", "/dashboard/login/code", url.Values{"challenge": {html.UnescapeString(ch[1])}, "code": {code}})
+	wantStatus(t, "a replayed code", r, http.StatusUnauthorized)
+	wantContains(t, "a replayed code", r.body, "already used")
 }

@@ -8,8 +8,8 @@ package totp
 import (
 	"bytes"
 	"crypto/subtle"
-	"image/png"
 	"errors"
+	"image/png"
 	"io"
 	"time"
 
