@@ -41,12 +41,12 @@ type Permission string
 
 // The permissions, and the least role that holds each (Role.Can).
 const (
-	PermRead       Permission = "read"        // keys (masked), usage, profiles, plan, members: viewer
+	PermRead       Permission = "read"        // keys (masked), usage, request log, profiles, plan, members: viewer
 	PermKeys       Permission = "keys"        // create, roll, revoke keys: developer
 	PermProfiles   Permission = "profiles"    // erase a profile: admin
 	PermAccount    Permission = "account"     // account name, holdout, plan: admin
 	PermMembers    Permission = "members"     // invite, remove, change roles: admin
-	PermAudit      Permission = "audit"       // read the audit log and request log: admin
+	PermAudit      Permission = "audit"       // read the audit log: admin
 	PermOwnership  Permission = "ownership"   // transfer the account: owner
 	PermEnforce2FA Permission = "enforce_2fa" // require two-factor sign-in: owner
 )

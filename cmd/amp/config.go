@@ -57,6 +57,10 @@ type Config struct {
 	// emails and of printed one-time links (--public-url, AMP_PUBLIC_URL);
 	// the listening address when empty.
 	PublicURL string
+	// RequestLogRetention is how long the dashboard's request log keeps
+	// requests (--request-log-retention, AMP_REQUEST_LOG_RETENTION); it
+	// also keeps at most 10,000 per account and mode.
+	RequestLogRetention time.Duration
 	// SMTPURL is the mail server that sends password reset links
 	// (--smtp-url, AMP_SMTP_URL); without it users ask the operator.
 	SMTPURL string
@@ -71,6 +75,8 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultSignup          = "open"
+
+	DefaultRequestLogRetention = 7 * 24 * time.Hour
 )
 
 // DefaultConfig returns the built-in defaults.
@@ -83,6 +89,8 @@ func DefaultConfig() Config {
 		LogLevel:        DefaultLogLevel,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		Signup:          DefaultSignup,
+
+		RequestLogRetention: DefaultRequestLogRetention,
 	}
 }
 
@@ -240,6 +248,24 @@ var settings = []setting{
 		},
 	},
 	{
+		field: "RequestLogRetention", flag: "request-log-retention", env: "AMP_REQUEST_LOG_RETENTION", meta: "DURATION", def: "168h",
+		doc: "how long the dashboard's request log keeps requests (at most 10,000 per account and mode); 0 turns it off",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("must be a duration such as 168h")
+			}
+			c.RequestLogRetention = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.RequestLogRetention < 0 || c.RequestLogRetention > 90*24*time.Hour {
+				return errors.New("must be between 0 (off) and 2160h (90 days)")
+			}
+			return nil
+		},
+	},
+	{
 		field: "SMTPURL", flag: "smtp-url", env: "AMP_SMTP_URL", meta: "URL",
 		doc: "mail server for password reset emails: smtp://USER:PASS@HOST:587?from=ADDRESS (smtps:// for port 465); needs --public-url",
 		set: func(c *Config, v string) error { c.SMTPURL = v; return nil },
@@ -366,6 +392,8 @@ func (c *Config) value(field string) string {
 		return c.PublicURL
 	case "SMTPURL":
 		return redactURL(c.SMTPURL)
+	case "RequestLogRetention":
+		return c.RequestLogRetention.String()
 	}
 	return ""
 }

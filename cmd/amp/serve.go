@@ -9,7 +9,7 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "public-url", "smtp-url"}
+var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "public-url", "smtp-url", "request-log-retention"}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "serve", "[--addr HOST:PORT] [--data DIR] [flags]", `

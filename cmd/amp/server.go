@@ -89,6 +89,9 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	if ds, ok := store.(amp.DashboardStore); ok {
 		scfg.Users = ds
 	}
+	if rl, ok := store.(amp.RequestLogStore); ok && cfg.RequestLogRetention > 0 {
+		scfg.Requests, scfg.Country, scfg.RequestLogRetention = rl, meter.Country, cfg.RequestLogRetention
+	}
 	if cfg.SMTPURL != "" {
 		mailer, err := mail.Parse(cfg.SMTPURL)
 		if err != nil {

@@ -48,6 +48,9 @@ func TestBrowserTeam(t *testing.T) {
 	if err != nil || firstKey == "" {
 		t.Fatal(err)
 	}
+	// Two requests with the printed key, for the Requests page.
+	e.api("POST", "/v1/context", firstKey, "203.0.113.8", contextBody("customer-1"))
+	e.api("POST", "/v1/context", firstKey, "203.0.113.8", `{"userId": ""}`)
 	setup, err := e.svc.SetupLink(ctx0)
 	if err != nil || setup == "" {
 		t.Fatalf("SetupLink = %q, %v", setup, err)
@@ -165,6 +168,8 @@ func TestBrowserTeam(t *testing.T) {
 	join(viewerLink, "viewer@example.com", "join-viewer")
 	b.open("/dashboard/test/usage", "main h1")
 	b.page("usage-viewer")
+	b.open("/dashboard/test/requests", "main h1")
+	b.page("requests-viewer")
 	b.open("/dashboard/test/keys", "table.keys")
 	if n := eval[int](b, "key actions", `document.querySelectorAll('#key-name, a[href$="/roll"], a[href$="/revoke"]').length`); n != 0 {
 		t.Errorf("the viewer sees %d key actions", n)

@@ -131,6 +131,7 @@ func (h *handler) routes() {
 		mux.HandleFunc("POST "+p+"/members/{id}/remove", h.authed(m, h.removeMember))
 		mux.HandleFunc("POST "+p+"/members/{id}/transfer", h.authed(m, h.transferOwnership))
 		mux.HandleFunc("GET "+p+"/audit", h.authed(m, h.auditPage))
+		mux.HandleFunc("GET "+p+"/requests", h.authed(m, h.requestsPage))
 		mux.HandleFunc("POST "+p+"/settings/two-factor", h.authed(m, h.beginTwoFactor))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/enable", h.authed(m, h.enableTwoFactor))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/disable", h.authed(m, h.disableTwoFactor))

@@ -132,6 +132,7 @@ var funcs = template.FuncMap{
 		return "no"
 	},
 	"mulf": func(n int64, f float64) float64 { return float64(n) * f },
+	"msf":  func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) },
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
 			return nil, fmt.Errorf("dict: odd number of arguments")

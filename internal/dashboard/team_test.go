@@ -2,14 +2,17 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/totp"
 )
 
@@ -223,4 +226,49 @@ func TestTwoFactorPages(t *testing.T) {
 	r = o.submit("/dashboard/login", "/dashboard/login/code", url.Values{"challenge": {html.UnescapeString(ch[1])}, "code": {code}})
 	wantStatus(t, "a replayed code", r, http.StatusUnauthorized)
 	wantContains(t, "a replayed code", r.body, "already used")
+}
+
+// The Requests page finds a failed call by the request id of its error
+// answer, and filters by status and key.
+func TestRequestsPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	a := e.account("ada@example.com")
+	k, err := e.svc.CreateKey(context.Background(), a.ID, amp.ModeTest, service.KeyOptions{Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := e.api("POST", "/v1/context", k.Secret, "203.0.113.8", contextBody("u1")); status != http.StatusOK {
+		t.Fatalf("context: %d %s", status, body)
+	}
+	status, body := e.api("POST", "/v1/context", k.Secret, "203.0.113.8", `{"userId": ""}`)
+	if status != http.StatusBadRequest {
+		t.Fatalf("bad context: %d %s", status, body)
+	}
+	var env amp.ErrorBody
+	if err := json.Unmarshal([]byte(body), &env); err != nil || env.Error.RequestID == "" {
+		t.Fatalf("no requestId in %s (%v)", body, err)
+	}
+	// The service's writer runs once a second (newEnv runs it): wait for
+	// the entry by polling the page, a bounded wait for a background write,
+	// not a timing assertion.
+	var r *response
+	for range 400 {
+		r = c.get("/dashboard/test/requests?request_id=" + url.QueryEscape(env.Error.RequestID))
+		if strings.Contains(r.body, env.Error.Code) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wantStatus(t, "requests page", r, http.StatusOK)
+	wantContains(t, "search by request id", r.body, env.Error.RequestID, env.Error.Code, "POST /v1/context", ">400<", "ci")
+	r = c.get("/dashboard/test/requests?status=2xx")
+	wantContains(t, "2xx", r.body, ">200<")
+	wantLacks(t, "2xx", r.body, env.Error.Code)
+	r = c.get("/dashboard/test/requests?status=teapot")
+	wantStatus(t, "bad status", r, http.StatusBadRequest)
+	wantContains(t, "bad status", r.body, `id="rq-status-error"`)
+	r = c.get("/dashboard/live/requests")
+	wantContains(t, "live requests", r.body, "No requests match.")
 }

@@ -272,3 +272,12 @@ func TestDashboardStore(t *testing.T) {
 		return openUnclosed(t, u)
 	})
 }
+
+// TestRequestLogStore runs the request log conformance suite.
+func TestRequestLogStore(t *testing.T) {
+	runDatabase(t)
+	storetest.RunRequestLog(t, func(t *testing.T) amp.RequestLogStore {
+		u, _ := newSchema(t)
+		return openUnclosed(t, u)
+	})
+}

@@ -61,6 +61,16 @@ type Config struct {
 	// Usage holds the meter's counts, which usage reports read; without
 	// it they say that usage is not recorded.
 	Usage amp.UsageStore
+	// Requests keeps the request log; without it nothing is logged.
+	Requests amp.RequestLogStore
+	// Country maps a client IP to its country for the request log;
+	// UnknownCountry for all when nil.
+	Country func(ip string) string
+	// RequestLogRetention and RequestLogKeep bound the request log: by
+	// age, and in entries per account and mode;
+	// DefaultRequestLogRetention and DefaultRequestLogKeep when zero.
+	RequestLogRetention time.Duration
+	RequestLogKeep      int
 	// Mailer sends password reset links by email; without it users ask
 	// the operator for one (IssueResetLink).
 	Mailer Mailer
@@ -89,6 +99,7 @@ type Service struct {
 
 	users           amp.DashboardStore
 	mailer          Mailer
+	requests        *requestLog
 	allowSignup     bool
 	passwords       *password.Hasher
 	sessionIdle     time.Duration
@@ -114,6 +125,7 @@ func New(cfg Config) (*Service, error) {
 
 		users:           cfg.Users,
 		mailer:          cfg.Mailer,
+		requests:        newRequestLog(cfg),
 		allowSignup:     cfg.AllowSignup,
 		sessionIdle:     cmp.Or(max(cfg.SessionIdle, 0), DefaultSessionIdle),
 		sessionLifetime: cmp.Or(max(cfg.SessionLifetime, 0), DefaultSessionLifetime),
@@ -199,7 +211,8 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // Run performs the service's background jobs until ctx is done: the monthly
 // reset of test-mode data, the flushing of keys' last-used times and the
-// sweeping of expired dashboard sessions.
+// sweeping of expired dashboard sessions, and the writing and pruning of
+// the request log.
 func (s *Service) Run(ctx context.Context) error {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
@@ -216,9 +229,11 @@ func (s *Service) Run(ctx context.Context) error {
 			s.sweepSessions(ctx, now)
 		}
 		s.flushTouches(ctx)
+		s.flushRequestLog(ctx, s.Now())
 		select {
 		case <-ctx.Done():
 			s.flushTouches(context.WithoutCancel(ctx))
+			s.flushRequestLog(context.WithoutCancel(ctx), s.Now())
 			return nil
 		case <-ticker.C:
 		}

@@ -52,3 +52,23 @@ CREATE TABLE account_security (
     account_id         text    PRIMARY KEY REFERENCES accounts (id),
     require_two_factor boolean NOT NULL
 );
+
+-- The request log: the last admitted requests of each tenant, pruned by
+-- age and count (amp.RequestLogStore).
+CREATE TABLE request_log (
+    id         bigserial   PRIMARY KEY,
+    account_id text        NOT NULL,
+    mode       text        NOT NULL,
+    at         timestamptz NOT NULL,
+    key_id     text        NOT NULL,
+    route      text        NOT NULL,
+    status     integer     NOT NULL,
+    code       text        NOT NULL,
+    latency_us bigint      NOT NULL,
+    country    text        NOT NULL,
+    request_id text        NOT NULL
+);
+
+CREATE INDEX request_log_tenant ON request_log (account_id, mode, at);
+CREATE INDEX request_log_request ON request_log (account_id, mode, request_id);
+CREATE INDEX request_log_at ON request_log (at);

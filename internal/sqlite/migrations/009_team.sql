@@ -52,3 +52,23 @@ CREATE TABLE account_security (
     account_id         TEXT    NOT NULL PRIMARY KEY REFERENCES accounts (id),
     require_two_factor INTEGER NOT NULL
 ) STRICT;
+
+-- The request log: the last admitted requests of each tenant, pruned by
+-- age and count (amp.RequestLogStore).
+CREATE TABLE request_log (
+    id         INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT    NOT NULL,
+    mode       TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    key_id     TEXT    NOT NULL,
+    route      TEXT    NOT NULL,
+    status     INTEGER NOT NULL,
+    code       TEXT    NOT NULL,
+    latency_us INTEGER NOT NULL,
+    country    TEXT    NOT NULL,
+    request_id TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX request_log_tenant ON request_log (account_id, mode, at);
+CREATE INDEX request_log_request ON request_log (account_id, mode, request_id);
+CREATE INDEX request_log_at ON request_log (at);
