@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -271,4 +272,48 @@ func TestRequestsPage(t *testing.T) {
 	wantContains(t, "bad status", r.body, `id="rq-status-error"`)
 	r = c.get("/dashboard/live/requests")
 	wantContains(t, "live requests", r.body, "No requests match.")
+}
+
+var nextUsersRE = regexp.MustCompile(`<a class="button" href="([^"]+)">More users</a>`)
+
+// The Profiles page lists users most recently seen first, filters by
+// userId prefix and pages.
+func TestProfileListPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	a := e.account("ada@example.com")
+	k, err := e.svc.CreateKey(context.Background(), a.ID, amp.ModeTest, service.KeyOptions{Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		e.clock.Advance(time.Second)
+		if status, body := e.api("POST", "/v1/context", k.Secret, "203.0.113.8", contextBody(fmt.Sprintf("cust-%02d", i))); status != http.StatusOK {
+			t.Fatalf("context: %d %s", status, body)
+		}
+	}
+	e.clock.Advance(time.Second)
+	e.api("POST", "/v1/context", k.Secret, "203.0.113.8", contextBody("vip-1"))
+	r := c.get("/dashboard/test/profiles")
+	wantStatus(t, "profiles", r, http.StatusOK)
+	first, second := strings.Index(r.body, ">vip-1<"), strings.Index(r.body, ">cust-29<")
+	if first < 0 || second < 0 || first > second {
+		t.Fatalf("the list is not most recent first (vip-1 at %d, cust-29 at %d)", first, second)
+	}
+	wantLacks(t, "first page", r.body, ">cust-05<")
+	m := nextUsersRE.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatal("no next page link")
+	}
+	r = c.get(html.UnescapeString(m[1]))
+	wantContains(t, "second page", r.body, ">cust-05<", ">cust-00<")
+	wantLacks(t, "second page", r.body, ">vip-1<", "More users")
+	r = c.get("/dashboard/test/profiles?prefix=vip")
+	wantContains(t, "prefix", r.body, ">vip-1<")
+	wantLacks(t, "prefix", r.body, ">cust-")
+	r = c.get("/dashboard/test/profiles?prefix=" + url.QueryEscape("bad id\x01"))
+	wantStatus(t, "bad prefix", r, http.StatusBadRequest)
+	wantContains(t, "bad prefix", r.body, `id="prefix-error"`)
+	wantContains(t, "live", c.get("/dashboard/live/profiles").body, "No profiles in live mode yet.")
 }

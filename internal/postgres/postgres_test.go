@@ -281,3 +281,12 @@ func TestRequestLogStore(t *testing.T) {
 		return openUnclosed(t, u)
 	})
 }
+
+// TestProfileList runs the profile list conformance suite.
+func TestProfileList(t *testing.T) {
+	runDatabase(t)
+	storetest.RunProfileList(t, func(t *testing.T) storetest.ProfileListBackend {
+		u, _ := newSchema(t)
+		return openUnclosed(t, u)
+	})
+}

@@ -19,3 +19,9 @@ func TestRequestLogStore(t *testing.T) {
 		return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"))
 	})
 }
+
+func TestProfileList(t *testing.T) {
+	storetest.RunProfileList(t, func(t *testing.T) storetest.ProfileListBackend {
+		return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"))
+	})
+}
