@@ -110,6 +110,7 @@ func (h *handler) routes() {
 		mux.HandleFunc("GET "+p+"/{$}", h.authed(m, h.modeRoot))
 		mux.HandleFunc("GET "+p+"/keys", h.authed(m, h.keysPage))
 		mux.HandleFunc("POST "+p+"/keys", h.authed(m, h.createKey))
+		mux.HandleFunc("GET "+p+"/keys/{id}/created", h.authed(m, h.keyCreated))
 		mux.HandleFunc("GET "+p+"/keys/{id}/roll", h.authed(m, h.rollPage))
 		mux.HandleFunc("POST "+p+"/keys/{id}/roll", h.authed(m, h.rollKey))
 		mux.HandleFunc("GET "+p+"/keys/{id}/revoke", h.authed(m, h.revokePage))

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,28 +192,49 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 	return h.showSecret(w, r, rq, created, nil)
 }
 
-// showSecret renders the one page that ever shows a key in full. It is
-// rendered in the response to the post (never after a redirect), with
-// Cache-Control: no-store, so that neither history nor cache keeps it.
+// newKeyCookie carries a new key's secret from the post that created it to
+// the one page that shows it (post, redirect, get): reloading that page
+// creates nothing. The cookie is scoped to that page's path, HttpOnly,
+// SameSite=Strict, lives two minutes at most and is cleared by the first
+// view; the page checks the secret against the key's hash.
+const newKeyCookie = "amp_new_key"
+
+func createdPath(k *amp.APIKey) string { return modePath(k.Mode, "keys/"+k.ID+"/created") }
+
+// showSecret sends the browser to the page that shows the new key once.
 func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request, created *service.CreatedKey, rolled *amp.APIKey) error {
-	krq := *rq
-	krq.mode = created.Key.Mode
-	base := "http://" + r.Host
-	if r.TLS != nil || h.cfg.Secure {
-		base = "https://" + r.Host
-	}
-	title := "Your new key"
+	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Value: created.Secret, Path: createdPath(created.Key), MaxAge: 120,
+		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
+	dest := createdPath(created.Key)
 	if rolled != nil {
-		title = "Your rolled key"
+		dest += "?rolled=" + url.QueryEscape(rolled.ID)
 	}
-	pd := h.page(&krq, "keys", title, &keyCreatedPage{
-		Secret:   created.Secret,
-		Key:      created.Key,
-		Rolled:   rolled,
-		APIBase:  base,
-		Endpoint: base + "/v1/context",
-	})
-	return h.render(w, http.StatusOK, "key_created", pd)
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+	return nil
+}
+
+// keyCreated is the one page that shows a key in full, with
+// Cache-Control: no-store so that neither history nor cache keeps it. A
+// reload shows the key without its secret.
+func (h *handler) keyCreated(w http.ResponseWriter, r *http.Request, rq *request) error {
+	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	data := &keyCreatedPage{Key: k}
+	if c, err := r.Cookie(newKeyCookie); err == nil && amp.HashKey(c.Value) == k.Hash {
+		data.Secret = c.Value
+	}
+	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Path: createdPath(k), MaxAge: -1, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
+	base := h.requestBase(r)
+	data.APIBase, data.Endpoint = base, base+"/v1/context"
+	title := "Your new key"
+	if id := r.URL.Query().Get("rolled"); id != "" {
+		if old, err := h.ownKey(r.Context(), rq, id); err == nil {
+			data.Rolled, title = old, "Your rolled key"
+		}
+	}
+	return h.render(w, http.StatusOK, "key_created", h.page(rq, "keys", title, data))
 }
 
 // ownKey returns the key id of the signed-in account in the page's mode; a

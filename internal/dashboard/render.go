@@ -306,6 +306,15 @@ func ago(now, t time.Time) string {
 	if future {
 		d = -d
 	}
+	// The past rounds down ("2 hours ago" for 2 h 50 min); the future to
+	// the nearest unit, so that a key made to last 90 days reads "in 90
+	// days" right after, not 89.
+	count := func(unit time.Duration) int {
+		if future {
+			return int((d + unit/2) / unit)
+		}
+		return int(d / unit)
+	}
 	var s string
 	switch {
 	case d < time.Minute:
@@ -314,11 +323,11 @@ func ago(now, t time.Time) string {
 		}
 		return "just now"
 	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
+		s = plural(count(time.Minute), "minute")
 	case d < 48*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+		s = plural(count(time.Hour), "hour")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = plural(count(24*time.Hour), "day")
 	}
 	if future {
 		return "in " + s

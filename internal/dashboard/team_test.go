@@ -76,7 +76,7 @@ func TestMembersPages(t *testing.T) {
 	wantContains(t, "developer's keys page", r.body, `id="new-key"`)
 	wantLacks(t, "developer's keys page", r.body, "Audit log")
 	r = dev.submit("/dashboard/test/keys", "/dashboard/test/keys", url.Values{"name": {"ci"}, "scopes": {"context", "outcome"}, "expires_in_days": {"0"}})
-	wantStatus(t, "developer creates a key", r, http.StatusOK)
+	wantStatus(t, "developer creates a key", r, http.StatusSeeOther)
 	r = dev.get("/dashboard/test/members")
 	wantStatus(t, "developer's members page", r, http.StatusOK)
 	wantContains(t, "developer's members page", r.body, "owner@example.com", "viewer@example.com")
