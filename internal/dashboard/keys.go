@@ -43,7 +43,13 @@ type keyForm struct {
 	Scopes    map[amp.Scope]bool
 	RateLimit string
 	Expiry    int
+	// Errors are the form's mistakes by field (name, scopes, rate_limit,
+	// expiry; "" for one of no field).
+	Errors map[string]string
 }
+
+// keyFormField maps the service's details.field to the form's fields.
+var keyFormField = map[string]string{"name": "name", "scopes": "scopes", "rateLimit": "rate_limit", "expiresIn": "expiry"}
 
 type keysPage struct {
 	Active, Inactive []keyRow
@@ -159,33 +165,42 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 		opts.RateLimit = n
 	}
-	problem := ""
-	switch {
-	case amp.NormalizeName(form.Name) == "":
-		problem = "Give the key a name, such as the service or environment that will use it."
-	case len(opts.Scopes) == 0:
+	// Every mistake of the form at once, each next to its field; the
+	// service's own rules (the name's length, the rate within the plan)
+	// come back one at a time, placed by their details.field.
+	problems := map[string]string{}
+	if amp.NormalizeName(form.Name) == "" {
+		problems["name"] = "Give the key a name, such as the service or environment that will use it."
+	}
+	if len(opts.Scopes) == 0 {
 		// No box ticked is not "every scope", as it is for the CLI.
-		problem = "Choose at least one permission."
-	case expErr != nil || !slices.Contains(expiryChoices, exp):
-		problem = "Choose an expiry from the list."
+		problems["scopes"] = "Choose at least one permission."
+	}
+	if expErr != nil || !slices.Contains(expiryChoices, exp) {
+		problems["expiry"] = "Choose an expiry from the list."
 	}
 	var created *service.CreatedKey
-	if problem == "" {
+	if len(problems) == 0 {
 		var err error
 		created, err = h.svc.CreateKeyAs(r.Context(), rq.sess, rq.mode, opts)
 		if err != nil && httpx.Status(amp.ErrorCode(err)) != http.StatusBadRequest {
 			return err
 		}
 		if err != nil {
-			problem = amp.ErrorMessage(err)
+			field, _ := amp.ErrorDetails(err)["field"].(string)
+			problems[keyFormField[field]] = amp.ErrorMessage(err)
 		}
 	}
-	if problem != "" {
+	if len(problems) > 0 {
+		form.Errors = problems
 		pd, err := h.keysData(r.Context(), rq, form)
 		if err != nil {
 			return err
 		}
-		pd.Error = problem
+		pd.Error = "The key was not created: see the form below."
+		if msg, ok := problems[""]; ok {
+			pd.Error = msg
+		}
 		return h.render(w, http.StatusBadRequest, "keys", pd)
 	}
 	h.log.Info("dashboard: key created", "user_id", rq.user.ID, "key_id", created.Key.ID, "mode", created.Key.Mode)

@@ -317,3 +317,17 @@ func TestProfileListPage(t *testing.T) {
 	wantContains(t, "bad prefix", r.body, `id="prefix-error"`)
 	wantContains(t, "live", c.get("/dashboard/live/profiles").body, "No profiles in live mode yet.")
 }
+
+// The key form reports every mistake at once, each next to its field.
+func TestKeyFormFieldErrors(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	r := c.submit("/dashboard/test/keys", "/dashboard/test/keys", url.Values{"name": {" "}, "expires_in_days": {"12"}})
+	wantStatus(t, "bad key form", r, http.StatusBadRequest)
+	wantContains(t, "bad key form", r.body, `id="key-name-error"`, `id="key-scopes-error"`, `id="key-expiry-error"`, `aria-invalid="true"`)
+	r = c.submit("/dashboard/test/keys", "/dashboard/test/keys", url.Values{"name": {"ci"}, "scopes": {"context"}, "expires_in_days": {"0"}, "rate_limit": {"999999"}})
+	wantStatus(t, "rate above the plan", r, http.StatusBadRequest)
+	wantContains(t, "rate above the plan", r.body, `id="key-rate-error"`)
+	wantLacks(t, "rate above the plan", r.body, `id="key-name-error"`)
+}
