@@ -197,9 +197,12 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 		if err != nil {
 			return err
 		}
+		// One mistake is said in the banner too; several are summed up.
 		pd.Error = "The key was not created: see the form below."
-		if msg, ok := problems[""]; ok {
-			pd.Error = msg
+		if len(problems) == 1 {
+			for _, msg := range problems {
+				pd.Error = msg
+			}
 		}
 		return h.render(w, http.StatusBadRequest, "keys", pd)
 	}
