@@ -44,6 +44,7 @@ type membersPage struct {
 	Link      string
 	LinkRole  amp.Role
 	LinkEmail string
+	Emailed   bool // the link was also sent to LinkEmail
 }
 
 type auditPage struct {
@@ -120,6 +121,11 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request, rq *request) er
 		return err
 	}
 	data.Link, data.LinkRole, data.LinkEmail = h.requestBase(r)+Prefix+"/join?t="+url.QueryEscape(inv.Secret), inv.Token.Role, inv.Token.Email
+	if h.cfg.PublicURL != "" {
+		// The emailed link points at the configured address, never at the
+		// request's Host header.
+		data.Emailed = h.svc.EmailInvitation(r.Context(), rq.sess, inv, h.cfg.PublicURL+Prefix+"/join?t="+url.QueryEscape(inv.Secret))
+	}
 	h.log.Info("dashboard: member invited", "user_id", rq.user.ID, "account_id", rq.account.ID, "role", inv.Token.Role)
 	return h.render(w, http.StatusOK, "members", h.page(rq, "members", "Members", data))
 }

@@ -182,3 +182,21 @@ func (s *Service) SetupLink(ctx context.Context) (string, error) {
 	}
 	return secret, nil
 }
+
+// EmailInvitation sends a new invitation's link to the address it names,
+// when the server can send email; it reports whether it sent one. The
+// inviter sees the link anyway, so a failure to send is logged and
+// reported as false, not as an error.
+func (s *Service) EmailInvitation(ctx context.Context, sess *Session, inv *Invitation, link string) bool {
+	if s.mailer == nil || inv.Token.Email == "" {
+		return false
+	}
+	body := fmt.Sprintf("%s invites you to the %q account of the AMP dashboard, as %s.\n\n"+
+		"To join, open this link within 7 days. It works once:\n\n%s\n\n"+
+		"If you do not expect this invitation, ignore this email.\n", sess.User.Email, sess.Account().Name, inv.Token.Role, link)
+	if err := s.mailer.Send(ctx, inv.Token.Email, "You are invited to "+sess.Account().Name+" on AMP", body); err != nil {
+		s.log.Error("sending an invitation email failed", "account_id", sess.Account().ID, "err", err)
+		return false
+	}
+	return true
+}

@@ -160,3 +160,35 @@ func TestSetupLink(t *testing.T) {
 	_, err = f.svc.AcceptInvitation(ctx, service.Join{Secret: secret, Email: "second@example.com", Password: goodPassword, ClientIP: "192.0.2.3"})
 	wantCode(t, err, amp.CodeNotFound)
 }
+
+// An invitation that names an email is mailed when a mailer is set.
+func TestEmailInvitation(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	m := &fakeMailer{}
+	svc, err := service.New(service.Config{Store: tm.db, Learner: fixedLearner{}, Now: tm.clock.Now, Seed: 4, Users: tm.db, Mailer: m,
+		Passwords: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := svc.Invite(ctx, tm.owner, "dev@example.com", amp.RoleDeveloper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !svc.EmailInvitation(ctx, tm.owner, inv, "https://amp.example/dashboard/join?t="+inv.Secret) {
+		t.Fatal("not sent")
+	}
+	if len(m.sent) != 1 || !strings.HasPrefix(m.sent[0], "dev@example.com\n") || !strings.Contains(m.sent[0], inv.Secret) || !strings.Contains(m.sent[0], "as developer") {
+		t.Fatalf("sent %q", m.sent)
+	}
+	anon, err := svc.Invite(ctx, tm.owner, "", amp.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.EmailInvitation(ctx, tm.owner, anon, "x") || len(m.sent) != 1 {
+		t.Error("an invitation without an email was mailed")
+	}
+	if tm.svc.EmailInvitation(ctx, tm.owner, inv, "x") {
+		t.Error("mailed without a mailer")
+	}
+}
