@@ -6,22 +6,28 @@ import (
 )
 
 // DashboardUser is a person who signs in to the web dashboard. Each user
-// owns exactly one account, created with the user at sign-up (or chosen by
-// the operator when the user is added from the command line).
+// is a member of exactly one account, with a role: the owner of the
+// account created at sign-up, or whatever role an invitation gave.
 type DashboardUser struct {
 	ID           string
 	Email        string // normalised: trimmed and lower-cased
 	PasswordHash string // a PHC string ("$argon2id$v=19$m=…,t=…,p=…$salt$hash"); never the password
 	AccountID    string
+	Role         Role
 	CreatedAt    time.Time
 	// PasswordChangedAt is when the password was last set; sessions created
 	// before it are no longer valid.
 	PasswordChangedAt time.Time
+	// TOTPSecret is the base32 secret of two-factor sign-in; "" when the
+	// user has none. It is a secret: never logged or shown after setup.
+	TOTPSecret string
+	// TOTPStep is the last RFC 6238 time step a code was accepted for; a
+	// code of that step or an earlier one is refused (no replay).
+	TOTPStep int64
 }
 
-// Role is what a dashboard user may do in an account they are a member
-// of. Every user is today the owner of the one account created with them;
-// roles with fewer rights join this list when accounts get more members.
+// Role is what a dashboard user may do in the account they are a member
+// of (see Roles and Role.Can).
 type Role string
 
 // RoleOwner may do everything in the account: keys, usage, profiles,
@@ -43,10 +49,11 @@ type DashboardSession struct {
 // pass storetest.RunDashboard. Methods return ErrNotFound,
 // ErrConflict or ErrUnavailable (wrapped) for those conditions.
 type DashboardStore interface {
+	TeamStore
 	// CreateDashboardUser stores u. When a is not nil, the account is
 	// created in the same transaction, so that a failed sign-up leaves no
 	// account behind. ErrConflict if the email, the user id or the account
-	// id is taken, or if the account already has a user; ErrNotFound if a is
+	// id is taken, or if u is an owner and the account has one; ErrNotFound if a is
 	// nil and u.AccountID does not exist.
 	CreateDashboardUser(ctx context.Context, u *DashboardUser, a *Account) error
 	// DashboardUser returns a user by id, or ErrNotFound.

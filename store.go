@@ -180,6 +180,8 @@ type Store interface {
 	QuotaStore
 	DashboardStore
 	WebhookStore
+	RequestLogStore
+	ProfileLister
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store; pending writes are finished first.

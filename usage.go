@@ -24,6 +24,10 @@ type RequestEvent struct {
 	ClientIP  string
 	Duration  time.Duration
 	At        time.Time
+	// RequestID and Code (the error code of an error response, "" for
+	// success) feed the request log.
+	RequestID string
+	Code      string
 }
 
 // Limiter admits requests under an account's plan: its rate per account and

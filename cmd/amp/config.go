@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amp-protocol/amp/internal/mail"
 )
 
 // Config is every setting of amp, in one place. A setting comes from its
@@ -76,35 +79,48 @@ type Config struct {
 	// ids, to trace spans (--trace-sensitive, AMP_TRACE_SENSITIVE). Tracing
 	// itself is turned on by the standard OTEL_* variables.
 	TraceSensitive bool
+	// PublicURL is the URL users reach the server at, for the links of
+	// emails and of printed one-time links (--public-url, AMP_PUBLIC_URL);
+	// the listening address when empty.
+	PublicURL string
+	// RequestLogRetention is how long the dashboard's request log keeps
+	// requests (--request-log-retention, AMP_REQUEST_LOG_RETENTION); it
+	// also keeps at most 10,000 per account and mode.
+	RequestLogRetention time.Duration
+	// SMTPURL is the mail server that sends password reset links
+	// (--smtp-url, AMP_SMTP_URL); without it users ask the operator.
+	SMTPURL string
 }
 
 // Defaults of Config.
 const (
-	DefaultAddr               = "127.0.0.1:8080"
-	DefaultDataDir            = "./amp-data"
-	DefaultSync               = "normal"
-	DefaultLogFormat          = "text"
-	DefaultLogLevel           = "info"
-	DefaultShutdownTimeout    = 15 * time.Second
-	DefaultSignup             = "open"
-	DefaultKeyRotationAge     = 90 * 24 * time.Hour
-	DefaultRateLimitSustained = 10 * time.Minute
-	DefaultWebhookTimeout     = 10 * time.Second
+	DefaultAddr                = "127.0.0.1:8080"
+	DefaultDataDir             = "./amp-data"
+	DefaultSync                = "normal"
+	DefaultLogFormat           = "text"
+	DefaultLogLevel            = "info"
+	DefaultShutdownTimeout     = 15 * time.Second
+	DefaultSignup              = "open"
+	DefaultKeyRotationAge      = 90 * 24 * time.Hour
+	DefaultRateLimitSustained  = 10 * time.Minute
+	DefaultWebhookTimeout      = 10 * time.Second
+	DefaultRequestLogRetention = 7 * 24 * time.Hour
 )
 
 // DefaultConfig returns the built-in defaults.
 func DefaultConfig() Config {
 	return Config{
-		Addr:               DefaultAddr,
-		DataDir:            DefaultDataDir,
-		Sync:               DefaultSync,
-		LogFormat:          DefaultLogFormat,
-		LogLevel:           DefaultLogLevel,
-		ShutdownTimeout:    DefaultShutdownTimeout,
-		Signup:             DefaultSignup,
-		KeyRotationAge:     DefaultKeyRotationAge,
-		RateLimitSustained: DefaultRateLimitSustained,
-		WebhookTimeout:     DefaultWebhookTimeout,
+		Addr:                DefaultAddr,
+		DataDir:             DefaultDataDir,
+		Sync:                DefaultSync,
+		LogFormat:           DefaultLogFormat,
+		LogLevel:            DefaultLogLevel,
+		ShutdownTimeout:     DefaultShutdownTimeout,
+		Signup:              DefaultSignup,
+		KeyRotationAge:      DefaultKeyRotationAge,
+		RateLimitSustained:  DefaultRateLimitSustained,
+		WebhookTimeout:      DefaultWebhookTimeout,
+		RequestLogRetention: DefaultRequestLogRetention,
 	}
 }
 
@@ -329,7 +345,54 @@ var settings = []setting{
 			return nil
 		},
 	},
-}
+	{
+		field: "PublicURL", flag: "public-url", env: "AMP_PUBLIC_URL", meta: "URL",
+		doc: "URL users reach the server at (https://amp.example.com), for the links of emails and printed one-time links",
+		set: func(c *Config, v string) error { c.PublicURL = strings.TrimRight(v, "/"); return nil },
+		check: func(c *Config) error {
+			if c.PublicURL == "" {
+				return nil
+			}
+			u, err := url.Parse(c.PublicURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				return errors.New("must be an http or https URL such as https://amp.example.com")
+			}
+			return nil
+		},
+	}, {
+		field: "RequestLogRetention", flag: "request-log-retention", env: "AMP_REQUEST_LOG_RETENTION", meta: "DURATION", def: "168h",
+		doc: "how long the dashboard's request log keeps requests (at most 10,000 per account and mode); 0 turns it off",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("must be a duration such as 168h")
+			}
+			c.RequestLogRetention = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.RequestLogRetention < 0 || c.RequestLogRetention > 90*24*time.Hour {
+				return errors.New("must be between 0 (off) and 2160h (90 days)")
+			}
+			return nil
+		},
+	}, {
+		field: "SMTPURL", flag: "smtp-url", env: "AMP_SMTP_URL", meta: "URL",
+		doc: "mail server for password reset emails: smtp://USER:PASS@HOST:587?from=ADDRESS (smtps:// for port 465); needs --public-url",
+		set: func(c *Config, v string) error { c.SMTPURL = v; return nil },
+		check: func(c *Config) error {
+			if c.SMTPURL == "" {
+				return nil
+			}
+			if _, err := mail.Parse(c.SMTPURL); err != nil {
+				return errors.New(strings.TrimPrefix(err.Error(), "mail: "))
+			}
+			if c.PublicURL == "" {
+				return errors.New("needs --public-url (AMP_PUBLIC_URL), the address the emailed links point to")
+			}
+			return nil
+		},
+	}}
 
 // parsePrefix reads a CIDR, or a bare address as a one-address network.
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -447,6 +510,12 @@ func (c *Config) value(field string) string {
 		return c.WebhookTimeout.String()
 	case "TraceSensitive":
 		return strconv.FormatBool(c.TraceSensitive)
+	case "PublicURL":
+		return c.PublicURL
+	case "SMTPURL":
+		return redactURL(c.SMTPURL)
+	case "RequestLogRetention":
+		return c.RequestLogRetention.String()
 	}
 	return ""
 }

@@ -41,6 +41,7 @@ func TestConfigPrecedence(t *testing.T) {
 			"AMP_ADDR": ":9000", "AMP_DATA_DIR": "/var/lib/amp", "AMP_SYNC": "full", "AMP_LOG_FORMAT": "json",
 			"AMP_LOG_LEVEL": "debug", "AMP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7", "AMP_SHUTDOWN_TIMEOUT": "3s",
 			"AMP_DATABASE_URL": "postgres://amp@db/amp", "AMP_SIGNUP": "closed", "AMP_SECURE_COOKIES": "true",
+			"AMP_PUBLIC_URL": "https://amp.example.com/", "AMP_REQUEST_LOG_RETENTION": "24h",
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -50,6 +51,7 @@ func TestConfigPrecedence(t *testing.T) {
 			TrustedProxies:  []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")},
 			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp", Signup: "closed", SecureCookies: true,
 			KeyRotationAge: DefaultKeyRotationAge, RateLimitSustained: DefaultRateLimitSustained, WebhookTimeout: DefaultWebhookTimeout,
+			PublicURL: "https://amp.example.com", RequestLogRetention: 24 * time.Hour,
 		}
 		if fmt.Sprint(cfg) != fmt.Sprint(want) {
 			t.Errorf("got %+v, want %+v", cfg, want)
@@ -141,5 +143,30 @@ func TestParseDuration(t *testing.T) {
 		if _, err := parseDuration(in); err == nil {
 			t.Errorf("parseDuration(%q): got nil error", in)
 		}
+	}
+}
+
+// The settings of the team features: a public URL must be one, the mail
+// server needs it, and the request log's retention is bounded.
+func TestTeamSettings(t *testing.T) {
+	for _, bad := range []map[string]string{
+		{"AMP_PUBLIC_URL": "amp.example.com"},
+		{"AMP_PUBLIC_URL": "ftp://amp.example.com"},
+		{"AMP_SMTP_URL": "smtp://mail.example:587?from=amp@example.com"}, // no public URL
+		{"AMP_SMTP_URL": "smtp://mail.example:587", "AMP_PUBLIC_URL": "https://amp.example.com"},
+		{"AMP_REQUEST_LOG_RETENTION": "-1h"},
+		{"AMP_REQUEST_LOG_RETENTION": "2161h"},
+		{"AMP_REQUEST_LOG_RETENTION": "a week"},
+	} {
+		if _, err := parseServe(t, bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	cfg, err := parseServe(t, map[string]string{"AMP_SMTP_URL": "smtp://u:secret@mail.example:587?from=amp@example.com", "AMP_PUBLIC_URL": "https://amp.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := cfg.value("SMTPURL"); strings.Contains(v, "secret") {
+		t.Errorf("the SMTP password is shown: %s", v)
 	}
 }

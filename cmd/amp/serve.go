@@ -9,7 +9,7 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout", "trace-sensitive"}
+var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout", "trace-sensitive", "public-url", "smtp-url", "request-log-retention"}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "serve", "[--addr HOST:PORT] [--data DIR] [flags]", `
@@ -45,6 +45,13 @@ same data directory while serve runs.`, serveSettings...)
 	if secret != "" {
 		printFirstStart(e.stdout, acct, secret, s.baseURL())
 	}
+	setup, err := s.svc.SetupLink(ctx)
+	if err != nil {
+		s.ln.Close()
+		store.Close()
+		return fmt.Errorf("create the first-run setup link: %w", err)
+	}
+	printDashboard(e.stdout, s, setup)
 	printListening(e.stdout, s)
 	s.log.Info("listening", "addr", s.addr().String(), "store", storeKind(cfg))
 	return s.run(ctx)
@@ -78,6 +85,34 @@ func curlLine(baseURL, secret string) string {
 	return fmt.Sprintf(`curl %s/v1/context -H "Authorization: Bearer %s" -H "Content-Type: application/json" -d '{"userId":"user_123","task":"build a feature"}'`,
 		baseURL, secret)
 }
+
+// publicURL is where users reach the server: --public-url, or the
+// listening address.
+func (s *server) publicURL() string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	return s.baseURL()
+}
+
+// printDashboard names the dashboard and, while the default account has
+// no dashboard user, the one-time link that claims it.
+func printDashboard(w io.Writer, s *server, setup string) {
+	base := s.publicURL()
+	fmt.Fprintf(w, "Dashboard: %s/dashboard/\n", base)
+	if setup != "" {
+		fmt.Fprintf(w, `
+The %q account (the account of the first key) has no dashboard user yet.
+To own it, open this one-time link within 7 days (a new one is printed at
+every start until it is used):
+
+    %s
+
+`, amp.DefaultAccountName, setupURL(base, setup))
+	}
+}
+
+func setupURL(base, secret string) string { return base + "/dashboard/join?t=" + secret }
 
 // printListening prints the line tests and scripts wait for.
 func printListening(w io.Writer, s *server) {

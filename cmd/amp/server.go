@@ -13,6 +13,7 @@ import (
 	"github.com/amp-protocol/amp/internal/dashboard"
 	"github.com/amp-protocol/amp/internal/evaluate"
 	"github.com/amp-protocol/amp/internal/httpapi"
+	"github.com/amp-protocol/amp/internal/mail"
 	"github.com/amp-protocol/amp/internal/meter"
 	"github.com/amp-protocol/amp/internal/metrics"
 	"github.com/amp-protocol/amp/internal/ratelimit"
@@ -94,6 +95,17 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 	}()
 	scfg := service.Config{Store: tr.Store(store, storeKindName(cfg)), Learner: newLearner(), Logger: log, Limiter: limiter, Tracer: tr.Tracer(),
 		AllowSignup: cfg.Signup == "open", Users: store, Usage: store, Quota: limiter}
+	if cfg.RequestLogRetention > 0 {
+		scfg.Requests, scfg.Country, scfg.RequestLogRetention = store, meter.Country, cfg.RequestLogRetention
+	}
+	if cfg.SMTPURL != "" {
+		mailer, err := mail.Parse(cfg.SMTPURL)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		scfg.Mailer = mailer
+	}
 	if o.noLimits {
 		scfg.Limiter = nil
 	}
@@ -173,8 +185,9 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
 	api.Mount("/mcp", newMCPHandler(log, svc, api))
 	dcfg := dashboard.Config{
-		Logger: log,
-		Secure: cfg.SecureCookies,
+		Logger:    log,
+		Secure:    cfg.SecureCookies,
+		PublicURL: cfg.PublicURL,
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/amp-protocol/amp/internal/service"
@@ -12,6 +14,7 @@ import (
 func userCommands() []subcommand {
 	return []subcommand{
 		{"add", "--data DIR --email EMAIL [--account ID | --account-name NAME] < password", "add a dashboard user, reading the password from standard input", runUsersAdd},
+		{"reset-password", "--data DIR --email EMAIL [--public-url URL]", "print a one-time link that lets a dashboard user choose a new password", runUsersResetPassword},
 	}
 }
 
@@ -27,7 +30,8 @@ input, so that it appears neither in the process list nor in the shell's
 history; it must follow the sign-up form's rules (at least 12 characters).
 
 With --account the user owns an existing account, such as the "default"
-account of a new server (one user per account). Without it a new starter
+account of a new server, if it has no owner yet; invite other members from
+the dashboard's Members page. Without it a new starter
 account is created, named --account-name or, when empty, the email. The
 new user's id is printed on standard output.`, adminSettings...)
 	email := cl.fs.String("email", "", "the user's `EMAIL`, used to sign in")
@@ -65,5 +69,42 @@ new user's id is printed on standard output.`, adminSettings...)
 		return err
 	}
 	fmt.Fprintln(e.stdout, u.ID)
+	return nil
+}
+
+func runUsersResetPassword(ctx context.Context, e *env, args []string) error {
+	cl := newCmdLine(e, "users reset-password", subSynopsis(userCommands(), "reset-password"), `
+Print a one-time link that lets the dashboard user with --email choose a
+new password, for a user locked out on a server that sends no email (see
+serve --smtp-url). Pass it to the user by a channel you trust: whoever
+opens it can set the password. It works once, within 24 hours; using it
+signs out every session of the user. Issuing it changes nothing until it
+is used, and the account's audit log records it.
+
+The link starts with --public-url (AMP_PUBLIC_URL), the address users reach
+the server at, or else http://--addr.`, append(slices.Clone(adminSettings), "addr", "public-url")...)
+	email := cl.fs.String("email", "", "the user's `EMAIL`")
+	if _, done, err := cl.parse(args, 0, 0); done {
+		return err
+	}
+	if err := cl.required("email", *email); err != nil {
+		return err
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return err
+	}
+	secret, err := a.svc.IssueResetLink(ctx, *email)
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	base := cl.cfg.PublicURL
+	if base == "" {
+		base = "http://" + cl.cfg.Addr
+	}
+	fmt.Fprintln(e.stdout, base+"/dashboard/reset?t="+url.QueryEscape(secret))
 	return nil
 }

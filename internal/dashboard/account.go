@@ -30,6 +30,7 @@ type settingsPage struct {
 	Name           string
 	HoldoutPercent string
 	Idle, Lifetime string // the session timeouts, in words
+	TwoFactor      twoFactorState
 }
 
 func (h *handler) planPage(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -54,8 +55,20 @@ func (h *handler) planPage(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request, rq *request) error {
-	pd := h.page(rq, "settings", "Settings", h.settingsData(rq.account.Name, strconv.Itoa(rq.account.HoldoutPercent)))
+	data := h.settingsData(rq.account.Name, strconv.Itoa(rq.account.HoldoutPercent))
+	if err := h.twoFactorData(r, rq, data); err != nil {
+		return err
+	}
+	pd := h.page(rq, "settings", "Settings", data)
 	switch r.URL.Query().Get("done") {
+	case "two-factor-required":
+		pd.Error = "The account's owner requires two-factor sign-in. Set it up below to continue."
+	case "two-factor-off":
+		pd.Flash = "Two-factor sign-in is off."
+	case "two-factor-required-on":
+		pd.Flash = "Every member must now sign in with two factors; those without it set it up at their next page."
+	case "two-factor-required-off":
+		pd.Flash = "Two-factor sign-in is no longer required."
 	case "account":
 		pd.Flash = "Account settings saved."
 	case "password":
@@ -92,7 +105,7 @@ func (h *handler) updateAccount(w http.ResponseWriter, r *http.Request, rq *requ
 		// message says what is allowed.
 		holdout = -1
 	}
-	_, err = h.svc.UpdateAccount(r.Context(), rq.account.ID, func(a *amp.Account) error {
+	_, err = h.svc.UpdateAccountAs(r.Context(), rq.sess, func(a *amp.Account) error {
 		a.Name, a.HoldoutPercent = form.Name, holdout
 		return nil
 	})
@@ -112,7 +125,13 @@ func (h *handler) settingsProblem(w http.ResponseWriter, r *http.Request, rq *re
 		return err
 	}
 	setRetryAfter(w, err)
+	if terr := h.twoFactorData(r, rq, form); terr != nil {
+		return terr
+	}
 	pd := h.page(rq, "settings", "Settings", form)
+	if field, _ := amp.ErrorDetails(err)["field"].(string); field != "" {
+		form.TwoFactor.FieldErrors = map[string]string{field: amp.ErrorMessage(err)}
+	}
 	pd.Error = amp.ErrorMessage(err)
 	return h.render(w, status, "settings", pd)
 }

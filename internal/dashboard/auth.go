@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +20,8 @@ import (
 
 // authPage is the data of the sign-in and sign-up pages.
 type authPage struct {
+	// Challenge is the half-done sign-in awaiting a second factor.
+	Challenge   string
 	Email       string
 	AccountName string
 	Next        string
@@ -53,8 +56,11 @@ func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := &authPage{Next: safeNext(r.URL.Query().Get("next")), AllowSignup: h.svc.SignupOpen()}
-	if r.URL.Query().Get("done") == "signed-out" {
+	switch r.URL.Query().Get("done") {
+	case "signed-out":
 		data.Flash = "You have signed out."
+	case "reset":
+		data.Flash = "Password changed, and every session of this login signed out. Sign in with the new password."
 	}
 	h.renderAuth(w, r, http.StatusOK, "login", data)
 }
@@ -117,8 +123,57 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := h.svc.SignIn(r.Context(), email, r.PostFormValue("password"), httpx.RequestClientIP(r), h.sessionToken(r))
+	var sf *service.SecondFactorNeeded
+	if errors.As(err, &sf) {
+		data.Challenge = sf.Challenge
+		h.renderPublic(w, r, http.StatusOK, "login_code", "Two-factor sign-in", data, "", "")
+		return
+	}
 	if err != nil {
 		h.refused(w, r, "login", data, err)
+		return
+	}
+	h.signedIn(w, s)
+	dest := data.Next
+	if dest == "" {
+		dest = Prefix + "/"
+	}
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
+
+// loginCode finishes a two-factor sign-in with a code.
+func (h *handler) loginCode(w http.ResponseWriter, r *http.Request) {
+	data := &authPage{Challenge: r.PostFormValue("challenge"), Next: safeNext(r.PostFormValue("next"))}
+	if !h.checkPreSessionCSRF(r) {
+		data.Error = "This form has expired. Please try again."
+		h.renderPublic(w, r, http.StatusForbidden, "login_code", "Two-factor sign-in", data, data.Error, "")
+		return
+	}
+	s, err := h.svc.SignInSecondFactor(r.Context(), data.Challenge, r.PostFormValue("code"), httpx.RequestClientIP(r), h.sessionToken(r))
+	if err != nil {
+		page := "login_code"
+		if amp.ErrorCode(err) == amp.CodeNotFound {
+			// The challenge is gone: back to the password.
+			page, data.Challenge = "login", ""
+		}
+		code := amp.ErrorCode(err)
+		status := httpx.Status(code)
+		if status >= 500 {
+			h.fail(w, r, nil, err)
+			return
+		}
+		httpx.FromContext(r.Context()).Code = code
+		if code == amp.CodeRateLimitExceeded {
+			secs, _ := amp.ErrorDetails(err)["retryAfter"].(int)
+			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		}
+		data.AllowSignup = h.svc.SignupOpen()
+		data.Error = amp.ErrorMessage(err)
+		title := "Two-factor sign-in"
+		if page == "login" {
+			title = "Sign in"
+		}
+		h.renderPublic(w, r, status, page, title, data, data.Error, "")
 		return
 	}
 	h.signedIn(w, s)

@@ -402,7 +402,7 @@ func TestCSRF(t *testing.T) {
 		t.Fatalf("forged posts created %d keys", len(keys))
 	}
 	r := a.post("/dashboard/test/keys", form(good), "Origin", e.srv.URL, "Sec-Fetch-Site", "same-origin")
-	wantStatus(t, "a same-origin post with the token", r, http.StatusOK)
+	wantStatus(t, "a same-origin post with the token", r, http.StatusSeeOther)
 
 	// The sign-in form has a pre-session token too (against login CSRF).
 	c := e.client()

@@ -29,6 +29,10 @@ type Config struct {
 	// when the dashboard is served over TLS, directly or behind a
 	// TLS-terminating proxy.
 	Secure bool
+	// PublicURL is where users reach the server (https://amp.example.com),
+	// for the links of password reset emails. Links shown in the page use
+	// the request's own host.
+	PublicURL string
 	// Lift measures what personalisation adds, for the Profiles page's
 	// learning card when the account has a holdout; without it the card
 	// says that lift is not measured.
@@ -91,6 +95,13 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET "+Prefix+"/signup", h.signupPage)
 	mux.HandleFunc("POST "+Prefix+"/signup", h.signup)
 	mux.HandleFunc("POST "+Prefix+"/logout", h.authed("", h.logout))
+	mux.HandleFunc("POST "+Prefix+"/login/code", h.loginCode)
+	mux.HandleFunc("GET "+Prefix+"/join", h.joinPage)
+	mux.HandleFunc("POST "+Prefix+"/join", h.join)
+	mux.HandleFunc("GET "+Prefix+"/reset", h.resetPage)
+	mux.HandleFunc("POST "+Prefix+"/reset", h.reset)
+	mux.HandleFunc("GET "+Prefix+"/forgot", h.forgotPage)
+	mux.HandleFunc("POST "+Prefix+"/forgot", h.forgot)
 	// Every page of the signed-in dashboard exists once per mode, with the
 	// mode in its path: a tab stays in the mode it shows, and forms post to
 	// the mode they were rendered in.
@@ -99,6 +110,7 @@ func (h *handler) routes() {
 		mux.HandleFunc("GET "+p+"/{$}", h.authed(m, h.modeRoot))
 		mux.HandleFunc("GET "+p+"/keys", h.authed(m, h.keysPage))
 		mux.HandleFunc("POST "+p+"/keys", h.authed(m, h.createKey))
+		mux.HandleFunc("GET "+p+"/keys/{id}/created", h.authed(m, h.keyCreated))
 		mux.HandleFunc("GET "+p+"/keys/{id}/roll", h.authed(m, h.rollPage))
 		mux.HandleFunc("POST "+p+"/keys/{id}/roll", h.authed(m, h.rollKey))
 		mux.HandleFunc("GET "+p+"/keys/{id}/revoke", h.authed(m, h.revokePage))
@@ -113,6 +125,18 @@ func (h *handler) routes() {
 		mux.HandleFunc("POST "+p+"/settings/account", h.authed(m, h.updateAccount))
 		mux.HandleFunc("POST "+p+"/settings/password", h.authed(m, h.changePassword))
 		mux.HandleFunc("POST "+p+"/settings/sessions", h.authed(m, h.endOtherSessions))
+		mux.HandleFunc("GET "+p+"/members", h.authed(m, h.membersPage))
+		mux.HandleFunc("POST "+p+"/members/invite", h.authed(m, h.invite))
+		mux.HandleFunc("POST "+p+"/members/invitations/revoke", h.authed(m, h.revokeInvitation))
+		mux.HandleFunc("POST "+p+"/members/{id}/role", h.authed(m, h.changeRole))
+		mux.HandleFunc("POST "+p+"/members/{id}/remove", h.authed(m, h.removeMember))
+		mux.HandleFunc("POST "+p+"/members/{id}/transfer", h.authed(m, h.transferOwnership))
+		mux.HandleFunc("GET "+p+"/audit", h.authed(m, h.auditPage))
+		mux.HandleFunc("GET "+p+"/requests", h.authed(m, h.requestsPage))
+		mux.HandleFunc("POST "+p+"/settings/two-factor", h.authed(m, h.beginTwoFactor))
+		mux.HandleFunc("POST "+p+"/settings/two-factor/enable", h.authed(m, h.enableTwoFactor))
+		mux.HandleFunc("POST "+p+"/settings/two-factor/disable", h.authed(m, h.disableTwoFactor))
+		mux.HandleFunc("POST "+p+"/settings/two-factor/require", h.authed(m, h.requireTwoFactor))
 	}
 	mux.HandleFunc(Prefix+"/", h.notFound)
 	h.mux = mux
@@ -220,6 +244,12 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 				http.SetCookie(w, &http.Cookie{Name: modeCookieName, Value: string(mode), Path: Prefix + "/",
 					MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
 			}
+		}
+		if s.NeedsTwoFactorSetup && r.Method == http.MethodGet && mode != "" && r.URL.Path != modePath(mode, "settings") {
+			// The owner requires two-factor sign-in: nothing else until
+			// it is set up (the service refuses every action too).
+			http.Redirect(w, r, modePath(mode, "settings")+"?done=two-factor-required", http.StatusSeeOther)
+			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		if err := fn(w, r, rq); err != nil {

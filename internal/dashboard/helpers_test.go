@@ -113,7 +113,7 @@ func newEnvTrusting(t *testing.T, trusted []netip.Prefix, configure ...func(*env
 	lim := ratelimit.New(ratelimit.Config{Store: db, Now: clock.Now})
 	cfg := envConfig{
 		svc: service.Config{Store: db, Learner: learn.New(learn.DefaultConfig()), Now: clock.Now, Seed: 1, Meter: m, Limiter: lim, Logger: log,
-			Users: db, AllowSignup: true, Passwords: testParams, Usage: db, Quota: lim},
+			Users: db, AllowSignup: true, Passwords: testParams, Usage: db, Quota: lim, Requests: db, Country: testCountry},
 		dash: dashboard.Config{Logger: log},
 	}
 	for _, c := range configure {

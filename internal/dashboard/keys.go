@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,13 @@ type keyForm struct {
 	Scopes    map[amp.Scope]bool
 	RateLimit string
 	Expiry    int
+	// Errors are the form's mistakes by field (name, scopes, rate_limit,
+	// expiry; "" for one of no field).
+	Errors map[string]string
 }
+
+// keyFormField maps the service's details.field to the form's fields.
+var keyFormField = map[string]string{"name": "name", "scopes": "scopes", "rateLimit": "rate_limit", "expiresIn": "expiry"}
 
 type keysPage struct {
 	Active, Inactive []keyRow
@@ -79,6 +86,8 @@ func (h *handler) keysPage(w http.ResponseWriter, r *http.Request, rq *request) 
 		pd.Flash = "The key was revoked. Requests with it are refused from now on."
 	case "welcome":
 		pd.Flash = "Welcome to AMP. Create a test key to make your first request."
+	case "joined":
+		pd.Flash = "Welcome to " + rq.account.Name + ". You are " + string(rq.sess.Membership.Role) + " of this account."
 	}
 	return h.render(w, http.StatusOK, "keys", pd)
 }
@@ -145,61 +154,94 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 		opts.RateLimit = n
 	}
-	problem := ""
-	switch {
-	case amp.NormalizeName(form.Name) == "":
-		problem = "Give the key a name, such as the service or environment that will use it."
-	case len(opts.Scopes) == 0:
+	// Every mistake of the form at once, each next to its field; the
+	// service's own rules (the name's length, the rate within the plan)
+	// come back one at a time, placed by their details.field.
+	problems := map[string]string{}
+	if amp.NormalizeName(form.Name) == "" {
+		problems["name"] = "Give the key a name, such as the service or environment that will use it."
+	}
+	if len(opts.Scopes) == 0 {
 		// No box ticked is not "every scope", as it is for the CLI.
-		problem = "Choose at least one permission."
-	case expErr != nil || !slices.Contains(expiryChoices, exp):
-		problem = "Choose an expiry from the list."
+		problems["scopes"] = "Choose at least one permission."
+	}
+	if expErr != nil || !slices.Contains(expiryChoices, exp) {
+		problems["expiry"] = "Choose an expiry from the list."
 	}
 	var created *service.CreatedKey
-	if problem == "" {
+	if len(problems) == 0 {
 		var err error
-		created, err = h.svc.CreateKey(r.Context(), rq.account.ID, rq.mode, opts)
+		created, err = h.svc.CreateKeyAs(r.Context(), rq.sess, rq.mode, opts)
 		if err != nil && httpx.Status(amp.ErrorCode(err)) != http.StatusBadRequest {
 			return err
 		}
 		if err != nil {
-			problem = amp.ErrorMessage(err)
+			field, _ := amp.ErrorDetails(err)["field"].(string)
+			problems[keyFormField[field]] = amp.ErrorMessage(err)
 		}
 	}
-	if problem != "" {
+	if len(problems) > 0 {
+		form.Errors = problems
 		pd, err := h.keysData(r.Context(), rq, form)
 		if err != nil {
 			return err
 		}
-		pd.Error = problem
+		// One mistake is said in the banner too; several are summed up.
+		pd.Error = "The key was not created: see the form below."
+		if len(problems) == 1 {
+			for _, msg := range problems {
+				pd.Error = msg
+			}
+		}
 		return h.render(w, http.StatusBadRequest, "keys", pd)
 	}
 	h.log.Info("dashboard: key created", "user_id", rq.user.ID, "key_id", created.Key.ID, "mode", created.Key.Mode)
 	return h.showSecret(w, r, rq, created, nil)
 }
 
-// showSecret renders the one page that ever shows a key in full. It is
-// rendered in the response to the post (never after a redirect), with
-// Cache-Control: no-store, so that neither history nor cache keeps it.
+// newKeyCookie carries a new key's secret from the post that created it to
+// the one page that shows it (post, redirect, get): reloading that page
+// creates nothing. The cookie is scoped to that page's path, HttpOnly,
+// SameSite=Strict, lives two minutes at most and is cleared by the first
+// view; the page checks the secret against the key's hash.
+const newKeyCookie = "amp_new_key"
+
+func createdPath(k *amp.APIKey) string { return modePath(k.Mode, "keys/"+k.ID+"/created") }
+
+// showSecret sends the browser to the page that shows the new key once.
 func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request, created *service.CreatedKey, rolled *amp.APIKey) error {
-	krq := *rq
-	krq.mode = created.Key.Mode
-	base := "http://" + r.Host
-	if r.TLS != nil || h.cfg.Secure {
-		base = "https://" + r.Host
-	}
-	title := "Your new key"
+	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Value: created.Secret, Path: createdPath(created.Key), MaxAge: 120,
+		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
+	dest := createdPath(created.Key)
 	if rolled != nil {
-		title = "Your rolled key"
+		dest += "?rolled=" + url.QueryEscape(rolled.ID)
 	}
-	pd := h.page(&krq, "keys", title, &keyCreatedPage{
-		Secret:   created.Secret,
-		Key:      created.Key,
-		Rolled:   rolled,
-		APIBase:  base,
-		Endpoint: base + "/v1/context",
-	})
-	return h.render(w, http.StatusOK, "key_created", pd)
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+	return nil
+}
+
+// keyCreated is the one page that shows a key in full, with
+// Cache-Control: no-store so that neither history nor cache keeps it. A
+// reload shows the key without its secret.
+func (h *handler) keyCreated(w http.ResponseWriter, r *http.Request, rq *request) error {
+	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	data := &keyCreatedPage{Key: k}
+	if c, err := r.Cookie(newKeyCookie); err == nil && amp.HashKey(c.Value) == k.Hash {
+		data.Secret = c.Value
+	}
+	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Path: createdPath(k), MaxAge: -1, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
+	base := h.requestBase(r)
+	data.APIBase, data.Endpoint = base, base+"/v1/context"
+	title := "Your new key"
+	if id := r.URL.Query().Get("rolled"); id != "" {
+		if old, err := h.ownKey(r.Context(), rq, id); err == nil {
+			data.Rolled, title = old, "Your rolled key"
+		}
+	}
+	return h.render(w, http.StatusOK, "key_created", h.page(rq, "keys", title, data))
 }
 
 // ownKey returns the key id of the signed-in account in the page's mode; a
@@ -209,6 +251,9 @@ func (h *handler) ownKey(ctx context.Context, rq *request, id string) (*amp.APIK
 }
 
 func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := h.svc.Allow(rq.sess, amp.PermKeys); err != nil {
+		return err
+	}
 	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -235,7 +280,7 @@ func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) e
 		pd.Error = "Choose a grace period from the list."
 		return h.render(w, http.StatusBadRequest, "key_roll", pd)
 	}
-	created, err := h.svc.RollKey(r.Context(), rq.account.ID, k.ID, grace)
+	created, err := h.svc.RollKeyAs(r.Context(), rq.sess, k.ID, grace)
 	if amp.ErrorCode(err) == amp.CodeInvalidRequest {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
@@ -251,6 +296,9 @@ func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) e
 }
 
 func (h *handler) revokePage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := h.svc.Allow(rq.sess, amp.PermKeys); err != nil {
+		return err
+	}
 	k, err := h.ownKey(r.Context(), rq, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -267,7 +315,7 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, rq *request)
 	if err != nil {
 		return err
 	}
-	if _, err := h.svc.RevokeKey(r.Context(), rq.account.ID, k.ID); err != nil {
+	if _, err := h.svc.RevokeKeyAs(r.Context(), rq.sess, k.ID); err != nil {
 		return err
 	}
 	h.log.Info("dashboard: key revoked", "user_id", rq.user.ID, "key_id", k.ID)

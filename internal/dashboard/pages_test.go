@@ -20,13 +20,23 @@ var secretField = regexp.MustCompile(`id="secret-key"[^>]*value="(amp_sk_(?:test
 // createKey creates a key through the form and returns the secret shown.
 func (c *client) createKey(mode amp.Mode, form url.Values) string {
 	c.t.Helper()
-	r := c.submit("/dashboard/"+string(mode)+"/keys", "/dashboard/"+string(mode)+"/keys", form)
+	r := c.follow(c.submit("/dashboard/"+string(mode)+"/keys", "/dashboard/"+string(mode)+"/keys", form))
 	wantStatus(c.t, "create key", r, http.StatusOK)
 	m := secretField.FindStringSubmatch(r.body)
 	if m == nil {
 		c.t.Fatalf("the created-key page shows no key:\n%s", r.body)
 	}
 	return m[1]
+}
+
+// follow gets the page a post redirected to (post, redirect, get), or
+// returns the post's own answer when it did not redirect.
+func (c *client) follow(r *response) *response {
+	c.t.Helper()
+	if r.status != http.StatusSeeOther {
+		return r
+	}
+	return c.get(r.location())
 }
 
 func keyForm(name string, mode amp.Mode, scopes ...amp.Scope) url.Values {
@@ -92,13 +102,25 @@ func TestKeysLifecycle(t *testing.T) {
 
 	// Roll with a one-hour grace: a new secret, the old key still works.
 	r = c.submit("/dashboard/test/keys/"+k.ID+"/roll", "/dashboard/test/keys/"+k.ID+"/roll", url.Values{"grace": {"1h"}})
-	wantStatus(t, "roll", r, http.StatusOK)
+	wantStatus(t, "roll", r, http.StatusSeeOther)
+	shownAt := r.location()
+	r = c.follow(r)
+	wantStatus(t, "rolled page", r, http.StatusOK)
 	m := secretField.FindStringSubmatch(r.body)
 	if m == nil || m[1] == secret {
 		t.Fatalf("roll shows no new key")
 	}
 	rolled := m[1]
-	wantContains(t, "rolled page", r.body, "keeps working until")
+	wantContains(t, "rolled page", r.body, "keeps working until", "export AMP_API_KEY='"+rolled+"'", `data-copy="snippet"`)
+	// Reloading the page creates no key and shows the secret no more.
+	before := len(e.keys(acct.ID))
+	r = c.get(shownAt)
+	wantStatus(t, "reloaded page", r, http.StatusOK)
+	wantLacks(t, "reloaded page", r.body, rolled)
+	wantContains(t, "reloaded page", r.body, "was shown once")
+	if after := len(e.keys(acct.ID)); after != before {
+		t.Errorf("reloading created keys: %d → %d", before, after)
+	}
 	if status, _ := e.api("POST", "/v1/context", secret, "", contextBody("user-1")); status != http.StatusOK {
 		t.Errorf("the old key within its grace: %d, want 200", status)
 	}
@@ -432,4 +454,13 @@ func TestLearningCard(t *testing.T) {
 	c2.signup("grace@example.com")
 	c2.submit("/dashboard/test/settings", "/dashboard/test/settings/account", url.Values{"name": {"x"}, "holdout_percent": {"5"}})
 	wantContains(t, "no lift source", c2.get("/dashboard/test/profiles").body, "This server does not measure lift.")
+}
+
+func (e *env) keys(accountID string) []*amp.APIKey {
+	e.t.Helper()
+	keys, err := e.svc.Keys(context.Background(), accountID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return keys
 }

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 	"github.com/amp-protocol/amp/internal/service"
 )
 
@@ -17,6 +19,47 @@ type profilesPage struct {
 	UserID   string
 	NotFound bool
 	Learning *learningCard
+	// The list: profiles whose userId starts with Prefix, most recently
+	// seen first, and the link to the next page.
+	Prefix      string
+	List        []*amp.ProfileSummary
+	NextURL     string
+	FieldErrors map[string]string
+}
+
+// profilesPageSize is the profile list's page length.
+const profilesPageSize = 25
+
+// profileList fills the list of the profiles page from the query: prefix,
+// and the after / after_id cursor of a next page.
+func (h *handler) profileList(r *http.Request, rq *request, data *profilesPage) (int, error) {
+	q := r.URL.Query()
+	lq := amp.ProfileListQuery{Prefix: strings.TrimSpace(q.Get("prefix")), Limit: profilesPageSize}
+	if v := q.Get("after"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return 0, amp.Errorf(amp.CodeNotFound, "No such page of the profile list.")
+		}
+		lq.AfterUpdated, lq.AfterUserID = t, q.Get("after_id")
+	}
+	data.Prefix = lq.Prefix
+	page, err := h.svc.ListProfiles(r.Context(), rq.sess, rq.mode, lq)
+	if err != nil {
+		if httpx.Status(amp.ErrorCode(err)) != http.StatusBadRequest {
+			return 0, err
+		}
+		data.FieldErrors = fieldErrors(err, "prefix")
+		return http.StatusBadRequest, nil
+	}
+	data.List = page.Profiles
+	if n := page.Next; n != nil {
+		v := url.Values{"after": {n.AfterUpdated.Format(time.RFC3339Nano)}, "after_id": {n.AfterUserID}}
+		if n.Prefix != "" {
+			v.Set("prefix", n.Prefix)
+		}
+		data.NextURL = modePath(rq.mode, "profiles") + "?" + v.Encode()
+	}
+	return http.StatusOK, nil
 }
 
 type profilePage struct {
@@ -50,11 +93,15 @@ func (h *handler) profilesPage(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	data.Learning = card
+	status, err := h.profileList(r, rq, data)
+	if err != nil {
+		return err
+	}
 	pd := h.page(rq, "profiles", "Profiles", data)
 	if r.URL.Query().Get("done") == "erased" {
 		pd.Flash = "The profile, its outcomes and its pending requests were erased."
 	}
-	return h.render(w, http.StatusOK, "profiles", pd)
+	return h.render(w, status, "profiles", pd)
 }
 
 // profilePage shows one user's profile. A userId with no profile in this
@@ -120,6 +167,9 @@ func sortAffinities(a []affinity) {
 }
 
 func (h *handler) deleteProfilePage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := h.svc.Allow(rq.sess, amp.PermProfiles); err != nil {
+		return err
+	}
 	userID := r.URL.Query().Get("userId")
 	if err := amp.ValidateUserID(userID); err != nil {
 		return amp.Errorf(amp.CodeNotFound, "No such profile.")
@@ -137,7 +187,7 @@ func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request, rq *requ
 	if err := amp.ValidateUserID(userID); err != nil {
 		return amp.Errorf(amp.CodeNotFound, "No such profile.")
 	}
-	if err := h.svc.EraseProfile(r.Context(), rq.tenant(), userID); err != nil {
+	if err := h.svc.EraseProfileAs(r.Context(), rq.sess, rq.mode, userID); err != nil {
 		return err
 	}
 	h.log.Info("dashboard: profile erased", "user_id", rq.user.ID, "account_id", rq.account.ID, "mode", rq.mode)

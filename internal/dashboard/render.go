@@ -87,7 +87,11 @@ type pageData struct {
 	Now        time.Time
 	Status     int    // of error pages
 	RequestID  string // of error pages, as in X-Request-Id and the access log
-	Data       any
+	// Can holds the permissions of the user's role (amp.Permission →
+	// true), so that pages hide what the service would refuse.
+	Can  map[string]bool
+	Role amp.Role
+	Data any
 }
 
 // pages holds one template set per page, each with the shared layout.
@@ -130,6 +134,7 @@ var funcs = template.FuncMap{
 		return "no"
 	},
 	"mulf": func(n int64, f float64) float64 { return float64(n) * f },
+	"msf":  func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) },
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
 			return nil, fmt.Errorf("dict: odd number of arguments")
@@ -196,8 +201,21 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 		Account:    rq.account,
 		CSRF:       rq.csrf,
 		Now:        h.svc.Now(),
+		Can:        can(rq.sess.Membership.Role),
+		Role:       rq.sess.Membership.Role,
 		Data:       data,
 	}
+}
+
+var allPermissions = []amp.Permission{amp.PermRead, amp.PermKeys, amp.PermProfiles, amp.PermAccount,
+	amp.PermMembers, amp.PermAudit, amp.PermOwnership, amp.PermEnforce2FA}
+
+func can(r amp.Role) map[string]bool {
+	m := make(map[string]bool, len(allPermissions))
+	for _, p := range allPermissions {
+		m[string(p)] = r.Can(p)
+	}
+	return m
 }
 
 // render writes a signed-in page.
@@ -215,16 +233,22 @@ func (h *handler) render(w http.ResponseWriter, status int, name string, pd *pag
 // renderAuth writes the sign-in or sign-up page, with the pre-session CSRF
 // token of the browser.
 func (h *handler) renderAuth(w http.ResponseWriter, r *http.Request, status int, name string, data *authPage) {
+	title := "Sign in"
+	if name == "signup" {
+		title = "Create your account"
+	}
+	h.renderPublic(w, r, status, name, title, data, data.Error, data.Flash)
+}
+
+// renderPublic writes a page for browsers without a session (sign-in,
+// sign-up, invitations, password resets), with the pre-session CSRF token.
+func (h *handler) renderPublic(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, errMsg, flash string) {
 	secret, err := h.preSessionSecret(w, r)
 	if err != nil {
 		h.fail(w, r, nil, err)
 		return
 	}
-	title := "Sign in"
-	if name == "signup" {
-		title = "Create your account"
-	}
-	pd := &pageData{Title: title, Mode: amp.ModeTest, CSRF: csrfToken(secret), Now: h.svc.Now(), Data: data, Error: data.Error, Flash: data.Flash}
+	pd := &pageData{Title: title, Mode: amp.ModeTest, CSRF: csrfToken(secret), Now: h.svc.Now(), Data: data, Error: errMsg, Flash: flash}
 	b, err := h.pages.execute(name, "auth", pd)
 	if err != nil {
 		h.fail(w, r, nil, err)
@@ -285,6 +309,15 @@ func ago(now, t time.Time) string {
 	if future {
 		d = -d
 	}
+	// The past rounds down ("2 hours ago" for 2 h 50 min); the future to
+	// the nearest unit, so that a key made to last 90 days reads "in 90
+	// days" right after, not 89.
+	count := func(unit time.Duration) int {
+		if future {
+			return int((d + unit/2) / unit)
+		}
+		return int(d / unit)
+	}
 	var s string
 	switch {
 	case d < time.Minute:
@@ -293,11 +326,11 @@ func ago(now, t time.Time) string {
 		}
 		return "just now"
 	case d < time.Hour:
-		s = plural(int(d/time.Minute), "minute")
+		s = plural(count(time.Minute), "minute")
 	case d < 48*time.Hour:
-		s = plural(int(d/time.Hour), "hour")
+		s = plural(count(time.Hour), "hour")
 	default:
-		s = plural(int(d/(24*time.Hour)), "day")
+		s = plural(count(24*time.Hour), "day")
 	}
 	if future {
 		return "in " + s

@@ -45,6 +45,7 @@ type usagePage struct {
 	Keys        []*amp.APIKey
 	Report      *service.UsageReport
 	CurrentRate float64
+	PeakRate    float64 // at least CurrentRate
 	Traffic     template.HTML
 	ErrorChart  template.HTML
 	CountryBars template.HTML
@@ -108,6 +109,10 @@ func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request)
 	if data.CurrentRate, err = h.svc.CurrentRate(ctx, rq.tenant(), data.KeyID, currentRateSpan); err != nil {
 		return err
 	}
+	// The peak is the busiest bucket's average; the last five minutes are
+	// a span of the window too, so the peak shown is at least the current
+	// rate.
+	data.PeakRate = max(rep.PeakRate, data.CurrentRate)
 
 	// Flags: an account report carries them per key, a key report as its
 	// own. Both mark the series.

@@ -124,14 +124,17 @@ func TestRequestEvent(t *testing.T) {
 			keyID = k.ID
 		}
 	}
+	if !strings.HasPrefix(ev.RequestID, "req_") {
+		t.Errorf("event request id %q", ev.RequestID)
+	}
 	want := amp.RequestEvent{KeyID: keyID, AccountID: f.acct.ID, Mode: amp.ModeTest, Route: "POST /v1/context",
-		Status: 200, ClientIP: "127.0.0.1", Duration: 0, At: start}
+		Status: 200, ClientIP: "127.0.0.1", Duration: 0, At: start, RequestID: ev.RequestID}
 	if ev != want {
 		t.Errorf("event = %+v\nwant %+v", ev, want)
 	}
 	wantError(t, f.do(t, request{method: "GET", path: "/v1/profile/none", key: f.testKey}), 404, amp.CodeNotFound)
-	if ev := f.meter.next(t); ev.Status != 404 || ev.Route != "GET /v1/profile/{userId}" {
-		t.Errorf("event = %+v, want 404 on GET /v1/profile/{userId}", ev)
+	if ev := f.meter.next(t); ev.Status != 404 || ev.Route != "GET /v1/profile/{userId}" || ev.Code != amp.CodeNotFound {
+		t.Errorf("event = %+v, want 404 NOT_FOUND on GET /v1/profile/{userId}", ev)
 	}
 }
 

@@ -227,6 +227,8 @@ func (s *Server) finish(ctx context.Context, p *service.Principal, info *httpx.I
 		ClientIP:  info.ClientIP,
 		Duration:  max(now.Sub(info.Start), 0),
 		At:        now.UTC(),
+		RequestID: info.ID,
+		Code:      info.Code,
 	})
 }
 

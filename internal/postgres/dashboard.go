@@ -18,7 +18,7 @@ import (
 var _ amp.DashboardStore = (*DB)(nil)
 
 const (
-	dashUserColumns    = "id, email, password_hash, account_id, created_at, password_changed_at"
+	dashUserColumns    = "id, email, password_hash, account_id, role, created_at, password_changed_at, totp_secret, totp_step"
 	dashSessionColumns = "token_hash, user_id, created_at, last_seen_at, expires_at"
 )
 
@@ -31,8 +31,7 @@ func (db *DB) CreateDashboardUser(ctx context.Context, u *amp.DashboardUser, a *
 			b.Queue("INSERT INTO accounts ("+accountColumns+") VALUES ($1, $2, $3, $4, $5, $6)",
 				a.ID, a.Name, string(a.Plan), a.CustomRate, a.HoldoutPercent, a.CreatedAt)
 		}
-		b.Queue("INSERT INTO dashboard_users ("+dashUserColumns+") VALUES ($1, $2, $3, $4, $5, $6)",
-			u.ID, u.Email, u.PasswordHash, u.AccountID, u.CreatedAt, u.PasswordChangedAt)
+		b.Queue(sqlInsDashUser, dashUserArgs(u)...)
 		return mapErr(tx.SendBatch(ctx, b).Close())
 	})
 	if err != nil {
@@ -57,13 +56,28 @@ func (db *DB) dashUser(ctx context.Context, op, column, value string) (*amp.Dash
 	if err := db.checkOpen(); err != nil {
 		return nil, err
 	}
-	var u amp.DashboardUser
-	err := db.pool.QueryRow(ctx, "SELECT "+dashUserColumns+" FROM dashboard_users WHERE "+column+" = $1", value).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &u.CreatedAt, &u.PasswordChangedAt)
+	u, err := scanDashUser(db.pool.QueryRow(ctx, "SELECT "+dashUserColumns+" FROM dashboard_users WHERE "+column+" = $1", value))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, mapErr(err))
 	}
-	u.CreatedAt, u.PasswordChangedAt = u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
+	return u, nil
+}
+
+const sqlInsDashUser = "INSERT INTO dashboard_users (" + dashUserColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+
+func dashUserArgs(u *amp.DashboardUser) []any {
+	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), u.CreatedAt, u.PasswordChangedAt, u.TOTPSecret, u.TOTPStep}
+}
+
+func scanDashUser(row pgx.Row) (*amp.DashboardUser, error) {
+	var (
+		u    amp.DashboardUser
+		role string
+	)
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &u.CreatedAt, &u.PasswordChangedAt, &u.TOTPSecret, &u.TOTPStep); err != nil {
+		return nil, err
+	}
+	u.Role, u.CreatedAt, u.PasswordChangedAt = amp.Role(role), u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
 	return &u, nil
 }
 

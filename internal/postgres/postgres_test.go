@@ -296,3 +296,21 @@ func TestWebhookStore(t *testing.T) {
 		return openUnclosed(t, u)
 	})
 }
+
+// TestRequestLogStore runs the request log conformance suite.
+func TestRequestLogStore(t *testing.T) {
+	runDatabase(t)
+	storetest.RunRequestLog(t, func(t *testing.T) amp.RequestLogStore {
+		u, _ := newSchema(t)
+		return openUnclosed(t, u)
+	})
+}
+
+// TestProfileList runs the profile list conformance suite.
+func TestProfileList(t *testing.T) {
+	runDatabase(t)
+	storetest.RunProfileList(t, func(t *testing.T) storetest.ProfileListBackend {
+		u, _ := newSchema(t)
+		return openUnclosed(t, u)
+	})
+}

@@ -98,3 +98,43 @@ func (s *Service) EraseProfile(ctx context.Context, t amp.Tenant, userID string)
 	s.log.Info("profile erased from the dashboard", "account_id", t.AccountID, "mode", t.Mode)
 	return nil
 }
+
+// ProfilePage is one page of a tenant's profile list; Next continues it
+// (nil after the last page).
+type ProfilePage struct {
+	Profiles []*amp.ProfileSummary
+	Next     *amp.ProfileListQuery
+}
+
+// ListProfiles returns a page of the session's account's profiles in mode,
+// most recently seen first, with user ids starting with q.Prefix. Every
+// member may read it. INVALID_REQUEST for a prefix no userId could start
+// with; an empty list when the store cannot list profiles.
+func (s *Service) ListProfiles(ctx context.Context, sess *Session, mode amp.Mode, q amp.ProfileListQuery) (*ProfilePage, error) {
+	if err := s.Allow(sess, amp.PermRead); err != nil {
+		return nil, err
+	}
+	if err := amp.ValidateMode(mode); err != nil {
+		return nil, err
+	}
+	if q.Prefix != "" {
+		if err := amp.ValidateUserID(q.Prefix); err != nil {
+			return nil, amp.Errorf(amp.CodeInvalidRequest, "No userId starts with this: %s", amp.ErrorMessage(err)).
+				WithDetails(map[string]any{"field": "prefix"})
+		}
+	}
+	q.Limit = min(max(q.Limit, 1), amp.MaxProfilePage)
+	want := q.Limit
+	q.Limit++ // one more tells whether a next page exists
+	ps, err := s.store.ListProfiles(ctx, sess.Tenant(mode), q)
+	if err != nil {
+		return nil, storeError(err, "", "")
+	}
+	page := &ProfilePage{Profiles: ps}
+	if len(ps) > want {
+		page.Profiles = ps[:want]
+		last := page.Profiles[want-1]
+		page.Next = &amp.ProfileListQuery{Prefix: q.Prefix, AfterUpdated: last.UpdatedAt, AfterUserID: last.UserID, Limit: want}
+	}
+	return page, nil
+}

@@ -36,8 +36,21 @@ func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode
 		return nil, fmt.Errorf("create key: %w", err)
 	}
 	s.log.Info("api key created", "key_id", created.Key.ID, "account_id", accountID, "mode", mode)
+	s.audit(ctx, accountID, amp.AuditKeyCreated, keyTarget(created.Key), keyDetail(created.Key))
 	return created, nil
 }
+// keyTarget names a key in the audit log: its id and mask, never more of
+// the secret.
+func keyTarget(k *amp.APIKey) string { return k.ID + " (" + k.Masked() + ")" }
+
+func keyDetail(k *amp.APIKey) string {
+	d := fmt.Sprintf("name %q, %s mode", k.Name, k.Mode)
+	if k.ExpiresAt != nil {
+		d += ", expires " + k.ExpiresAt.Format(time.RFC3339)
+	}
+	return d
+}
+
 
 // newKey checks opts and makes a key for the account in mode, not yet
 // stored.
@@ -140,6 +153,7 @@ func (s *Service) RevokeKey(ctx context.Context, accountID, keyOrID string) (*am
 	}
 	s.keys.forget(k.AccountID)
 	s.log.Info("api key revoked", "key_id", k.ID, "account_id", k.AccountID)
+	s.audit(ctx, k.AccountID, amp.AuditKeyRevoked, keyTarget(k), "")
 	return k, nil
 }
 
@@ -193,6 +207,8 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	}
 	s.keys.forget(old.AccountID)
 	s.log.Info("api key rolled", "key_id", old.ID, "new_key_id", created.Key.ID, "grace", grace.String())
+	s.audit(ctx, old.AccountID, amp.AuditKeyRolled, keyTarget(old),
+		fmt.Sprintf("replaced by %s, old key ends %s", keyTarget(created.Key), old.ExpiresAt.Format(time.RFC3339)))
 	return created, nil
 }
 
@@ -249,6 +265,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, change func(a *a
 	if err != nil {
 		return nil, err
 	}
+	before := *a
 	if err := change(a); err != nil {
 		return nil, err
 	}
@@ -266,6 +283,19 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, change func(a *a
 		return nil, fmt.Errorf("update account: %w", err)
 	}
 	s.keys.forget(id)
+	if before.Plan != a.Plan || before.CustomRate != a.CustomRate {
+		s.audit(ctx, id, amp.AuditPlanChanged, id, fmt.Sprintf("%s (rate %d) → %s (rate %d)", before.Plan, before.CustomRate, a.Plan, a.CustomRate))
+	}
+	var changed []string
+	if before.Name != a.Name {
+		changed = append(changed, fmt.Sprintf("name %q → %q", before.Name, a.Name))
+	}
+	if before.HoldoutPercent != a.HoldoutPercent {
+		changed = append(changed, fmt.Sprintf("holdout %d%% → %d%%", before.HoldoutPercent, a.HoldoutPercent))
+	}
+	if len(changed) > 0 {
+		s.audit(ctx, id, amp.AuditAccountChanged, id, strings.Join(changed, ", "))
+	}
 	return a, nil
 }
 

@@ -22,12 +22,15 @@ func (s *Service) Admit(ctx context.Context, p *Principal) (amp.RateState, error
 }
 
 // Finish records the end of an admitted request: its status for the quota,
-// and the event for metering.
+// and the event for metering and the request log.
 func (s *Service) Finish(ctx context.Context, p *Principal, ev amp.RequestEvent) {
 	if s.limiter != nil {
 		s.limiter.Finish(ctx, p.Account, p.Key, ev.Status, s.now())
 	}
 	if s.meter != nil {
 		s.meter.Record(ev)
+	}
+	if s.requests != nil {
+		s.requests.record(ev)
 	}
 }

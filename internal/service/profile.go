@@ -110,6 +110,10 @@ func (s *Service) DeleteProfile(ctx context.Context, p *Principal, userID string
 	if s.hooks != nil {
 		s.emitLogged(ctx, t, amp.EventProfileDeleted, "", amp.ProfileDeletedData{UserID: userID, Mode: t.Mode, DeletedAt: s.Now(), Erased: erased})
 	}
+	if _, ok := ctx.Value(actorKey{}).(Actor); !ok {
+		ctx = WithActor(ctx, Actor{KeyID: p.Key.ID})
+	}
+	s.audit(ctx, p.Key.AccountID, amp.AuditProfileErased, userID, "in "+string(p.Key.Mode)+" mode")
 	return nil
 }
 

@@ -68,6 +68,19 @@ type Config struct {
 	// Usage holds the meter's counts, which usage reports read; without
 	// it they say that usage is not recorded.
 	Usage amp.UsageStore
+	// Requests keeps the request log; without it nothing is logged.
+	Requests amp.RequestLogStore
+	// Country maps a client IP to its country for the request log;
+	// UnknownCountry for all when nil.
+	Country func(ip string) string
+	// RequestLogRetention and RequestLogKeep bound the request log: by
+	// age, and in entries per account and mode;
+	// DefaultRequestLogRetention and DefaultRequestLogKeep when zero.
+	RequestLogRetention time.Duration
+	RequestLogKeep      int
+	// Mailer sends password reset links by email; without it users ask
+	// the operator for one (IssueResetLink).
+	Mailer Mailer
 	// Quota reports accounts' live monthly usage against their plans (the
 	// limiter); without it QuotaUsage reads the stored counts of Usage.
 	Quota QuotaSource
@@ -103,6 +116,8 @@ type Service struct {
 	jobsDone   chan struct{}
 
 	users           amp.DashboardStore
+	mailer          Mailer
+	requests        *requestLog
 	allowSignup     bool
 	passwords       *password.Hasher
 	sessionIdle     time.Duration
@@ -134,6 +149,8 @@ func New(cfg Config) (*Service, error) {
 		meter:   cfg.Meter,
 
 		users:           cfg.Users,
+		mailer:          cfg.Mailer,
+		requests:        newRequestLog(cfg),
 		allowSignup:     cfg.AllowSignup,
 		sessionIdle:     cmp.Or(max(cfg.SessionIdle, 0), DefaultSessionIdle),
 		sessionLifetime: cmp.Or(max(cfg.SessionLifetime, 0), DefaultSessionLifetime),
@@ -224,7 +241,8 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // Start starts the service's background jobs: folding the tenants'
 // pending population deltas, the monthly reset of test-mode data and the
-// writing of keys' last-used times (see runJobs). Close stops them. A second Start, or a Start after Close, does nothing.
+// writing of keys' last-used times, and the others runJobs lists. Close
+// stops them. A second Start, or a Start after Close, does nothing.
 func (s *Service) Start() {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
@@ -240,7 +258,8 @@ func (s *Service) Start() {
 }
 
 // Close stops the background jobs, waits for them, writes the keys'
-// last-used times not written yet and folds the pending population deltas. It is safe to call more than once, and
+// last-used times and the request log not written yet, and folds the
+// pending population deltas. It is safe to call more than once, and
 // without Start. The store stays open: it belongs to the caller.
 func (s *Service) Close() error {
 	s.jobsMu.Lock()
@@ -258,6 +277,7 @@ func (s *Service) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.flushTouches(ctx)
+	s.flushRequestLog(ctx, s.Now())
 	s.foldPopulations(ctx)
 	return nil
 }
@@ -265,8 +285,9 @@ func (s *Service) Close() error {
 // runJobs performs the background jobs until ctx is done: folding the
 // tenants' pending population deltas (at start and every second), the
 // monthly reset of test-mode data, the writing of keys' last-used times, the
-// sweeping of expired dashboard sessions and the periodic checks that raise
-// webhook events (CheckEvents).
+// sweeping of expired dashboard sessions, the writing and pruning of the
+// request log, and the periodic checks that raise webhook events
+// (CheckEvents).
 func (s *Service) runJobs(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
@@ -293,6 +314,7 @@ func (s *Service) runJobs(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		s.flushTouches(wctx)
 		cancel()
+		s.flushRequestLog(ctx, s.Now())
 		s.foldPopulations(ctx)
 		select {
 		case <-ctx.Done():

@@ -54,7 +54,12 @@ type Session struct {
 	Token      string
 	User       *amp.DashboardUser
 	Membership Membership
-	record     *amp.DashboardSession
+	// TwoFactorRequired is whether the account requires two-factor
+	// sign-in; NeedsTwoFactorSetup, whether this user must set it up
+	// before doing anything else.
+	TwoFactorRequired   bool
+	NeedsTwoFactorSetup bool
+	record              *amp.DashboardSession
 }
 
 // Account is the account the session acts for.
@@ -98,14 +103,13 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// membership returns the account u acts for and u's role in it. Every
-// user owns the one account created with them.
+// membership returns the account u acts for and u's role in it.
 func (s *Service) membership(ctx context.Context, u *amp.DashboardUser) (Membership, error) {
 	a, err := s.Account(ctx, u.AccountID)
 	if err != nil {
 		return Membership{}, err
 	}
-	return Membership{Account: a, Role: amp.RoleOwner}, nil
+	return Membership{Account: a, Role: u.Role}, nil
 }
 
 // Session resolves a session token. It returns ErrNoSession for a token
@@ -148,7 +152,16 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 			s.log.Warn("refreshing a dashboard session failed", "err", err)
 		}
 	}
-	return &Session{Token: token, User: u, Membership: m, record: rec}, nil
+	return s.newSession(ctx, token, u, m, rec)
+}
+
+// newSession completes a Session with the account's two-factor rule.
+func (s *Service) newSession(ctx context.Context, token string, u *amp.DashboardUser, m Membership, rec *amp.DashboardSession) (*Session, error) {
+	req, err := s.users.TwoFactorRequired(ctx, m.Account.ID)
+	if err != nil {
+		return nil, storeError(err, "", "")
+	}
+	return &Session{Token: token, User: u, Membership: m, TwoFactorRequired: req, NeedsTwoFactorSetup: req && u.TOTPSecret == "", record: rec}, nil
 }
 
 // startSession creates a session for u, after deleting the session with
@@ -179,7 +192,7 @@ func (s *Service) startSession(ctx context.Context, u *amp.DashboardUser, replac
 	if err := s.users.CreateDashboardSession(ctx, rec); err != nil {
 		return nil, fmt.Errorf("create session: %w", storeError(err, "", ""))
 	}
-	return &Session{Token: token, User: u, Membership: m, record: rec}, nil
+	return s.newSession(ctx, token, u, m, rec)
 }
 
 // SignOut ends the session.

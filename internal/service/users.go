@@ -11,10 +11,9 @@ import (
 // Dashboard users: sign-up, sign-in, password changes and users added by
 // the operator, with one set of rules for the dashboard and the CLI.
 //
-// A user acts for an account through a Membership, which carries a role;
-// today each user owns the one account created with them, and a Session
-// names the membership it acts through, so that members with other roles
-// can join an account without changing the front ends.
+// A user acts for the account they are a member of through a Membership,
+// which carries their role (team.go): the owner of the account created at
+// sign-up, or the role of the invitation they accepted.
 //
 // No account enumeration: a sign-in with an unknown email and one with a
 // wrong password get the same error and take the same time, because the
@@ -127,6 +126,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, clientIP, replace
 		s.log.Info("dashboard sign-in failed", "client_ip", clientIP)
 		return nil, amp.Errorf(amp.CodeUnauthorized, "%s", MsgBadLogin)
 	}
+	if u.TOTPSecret != "" {
+		// The password was right; the budgets stay spent until the code
+		// is too.
+		return nil, s.startSecondFactor(ctx, u)
+	}
 	s.login.succeed(email)
 	sess, err := s.startSession(ctx, u, replaces)
 	if err != nil {
@@ -227,7 +231,7 @@ type NewUser struct {
 // AddUser adds a dashboard user from outside the web interface, for
 // deployments whose sign-up is closed (`amp users add`), by the sign-up
 // form's rules. It answers INVALID_REQUEST with the rule's message for bad
-// input and when the email is taken or the account already has a user
+// input and when the email is taken or the account already has an owner
 // (wrapping amp.ErrConflict), NOT_FOUND for an unknown account.
 func (s *Service) AddUser(ctx context.Context, nu NewUser) (*amp.DashboardUser, error) {
 	if s.users == nil {
@@ -255,7 +259,7 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (*amp.DashboardUser, 
 	}
 	u, err := s.createUser(ctx, email, nu.Password, name, nu.AccountID)
 	if errors.Is(err, amp.ErrConflict) {
-		return nil, &amp.Error{Code: amp.CodeInvalidRequest, Message: "The email is taken or the account already has a user.", Err: err}
+		return nil, &amp.Error{Code: amp.CodeInvalidRequest, Message: "The email is taken or the account already has an owner (invite other members from the dashboard's Members page).", Err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -266,7 +270,8 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (*amp.DashboardUser, 
 
 // createUser hashes the password and stores a user: with a new starter
 // account named accountName, or owning the existing accountID. A taken
-// email gives amp.ErrConflict, after the same hashing work as a free one.
+// email, or an existing account that has an owner, gives amp.ErrConflict,
+// after the same hashing work as a free one.
 func (s *Service) createUser(ctx context.Context, email, password, accountName, accountID string) (*amp.DashboardUser, error) {
 	enc, err := s.passwords.Hash(ctx, password)
 	if err != nil {
@@ -277,7 +282,7 @@ func (s *Service) createUser(ctx context.Context, email, password, accountName, 
 		return nil, err
 	}
 	now := s.Now()
-	u := &amp.DashboardUser{ID: id, Email: email, PasswordHash: enc, AccountID: accountID, CreatedAt: now, PasswordChangedAt: now}
+	u := &amp.DashboardUser{ID: id, Email: email, PasswordHash: enc, AccountID: accountID, Role: amp.RoleOwner, CreatedAt: now, PasswordChangedAt: now}
 	var acct *amp.Account
 	if accountID == "" {
 		if acct, err = s.PrepareAccount(accountName, amp.PlanStarter); err != nil {

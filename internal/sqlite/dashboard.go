@@ -15,9 +15,9 @@ import (
 var _ amp.DashboardStore = (*DB)(nil)
 
 const (
-	dashUserCols  = "id, email, password_hash, account_id, created_at, password_changed_at"
+	dashUserCols  = "id, email, password_hash, account_id, role, created_at, password_changed_at, totp_secret, totp_step"
 	dashSessCols  = "token_hash, user_id, created_at, last_seen_at, expires_at"
-	sqlInsDashUsr = "INSERT INTO dashboard_users (" + dashUserCols + ") VALUES (?, ?, ?, ?, ?, ?)"
+	sqlInsDashUsr = "INSERT INTO dashboard_users (" + dashUserCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlInsDashSes = "INSERT INTO dashboard_sessions (" + dashSessCols + ") VALUES (?, ?, ?, ?, ?)"
 )
 
@@ -34,7 +34,7 @@ func dashExec(w *writer, query string, args ...any) (int64, error) {
 // CreateDashboardUser stores u, and a with it in one transaction when a is
 // not nil.
 func (db *DB) CreateDashboardUser(ctx context.Context, u *amp.DashboardUser, a *amp.Account) error {
-	uargs := []any{u.ID, u.Email, u.PasswordHash, u.AccountID, encTime(u.CreatedAt), encTime(u.PasswordChangedAt)}
+	uargs := dashUserArgs(u)
 	var aargs []any
 	if a != nil {
 		aargs = []any{a.ID, a.Name, string(a.Plan), a.CustomRate, a.HoldoutPercent, encTime(a.CreatedAt)}
@@ -64,15 +64,27 @@ func (db *DB) dashUser(ctx context.Context, op, query string, arg string) (*amp.
 	if db.closed.Load() {
 		return nil, errClosed
 	}
-	var (
-		u                amp.DashboardUser
-		created, changed int64
-	)
-	err := db.rdb.QueryRowContext(ctx, query, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &created, &changed)
+	u, err := scanDashUser(db.rdb.QueryRowContext(ctx, query, arg))
 	if err != nil {
 		return nil, db.mapErr(op, err)
 	}
-	u.CreatedAt, u.PasswordChangedAt = decTime(created), decTime(changed)
+	return u, nil
+}
+
+func dashUserArgs(u *amp.DashboardUser) []any {
+	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), encTime(u.CreatedAt), encTime(u.PasswordChangedAt), u.TOTPSecret, u.TOTPStep}
+}
+
+func scanDashUser(row interface{ Scan(...any) error }) (*amp.DashboardUser, error) {
+	var (
+		u                amp.DashboardUser
+		role             string
+		created, changed int64
+	)
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &created, &changed, &u.TOTPSecret, &u.TOTPStep); err != nil {
+		return nil, err
+	}
+	u.Role, u.CreatedAt, u.PasswordChangedAt = amp.Role(role), decTime(created), decTime(changed)
 	return &u, nil
 }
 

@@ -35,6 +35,14 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	t.Run("DashboardSessionsOfUser", s.testSessionsOfUser)
 	t.Run("DashboardExpiredSessions", s.testExpiredSessions)
 	t.Run("DashboardConcurrentSessions", s.testConcurrentSessions)
+	t.Run("TeamMembers", s.testMembers)
+	t.Run("TeamRoles", s.testRoles)
+	t.Run("TeamTokens", s.testTokens)
+	t.Run("TeamUseInvite", s.testUseInvite)
+	t.Run("TeamUseReset", s.testUseReset)
+	t.Run("TeamConcurrentUse", s.testConcurrentUse)
+	t.Run("TeamAudit", s.testAudit)
+	t.Run("TwoFactor", s.testTwoFactor)
 }
 
 type dashSuite struct {
@@ -70,6 +78,7 @@ func dashUser(id, email, accountID string) *amp.DashboardUser {
 		Email:             email,
 		PasswordHash:      "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
 		AccountID:         accountID,
+		Role:              amp.RoleOwner,
 		CreatedAt:         at(0),
 		PasswordChangedAt: at(time.Second),
 	}
@@ -86,8 +95,11 @@ func checkDashUser(t *testing.T, what string, got, want *amp.DashboardUser) {
 	eq(&d, "Email", got.Email, want.Email)
 	eq(&d, "PasswordHash", got.PasswordHash, want.PasswordHash)
 	eq(&d, "AccountID", got.AccountID, want.AccountID)
+	eq(&d, "Role", got.Role, want.Role)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("PasswordChangedAt", got.PasswordChangedAt, want.PasswordChangedAt)
+	eq(&d, "TOTPSecret", got.TOTPSecret, want.TOTPSecret)
+	eq(&d, "TOTPStep", got.TOTPStep, want.TOTPStep)
 	d.check(t, what)
 }
 
@@ -164,7 +176,10 @@ func (s *dashSuite) testUserConflicts(t *testing.T) {
 	wantErr(t, "the account of a refused sign-up", err, amp.ErrNotFound)
 
 	err = st.CreateDashboardUser(ctx, dashUser("usr_3", "third@example.com", a.ID), nil)
-	wantErr(t, "a second user of one account", err, amp.ErrConflict)
+	wantErr(t, "a second owner of one account", err, amp.ErrConflict)
+	dev := dashUser("usr_3", "third@example.com", a.ID)
+	dev.Role = amp.RoleDeveloper
+	noErr(t, "a developer beside the owner", st.CreateDashboardUser(ctx, dev, nil))
 
 	err = st.CreateDashboardUser(ctx, dashUser("usr_4", "fourth@example.com", a.ID), dashAccount(a.ID))
 	wantErr(t, "CreateDashboardUser with a taken account id", err, amp.ErrConflict)

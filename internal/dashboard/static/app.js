@@ -50,3 +50,25 @@ document.addEventListener("click", function (ev) {
 document.addEventListener("focusin", function (ev) {
   if (ev.target.matches && ev.target.matches("[data-select-on-focus]")) ev.target.select();
 });
+
+// Live refresh: an element with data-live="N" is fetched again every N
+// seconds while the page is visible, and replaced by the same element of
+// the fresh page. Focus and scroll stay where they are; a failed fetch
+// leaves the element as it was.
+(function () {
+  var el = document.querySelector("[data-live]");
+  if (!el || !window.fetch || !window.DOMParser) return;
+  var every = parseInt(el.getAttribute("data-live"), 10) * 1000;
+  if (!(every > 0)) return;
+  window.setInterval(function () {
+    if (document.hidden) return;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (res) { return res.ok ? res.text() : Promise.reject(res.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
+        var cur = document.getElementById(el.id);
+        if (fresh && cur) cur.replaceWith(fresh);
+      })
+      .catch(function () {});
+  }, every);
+})();
