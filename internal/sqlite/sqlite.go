@@ -152,6 +152,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("sqlite: open %s: directory %s does not exist", path, filepath.Dir(abs))
 	}
+	// The file holds key and password hashes: create it owner-only, whatever
+	// the umask. SQLite gives its WAL and shared-memory files the mode of
+	// the database file.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 
 	db := &DB{
 		path:     abs,
@@ -316,14 +324,30 @@ func (db *DB) closeConns() error {
 
 // Backup writes a consistent copy of the database, as of one moment, to
 // destPath while the store keeps serving (VACUUM INTO). destPath must not
-// exist yet; the copy is compacted and needs no WAL file.
+// exist yet; the copy is compacted, needs no WAL file and is created 0600,
+// since it holds key and password hashes.
 func (db *DB) Backup(ctx context.Context, destPath string) error {
 	if db.closed.Load() {
 		return errClosed
 	}
-	if _, err := os.Stat(destPath); err == nil {
+	// VACUUM INTO accepts an empty file, so the copy is created here with
+	// the mode it must have; O_EXCL refuses an existing one.
+	f, err := os.OpenFile(destPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("sqlite: backup to %s: %w: file exists", destPath, amp.ErrConflict)
 	}
+	if err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", destPath, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", destPath, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(destPath)
+		}
+	}()
 	// A connection of its own: the read pool's are query_only, which
 	// forbids VACUUM INTO, and the writer must keep serving meanwhile. The
 	// copy is one read transaction, so it sees one moment of the database.
@@ -335,7 +359,11 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", destPath); err != nil {
 		return db.mapErr("backup to "+destPath, err)
 	}
-	return conn.Close()
+	if err := conn.Close(); err != nil {
+		return db.mapErr("backup to "+destPath, err)
+	}
+	done = true
+	return nil
 }
 
 var errClosed = fmt.Errorf("sqlite: %w: store closed", amp.ErrUnavailable)
