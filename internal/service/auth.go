@@ -26,21 +26,26 @@ type Principal struct {
 func (p *Principal) Tenant() amp.Tenant { return p.Key.Tenant() }
 
 // Authenticate resolves the secret key presented by clientIP. A malformed
-// key is refused before any storage lookup. Failed attempts are limited per
-// client IP so that keys cannot be guessed: past the limit every attempt
-// from that IP is refused with RATE_LIMIT_EXCEEDED until the budget refills.
+// key is refused before any storage lookup.
+//
+// Failed attempts are counted per client IP, and past the budget only
+// further failures are refused, with RATE_LIMIT_EXCEEDED and a wait, in
+// place of UNAUTHORIZED: a valid key always passes, so a guesser (or a
+// broken client) behind the same NAT or proxy as a working one cannot lock
+// it out. The budget does not protect the keys, whose 143 random bits no
+// guesser exhausts; it makes a guessing client see 429s and slows it.
 func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*Principal, error) {
 	now := s.now()
-	if wait := s.authFailures.Wait(clientIP, now); wait > 0 {
-		retry := int(math.Ceil(wait.Seconds()))
-		return nil, amp.Errorf(amp.CodeRateLimitExceeded,
-			"Too many failed authentication attempts. Please retry after %d seconds.", retry).
-			WithDetails(map[string]any{"limit": s.authFailures.Burst(), "window": "60s", "retryAfter": retry})
-	}
 	if secret == "" {
 		return nil, amp.Errorf(amp.CodeUnauthorized, "Missing API key. Send it as 'Authorization: Bearer <key>'.")
 	}
 	fail := func(msg string) error {
+		if wait := s.authFailures.Wait(clientIP, now); wait > 0 {
+			retry := int(math.Ceil(wait.Seconds()))
+			return amp.Errorf(amp.CodeRateLimitExceeded,
+				"Too many failed authentication attempts. Please retry after %d seconds.", retry).
+				WithDetails(map[string]any{"limit": s.authFailures.Burst(), "window": "60s", "retryAfter": retry})
+		}
 		s.authFailures.Fail(clientIP, now)
 		return amp.Errorf(amp.CodeUnauthorized, "%s", msg)
 	}
