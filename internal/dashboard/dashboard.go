@@ -214,7 +214,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	}
+	if !formText(r) {
+		h.renderErrorMessage(w, r, nil, http.StatusBadRequest, "The form holds text that is not valid UTF-8 or contains NUL characters.")
+		return
+	}
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
+}
+
+// formText reports whether every form field and query parameter obeys the
+// text rule (amp.ValidText), the one every backend is held to: checked once
+// here, no page handler passes such text on (the sign-in email, above all,
+// which needs no session). A form too large to parse is left to the
+// handlers, which answer it.
+func formText(r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		return true
+	}
+	for k, vs := range r.Form {
+		if !amp.ValidText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !amp.ValidText(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // crossOriginDenied answers a form post from another site.

@@ -166,8 +166,12 @@ const (
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
 	codeTooManyConnections   = "53300"
-	classConnectionException = "08"
-	classInsufficientRes     = "53"
+	// Text PostgreSQL cannot hold: invalid UTF-8 or NUL in text (22021),
+	// \u0000 in jsonb (22P05).
+	codeCharacterNotInRepertoire = "22021"
+	codeUntranslatableCharacter  = "22P05"
+	classConnectionException     = "08"
+	classInsufficientRes         = "53"
 )
 
 // mapErr maps a pgx error onto amp's sentinels, keeping the cause in the
@@ -191,6 +195,8 @@ func mapErr(err error) error {
 		switch {
 		case pgErr.Code == codeUniqueViolation:
 			return fmt.Errorf("%w: %w", amp.ErrConflict, err)
+		case pgErr.Code == codeCharacterNotInRepertoire, pgErr.Code == codeUntranslatableCharacter:
+			return fmt.Errorf("%w: %w", amp.ErrInvalidInput, err)
 		case pgErr.Code == codeForeignKeyViolation:
 			// The row refers to a parent that does not exist, such as a
 			// key of an unknown account.

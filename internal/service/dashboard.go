@@ -34,8 +34,8 @@ type ProfileDetail struct {
 // It applies CreateAccount's rules.
 func (s *Service) PrepareAccount(name string, plan amp.Plan) (*amp.Account, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > MaxAccountNameBytes {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes.", MaxAccountNameBytes)
+	if name == "" || len(name) > MaxAccountNameBytes || !amp.ValidText(name) {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes of UTF-8 without NUL characters.", MaxAccountNameBytes)
 	}
 	if plan == "" {
 		plan = amp.PlanStarter

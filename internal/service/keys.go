@@ -41,6 +41,9 @@ func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode
 	if len(opts.Name) > MaxKeyNameBytes {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "A key name must be at most %d bytes.", MaxKeyNameBytes)
 	}
+	if !amp.ValidText(opts.Name) {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "A key name must be valid UTF-8 without NUL characters.")
+	}
 	scopes := opts.Scopes
 	if len(scopes) == 0 {
 		scopes = amp.AllScopes
@@ -177,8 +180,8 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 // account's requests/second.
 func (s *Service) CreateAccount(ctx context.Context, name string, plan amp.Plan, customRate int) (*amp.Account, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > MaxAccountNameBytes {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes.", MaxAccountNameBytes)
+	if name == "" || len(name) > MaxAccountNameBytes || !amp.ValidText(name) {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "An account name is required, at most %d bytes of UTF-8 without NUL characters.", MaxAccountNameBytes)
 	}
 	if plan == "" {
 		plan = amp.PlanStarter

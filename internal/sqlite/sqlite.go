@@ -386,7 +386,8 @@ func (db *DB) mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, amp.ErrNotFound) || errors.Is(err, amp.ErrConflict) || errors.Is(err, amp.ErrUnavailable) {
+	if errors.Is(err, amp.ErrNotFound) || errors.Is(err, amp.ErrConflict) || errors.Is(err, amp.ErrUnavailable) ||
+		errors.Is(err, amp.ErrInvalidInput) {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
