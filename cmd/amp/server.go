@@ -33,6 +33,10 @@ type server struct {
 	api     *httpapi.Server
 	http    *http.Server
 	ln      net.Listener
+	// metricsHTTP serves /metrics on metricsLn (--metrics-addr); both nil
+	// without it.
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
 }
 
 // serverOptions change how newServer wires a server; only amp bench uses
@@ -110,32 +114,62 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s := &server{
-		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, ln: ln,
+		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api,
+		ln: newLimitListener(ln, max(cfg.MaxConns, 1), max(cfg.MaxConnsPerIP, 1), cfg.TrustedProxies),
 		http: &http.Server{
 			Handler: handler,
 			// Bounds on slow clients: a request's headers must arrive in
 			// 10 s and the whole exchange fit in 30 s (bodies are at most
-			// 64 KiB); idle keep-alive connections are closed after 2 min.
+			// 64 KiB); idle keep-alive connections are closed after
+			// IdleTimeout.
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			IdleTimeout:       cfg.IdleTimeout,
 			MaxHeaderBytes:    32 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			store.Close()
+			return nil, fmt.Errorf("listen on %s (--metrics-addr): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler(cfg, reg))
+		s.metricsLn = mln
+		s.metricsHTTP = &http.Server{
+			Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: 32 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
 	}
 	wired = true
 	return s, nil
 }
 
+// metricsHandler serves the Prometheus metrics, behind the bearer token
+// when one is set.
+func metricsHandler(cfg *Config, reg *metrics.Metrics) http.Handler {
+	if cfg.MetricsToken != "" {
+		return requireBearer(cfg.MetricsToken, reg.Handler())
+	}
+	return reg.Handler()
+}
+
 // routeAll puts the API, the dashboard (when the store keeps dashboard
-// users) and the Prometheus metrics behind one handler. Every path the
-// dashboard and /metrics do not claim goes to the API, whose JSON 404 is
-// the right answer for anything unknown.
+// users) and, with a metrics token, the Prometheus metrics behind one
+// handler. Every path the dashboard and /metrics do not claim goes to the
+// API, whose JSON 404 is the right answer for anything unknown. The
+// metrics show every tenant's activity, so without a token they are not
+// served on the API's address at all (--metrics-addr serves them apart).
 func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api http.Handler, reg *metrics.Metrics, limiter *ratelimit.Limiter) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle("GET /metrics", reg.Handler())
+	if cfg.MetricsToken != "" {
+		mux.Handle("GET /metrics", metricsHandler(cfg, reg))
+	}
 	ds, ok := store.(amp.DashboardStore)
 	if !ok {
 		log.Warn("the store keeps no dashboard users; the dashboard is off")
@@ -202,6 +236,12 @@ func (s *server) run(ctx context.Context) error {
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.http.Serve(s.ln) }()
+	metricsDone := make(chan error, 1)
+	if s.metricsHTTP != nil {
+		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()
+	} else {
+		metricsDone <- http.ErrServerClosed
+	}
 
 	var serveErr error
 	select {
@@ -217,6 +257,14 @@ func (s *server) run(ctx context.Context) error {
 	if shutdownErr != nil {
 		s.log.Warn("requests still in flight at the shutdown deadline were cut off", "err", shutdownErr)
 		s.http.Close()
+	}
+	if s.metricsHTTP != nil {
+		if err := s.metricsHTTP.Shutdown(shutdownCtx); err != nil {
+			s.metricsHTTP.Close()
+		}
+	}
+	if err := <-metricsDone; !errors.Is(err, http.ErrServerClosed) {
+		s.log.Warn("the metrics server stopped", "err", err)
 	}
 	stopJobs()
 	<-jobsDone

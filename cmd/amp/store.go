@@ -50,7 +50,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, serving bool)
 	}
 	opts := []sqlite.Option{sqlite.WithLogger(log)}
 	if serving {
-		opts = append(opts, sqlite.WithCache(sqlite.DefaultCacheSize))
+		opts = append(opts, sqlite.WithCacheBytes(cfg.CacheBytes))
 	}
 	if cfg.Sync == "full" {
 		opts = append(opts, sqlite.WithFullSync())

@@ -36,7 +36,7 @@ type config struct {
 	busyTimeout time.Duration
 	maxBatch    int
 	logger      *slog.Logger
-	cache       int // profiles cached; 0: no cache
+	cache       int64 // bytes of the learning cache; 0: no cache
 }
 
 // WithFullSync makes every commit durable against power loss and OS crashes
@@ -58,24 +58,36 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 // DefaultMaxBatch).
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
 
-// WithCache keeps up to n profile rows (and the populations of up to
-// min(n, 4096) tenants) in memory, written through by the writer after each
-// commit, so that reads of them skip SQLite (see cache.go). It is sound
-// only while this process is the only one writing learning rows to the
-// file, so Open then takes an exclusive advisory lock on the file's
-// path+".lock" until Close, and fails with amp.ErrUnavailable if another
-// process holds it: the process serving the API should pass it (one per
-// data directory); admin commands, which write accounts, keys and
-// settings only, should not, and may run beside it.
-//
-// Memory: a cached profile costs about 300 bytes plus its model and
-// metadata; with the learner's models of about 1 KiB, DefaultCacheSize
-// profiles take some 130 MiB at most. n <= 0 disables the cache.
-func WithCache(n int) Option { return func(c *config) { c.cache = n } }
+// WithCacheBytes keeps profile and population rows in memory, up to
+// maxBytes of them (an eighth for populations), written through by the
+// writer after each commit, so that reads of them skip SQLite (see
+// cache.go). Entries are weighed by what they keep alive (their model,
+// metadata and ids, plus a fixed overhead) and evicted by the clock
+// algorithm when a shard is over its share, so the bound holds whatever the
+// clients store: a profile costs at most about 17 KiB plus its model, since
+// metadata is at most amp.MaxMetadataBytes and a userId
+// amp.MaxUserIDBytes. The cache is sound only while this process is the
+// only one writing learning rows to the file, so Open then takes an
+// exclusive advisory lock on the file's path+".lock" until Close, and fails
+// with amp.ErrUnavailable if another process holds it: the process serving
+// the API should pass it (one per data directory); admin commands, which
+// write accounts, keys and settings only, should not, and may run beside
+// it. maxBytes <= 0 disables the cache.
+func WithCacheBytes(maxBytes int64) Option { return func(c *config) { c.cache = maxBytes } }
 
-// DefaultCacheSize is the number of profiles WithCache is meant to be given
-// by a server with no better figure.
-const DefaultCacheSize = 100_000
+// DefaultCacheBytes is the cache budget of a server with no better figure:
+// with the learner's models of about 1 KiB and little metadata it holds
+// some 150,000 profiles.
+const DefaultCacheBytes = 256 << 20
+
+// CacheBytes reports the cost of the rows cached, in bytes; 0 without the
+// cache.
+func (db *DB) CacheBytes() int64 {
+	if db.cache == nil {
+		return 0
+	}
+	return db.cache.size()
+}
 
 // WithLogger sets the logger of the store (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
