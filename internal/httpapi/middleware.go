@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -194,6 +195,9 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 				s.metrics.Limited(metrics.ReasonAuth)
 			}
 			s.writeError(w, r, err)
+			if kf, ok := errors.AsType[*service.KeyFailure](err); ok {
+				s.refused(ctx, kf.Principal, info, amp.AdmissionAuthFailed)
+			}
 			return
 		}
 		info.principal = p
@@ -201,6 +205,12 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 		setRateHeaders(w.Header(), state)
 		if err != nil {
 			s.writeError(w, r, err)
+			switch amp.ErrorCode(err) {
+			case amp.CodeRateLimitExceeded:
+				s.refused(ctx, p, info, amp.AdmissionRateLimited)
+			case amp.CodeQuotaExceeded:
+				s.refused(ctx, p, info, amp.AdmissionQuotaExceeded)
+			}
 			return
 		}
 		// Finish runs even when the handler panics, so that an admitted
@@ -237,6 +247,23 @@ func (s *Server) finish(ctx context.Context, p *service.Principal, info *reqInfo
 		ClientIP:  info.clientIP,
 		Duration:  max(now.Sub(info.start), 0),
 		At:        now.UTC(),
+	})
+}
+
+// refused meters a request of p's key refused at the door, with the status
+// writeError gave it.
+func (s *Server) refused(ctx context.Context, p *service.Principal, info *reqInfo, admission amp.Admission) {
+	now := s.now()
+	s.svc.Refused(context.WithoutCancel(ctx), p, amp.RequestEvent{
+		KeyID:     p.Key.ID,
+		AccountID: p.Key.AccountID,
+		Mode:      p.Key.Mode,
+		Route:     info.route,
+		Status:    HTTPStatus(info.code),
+		ClientIP:  info.clientIP,
+		Duration:  max(now.Sub(info.start), 0),
+		At:        now.UTC(),
+		Admission: admission,
 	})
 }
 

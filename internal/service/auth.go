@@ -60,14 +60,26 @@ func (s *Service) Authenticate(ctx context.Context, secret, clientIP string) (*P
 		return nil, storeError(err, "", "")
 	}
 	if p.Key.RevokedAt != nil {
-		return nil, fail("This API key has been revoked.")
+		return nil, &KeyFailure{Principal: p, Err: fail("This API key has been revoked.")}
 	}
 	if p.Key.ExpiresAt != nil && !now.Before(*p.Key.ExpiresAt) {
-		return nil, amp.Errorf(amp.CodeKeyExpired, "This API key has expired. Create a new key.")
+		return nil, &KeyFailure{Principal: p, Err: amp.Errorf(amp.CodeKeyExpired, "This API key has expired. Create a new key.")}
 	}
 	s.touches.add(p.Key.ID, now)
 	return p, nil
 }
+
+// KeyFailure is an authentication failure of a key that exists (revoked or
+// expired): the error Authenticate returns then, naming the key so that the
+// attempt is metered against it (see Refused). Principal must not be used
+// to serve anything.
+type KeyFailure struct {
+	Principal *Principal
+	Err       error
+}
+
+func (e *KeyFailure) Error() string { return e.Err.Error() }
+func (e *KeyFailure) Unwrap() error { return e.Err }
 
 // Authorize checks that the principal's key carries scope.
 func (s *Service) Authorize(p *Principal, scope amp.Scope) error {
