@@ -65,9 +65,9 @@ type UsageRow struct {
 	AccountID   string
 	Mode        Mode
 	KeyID       string
-	Route       string // the route pattern, e.g. "POST /v1/context"
-	StatusClass int    // the status divided by 100: 2 for 2xx … 5 for 5xx
-	Country     string // ISO 3166-1 alpha-2, or UnknownCountry
+	Route       string    // the route pattern, e.g. "POST /v1/context"
+	StatusClass int       // the status divided by 100: 2 for 2xx … 5 for 5xx
+	Country     string    // ISO 3166-1 alpha-2, or UnknownCountry
 	Admission   Admission // AdmissionAdmitted (""), or why the requests were refused
 	Requests    int64
 }
