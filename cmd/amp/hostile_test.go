@@ -106,16 +106,37 @@ func hostileRequests(key string) []hostileRequest {
 	return rs
 }
 
+// rawResult is a response as sendRaw's callers see it.
+type rawResult struct {
+	status int
+	header http.Header
+}
+
+// rawDo is sendRaw failing the test when no answer comes.
+func rawDo(t *testing.T, base string, req hostileRequest) rawResult {
+	t.Helper()
+	res, err := sendRawResponse(t, base, req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.method, req.path, err)
+	}
+	return res
+}
+
 // sendRaw writes req on a fresh connection, byte for byte (the Go client
 // would refuse some of these requests), and reads one response.
 func sendRaw(t *testing.T, base string, req hostileRequest) (int, error) {
+	res, err := sendRawResponse(t, base, req)
+	return res.status, err
+}
+
+func sendRawResponse(t *testing.T, base string, req hostileRequest) (rawResult, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conn, err := net.DialTimeout("tcp", u.Host, hostileTimeout)
 	if err != nil {
-		return 0, err
+		return rawResult{}, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(hostileTimeout))
@@ -128,11 +149,11 @@ func sendRaw(t *testing.T, base string, req hostileRequest) (int, error) {
 	go func() { _, _ = conn.Write(b.Bytes()) }() // the server may answer before reading it all
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return 0, err
+		return rawResult{}, err
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	return res.StatusCode, nil
+	return rawResult{res.StatusCode, res.Header}, nil
 }
 
 var csrfFieldRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,12 @@ type DB struct {
 	batches  atomic.Int64 // committed transactions, for tests and metrics
 	writes   atomic.Int64 // writes in them
 
+	// writesFailing is set when SQLite reports a full or failing disk, and
+	// cleared by Ping's probe write once one succeeds; probes counts those,
+	// giving each probe a value of its own to write.
+	writesFailing atomic.Bool
+	probes        atomic.Int64
+
 	// cache is nil without WithCache; lock is the file holding the
 	// exclusive lock that the cache needs.
 	cache *learningCache
@@ -215,9 +222,11 @@ func (db *DB) open(ctx context.Context, cfg *config) error {
 		"journal_mode(WAL)",
 		"synchronous("+syncMode+")",
 		"foreign_keys(1)",
-		// Truncate the WAL back to 64 MiB after a checkpoint so that a burst
-		// of writes does not leave a huge file behind.
-		"journal_size_limit(67108864)",
+		// Truncate the WAL back to 4 MiB whenever a checkpoint resets it, so
+		// that a burst of writes does not leave a large file behind: on a
+		// small volume a WAL kept at its high-water mark would hold the
+		// space a full disk needs back.
+		"journal_size_limit(4194304)",
 		fmt.Sprintf("wal_autocheckpoint(%d)", autocheckpointPages),
 	))
 	if err != nil {
@@ -278,7 +287,12 @@ func dsn(path string, pragmas ...string) string {
 // Path is the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// Ping reports whether the store is open and its file readable.
+// Ping reports whether the store is open, its file readable and, after a
+// write failed for a full or failing disk, writable again: the volume must
+// then have FreeReserve bytes free (a small write may still fit on a disk
+// where real writes fail) and a probe write (the setting probeSetting) must
+// succeed, so that readiness recovers by itself once space is freed, with
+// no traffic needed to notice.
 func (db *DB) Ping(ctx context.Context) error {
 	if db.closed.Load() {
 		return errClosed
@@ -287,8 +301,31 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.ping.QueryRowContext(ctx).Scan(&one); err != nil {
 		return db.mapErr("ping", err)
 	}
+	if !db.writesFailing.Load() {
+		return nil
+	}
+	if free, ok := freeBytes(filepath.Dir(db.path)); ok && free < FreeReserve {
+		return fmt.Errorf("sqlite: ping: %w: %d bytes free on the volume, under the %d a write needs after it was full",
+			amp.ErrUnavailable, free, FreeReserve)
+	}
+	n := db.probes.Add(1)
+	err := db.writeNoSavepoint(ctx, func(w *writer) error {
+		_, err := w.exec(w.setSetting, probeSetting, strconv.FormatInt(n, 10))
+		return db.mapErr("ping: probe write", err)
+	})
+	if err != nil {
+		return err
+	}
+	db.writesFailing.Store(false)
 	return nil
 }
+
+// FreeReserve is the free space Ping requires of a volume that was full
+// before it reports the store ready again.
+const FreeReserve = 512 << 10
+
+// probeSetting is the setting Ping writes to probe a disk that was full.
+const probeSetting = "sqlite.write_probe"
 
 // Close finishes every queued write, stops the writer and checkpointer
 // goroutines and closes the database. Writes attempted after Close starts
@@ -415,6 +452,13 @@ func (db *DB) mapErr(op string, err error) error {
 			// of an unknown account.
 			return fmt.Errorf("sqlite: %s: %w: %w", op, amp.ErrNotFound, err)
 		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, amp.ErrUnavailable, err)
+		case code&0xff == sqlite3.SQLITE_FULL, code&0xff == sqlite3.SQLITE_IOERR:
+			// A full disk or a failing one: the client may retry later
+			// (503 with Retry-After), and Ping fails until a write
+			// succeeds again, so that a load balancer sends traffic
+			// elsewhere meanwhile.
+			db.writesFailing.Store(true)
 			return fmt.Errorf("sqlite: %s: %w: %w", op, amp.ErrUnavailable, err)
 		}
 	}
