@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -196,6 +198,11 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 	if u, ok := store.(amp.UsageStore); ok {
 		dcfg.Usage = u
 	}
+	key, err := deviceKey(store)
+	if err != nil {
+		return nil, err
+	}
+	dcfg.DeviceKey = key
 	dash, err := dashboard.Build(svc, ds, dcfg)
 	if err != nil {
 		return nil, err
@@ -203,6 +210,33 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 	mux.Handle("/dashboard/", dash)
 	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
 	return mux, nil
+}
+
+// deviceKeySetting holds the key of the dashboard's device cookies, shared
+// by every instance on the store and kept across restarts.
+const deviceKeySetting = "dashboard.device_key"
+
+// deviceKey returns the dashboard's device-cookie key, creating it on first
+// use. Two instances starting at once may each create one; the last stored
+// wins at the next restart, and cookies signed with the other then count
+// as from new browsers, which is only a slower sign-in budget.
+func deviceKey(store amp.Store) ([]byte, error) {
+	ctx := context.Background()
+	v, err := store.Setting(ctx, deviceKeySetting)
+	if err != nil {
+		return nil, fmt.Errorf("read the dashboard's device key: %w", err)
+	}
+	if k, err := hex.DecodeString(v); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := store.SetSetting(ctx, deviceKeySetting, hex.EncodeToString(k)); err != nil {
+		return nil, fmt.Errorf("store the dashboard's device key: %w", err)
+	}
+	return k, nil
 }
 
 // addr is the address the server listens on.

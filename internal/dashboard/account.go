@@ -128,7 +128,7 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request, rq *req
 	now := h.now()
 	// A stolen session must not become a way to guess the password: the
 	// current-password check spends from the same budgets as sign-in.
-	if wait := h.throttle.wait(rq.user.Email, ip, now); wait > 0 {
+	if wait := h.throttle.wait(rq.user.Email, ip, "", now); wait > 0 {
 		pd := h.page(rq, "settings", "Settings", settings)
 		pd.Error = fmt.Sprintf("Too many attempts. Wait %d minutes, then try again.", max(1, int(wait.Minutes()+0.999)))
 		return h.render(w, http.StatusTooManyRequests, "settings", pd)
@@ -139,7 +139,7 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request, rq *req
 	}
 	problem := ""
 	if !ok {
-		h.throttle.fail(rq.user.Email, ip, now)
+		h.throttle.fail(rq.user.Email, ip, "", now)
 		problem = "The current password is incorrect."
 	}
 	problem = cmp.Or(problem, passwordProblem(next))

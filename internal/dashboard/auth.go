@@ -177,9 +177,9 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderAuth(w, r, http.StatusForbidden, "login", data)
 		return
 	}
-	ip := clientIP(r, h.cfg.TrustedProxies)
+	ip, device := clientIP(r, h.cfg.TrustedProxies), h.device(r)
 	now := h.now()
-	if wait := h.throttle.wait(email, ip, now); wait > 0 {
+	if wait := h.throttle.wait(email, ip, device, now); wait > 0 {
 		h.log.Warn("dashboard: sign-in throttled", "client_ip", ip)
 		h.throttled(w, r, "login", data, wait)
 		return
@@ -190,13 +190,15 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		h.throttle.fail(email, ip, now)
+		h.throttle.fail(email, ip, device, now)
 		h.log.Info("dashboard: sign-in failed", "client_ip", ip)
 		data.Error = msgBadLogin
 		h.renderAuth(w, r, http.StatusUnauthorized, "login", data)
 		return
 	}
-	h.throttle.succeed(email)
+	if tok := h.throttle.succeed(email, ip, device, now); tok != "" {
+		h.setCookie(w, h.deviceCookieName(), tok, deviceCookieMaxAge, http.SameSiteStrictMode)
+	}
 	if err := h.startSession(ctx, w, r, u); err != nil {
 		h.fail(w, r, nil, err)
 		return
@@ -261,7 +263,7 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := clientIP(r, h.cfg.TrustedProxies)
 	now := h.now()
-	if wait := h.throttle.wait("", ip, now); wait > 0 {
+	if wait := h.throttle.wait("", ip, "", now); wait > 0 {
 		h.log.Warn("dashboard: sign-up throttled", "client_ip", ip)
 		h.throttled(w, r, "signup", data, wait)
 		return
@@ -282,7 +284,7 @@ func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every sign-up attempt spends from the IP's budget: it bounds both
 	// probing for taken addresses and mass account creation.
-	h.throttle.fail("", ip, now)
+	h.throttle.fail("", ip, "", now)
 	u, err := h.createUser(ctx, email, password, name, "")
 	switch {
 	case errors.Is(err, amp.ErrConflict):

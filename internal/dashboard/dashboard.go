@@ -67,6 +67,11 @@ type Config struct {
 	// learning card when the account has a holdout; without it the card
 	// says that lift is not measured.
 	Lift LiftFunc
+	// DeviceKey signs the device cookies of browsers that signed in, which
+	// the login throttle spares (see throttle.go). Give every instance the
+	// same key, kept across restarts; a random one when empty, so cookies
+	// from before a restart count as from new browsers.
+	DeviceKey []byte
 }
 
 // QuotaSource reports an account's monthly live usage.
@@ -136,7 +141,7 @@ func Build(svc *service.Service, store amp.DashboardStore, cfg Config) (http.Han
 	if h.hash, err = newHasher(h.cfg.Password, h.random, runtime.GOMAXPROCS(0)); err != nil {
 		return nil, err
 	}
-	h.throttle = newThrottle()
+	h.throttle = newThrottle(cfg.DeviceKey)
 	h.cop = http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
 		if err := h.cop.AddTrustedOrigin(o); err != nil {

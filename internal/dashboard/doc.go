@@ -41,8 +41,11 @@
 // Host). Pages carry a Content-Security-Policy without 'unsafe-inline', and
 // are never framed or cached.
 //
-// Sign-in attempts are throttled per typed email and per client IP with
-// token buckets on the injected clock (throttle.go); an unknown email costs
+// Sign-in attempts are throttled by ratelimit.LoginThrottle on the injected
+// clock (throttle.go): per typed email and client IP, per IP and per email,
+// except that a browser holding the device cookie of an earlier sign-in to
+// the email has a budget of its own, so a guesser cannot lock the owner
+// out; an unknown email costs
 // the same argon2id verification as a wrong password, and gets the same
 // page, so neither the answer nor its timing says whether an account
 // exists. Sign-up with a taken email cannot be made indistinguishable from

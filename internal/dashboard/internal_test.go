@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 )
 
 var cheap = PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -145,38 +144,6 @@ func BenchmarkPasswordVerifyDefault(b *testing.B) {
 		if _, _, err := h.verify(context.Background(), enc, "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func TestThrottle(t *testing.T) {
-	th := newThrottle()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for range EmailFailureBurst {
-		if w := th.wait("a@example.com", "ip1", now); w != 0 {
-			t.Fatalf("blocked after fewer than %d failures", EmailFailureBurst)
-		}
-		th.fail("a@example.com", "ip1", now)
-	}
-	w := th.wait("a@example.com", "ip2", now)
-	if w <= 0 || w > EmailRefill {
-		t.Fatalf("wait after the burst = %v, want in (0, %v]", w, EmailRefill)
-	}
-	if w := th.wait("b@example.com", "ip2", now); w != 0 {
-		t.Errorf("another email from another IP waits %v", w)
-	}
-	if w := th.wait("a@example.com", "ip2", now.Add(EmailRefill)); w != 0 {
-		t.Errorf("wait after one refill period = %v, want 0", w)
-	}
-	th.succeed("a@example.com")
-	if w := th.wait("a@example.com", "ip2", now); w != 0 {
-		t.Errorf("wait after a success = %v, want 0", w)
-	}
-	// The IP's failures stay after a success.
-	for range IPFailureBurst - EmailFailureBurst {
-		th.fail("", "ip1", now)
-	}
-	if w := th.wait("c@example.com", "ip1", now); w <= 0 {
-		t.Error("the IP is not blocked after its burst")
 	}
 }
 
