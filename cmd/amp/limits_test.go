@@ -150,3 +150,47 @@ func TestConnectionCaps(t *testing.T) {
 	}
 	res.Body.Close()
 }
+
+// TestContentLengthWithTransferEncoding: a request with both headers is
+// refused with 400 and its connection closed (RFC 9112 §6.1), also when it
+// follows other requests on a keep-alive connection; chunked requests
+// alone, and Content-Length alone, are served and keep it open.
+func TestContentLengthWithTransferEncoding(t *testing.T) {
+	s := startServe(t, nil, t.TempDir())
+	c := dialFrom(t, s.URL, "127.0.0.1")
+	r := bufio.NewReader(c)
+	c.SetDeadline(time.Now().Add(hostileTimeout))
+	send := func(req string) *http.Response {
+		t.Helper()
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	body := `{"userId":"u","task":"t"}`
+	chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+	// Content-Length alone, then chunked alone: answered (401: no key), the
+	// connection kept.
+	if res := send("POST /v1/context HTTP/1.1\r\nHost: amp\r\nContent-Type: application/json\r\nContent-Length: " +
+		fmt.Sprint(len(body)) + "\r\n\r\n" + body); res.StatusCode != 401 || res.Close {
+		t.Fatalf("Content-Length alone: HTTP %d, close %v", res.StatusCode, res.Close)
+	}
+	if res := send("POST /v1/context HTTP/1.1\r\nHost: amp\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		chunked); res.StatusCode != 401 || res.Close {
+		t.Fatalf("chunked alone: HTTP %d, close %v", res.StatusCode, res.Close)
+	}
+	// Both: 400, and the server closes the connection.
+	res := send("POST /v1/context HTTP/1.1\r\nHost: amp\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+	if res.StatusCode != http.StatusBadRequest || !res.Close {
+		t.Fatalf("both headers: HTTP %d, close %v; want 400 and close", res.StatusCode, res.Close)
+	}
+	if n, err := r.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("the connection stays open after the refusal (read %d bytes)", n)
+	}
+}

@@ -55,7 +55,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			<-l.sem
 			continue
 		}
-		return &limitConn{Conn: c, l: l, ip: ip}, nil
+		return &limitConn{Conn: &framedConn{Conn: c}, l: l, ip: ip}, nil
 	}
 }
 

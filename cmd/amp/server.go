@@ -119,7 +119,8 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api,
 		ln: newLimitListener(ln, max(cfg.MaxConns, 1), max(cfg.MaxConnsPerIP, 1), cfg.TrustedProxies),
 		http: &http.Server{
-			Handler: handler,
+			Handler:     refuseSmuggling(handler),
+			ConnContext: withFramer,
 			// Bounds on slow clients: a request's headers must arrive in
 			// 10 s and the whole exchange fit in 30 s (bodies are at most
 			// 64 KiB); idle keep-alive connections are closed after
