@@ -101,6 +101,8 @@ func hostileRequests(key string) []hostileRequest {
 		hostileRequest{name: "header/KeyInvalidUTF8", method: "GET", path: "/v1/profile/u",
 			header: map[string]string{"Authorization": "Bearer amp_sk_live_\xff\xfe"}, want: 401},
 		hostileRequest{name: "query/InvalidUTF8", method: "GET", path: "/v1/profile/u?x=%FF%00", header: auth},
+		hostileRequest{name: "header/ContentLengthAndChunked", method: "POST", path: "/v1/context",
+			header: map[string]string{"Authorization": "Bearer " + key, "Transfer-Encoding": "chunked"}, body: "0\r\n\r\n", want: 400},
 		hostileRequest{name: "dashboard/QueryInvalidUTF8", method: "GET", path: "/dashboard/login?next=%FF%00"},
 	)
 	return rs
