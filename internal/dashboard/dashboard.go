@@ -329,6 +329,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 		h.renderErrorMessage(w, r, rq, http.StatusBadRequest, amp.ErrorMessage(err))
 	case code == amp.CodeServiceUnavailable:
 		h.log.Warn("dashboard: store unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1") // as the API does: retry, soon
 		h.renderError(w, r, rq, http.StatusServiceUnavailable)
 	default:
 		h.log.Error("dashboard: request failed", "path", r.URL.Path, "err", err)
