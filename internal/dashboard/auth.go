@@ -116,7 +116,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderAuth(w, r, http.StatusForbidden, "login", data)
 		return
 	}
-	s, err := h.svc.SignIn(r.Context(), email, r.PostFormValue("password"), httpx.RequestClientIP(r), h.sessionToken(r))
+	s, err := h.svc.SignIn(r.Context(), service.SignInAttempt{
+		Email: email, Password: r.PostFormValue("password"), ClientIP: httpx.RequestClientIP(r),
+		Device: h.deviceToken(r), Replaces: h.sessionToken(r),
+	})
 	if err != nil {
 		h.refused(w, r, "login", data, err)
 		return

@@ -35,6 +35,7 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	t.Run("DashboardSessionsOfUser", s.testSessionsOfUser)
 	t.Run("DashboardExpiredSessions", s.testExpiredSessions)
 	t.Run("DashboardConcurrentSessions", s.testConcurrentSessions)
+	t.Run("DashboardTextRule", s.testTextRule)
 }
 
 type dashSuite struct {
