@@ -12,15 +12,22 @@ import (
 
 const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason"
 
+// sqlInsertKey inserts a key; keyArgs gives its arguments, one per
+// keyColumns column. CreateKey and RollKey insert keys alike.
+const sqlInsertKey = "INSERT INTO api_keys (" + keyColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+
+func keyArgs(k *amp.APIKey) []any {
+	return []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, scopeStrings(k.Scopes), k.RateLimit,
+		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason}
+}
+
 // CreateKey stores k; ErrConflict if its id or hash exists, ErrNotFound if
 // its account does not.
 func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
 	if err := db.checkOpen(); err != nil {
 		return err
 	}
-	_, err := db.pool.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-		k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, scopeStrings(k.Scopes), k.RateLimit,
-		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason)
+	_, err := db.pool.Exec(ctx, sqlInsertKey, keyArgs(k)...)
 	if err != nil {
 		return fmt.Errorf("postgres: create key %s: %w", k.ID, mapErr(err))
 	}
@@ -94,9 +101,7 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 // way nothing is stored.
 func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-			next.ID, next.AccountID, string(next.Mode), next.Name, next.Hash, next.Last4, scopeStrings(next.Scopes), next.RateLimit,
-			next.ExpiresAt, next.RevokedAt, next.CreatedAt, next.LastUsedAt); err != nil {
+		if _, err := tx.Exec(ctx, sqlInsertKey, keyArgs(next)...); err != nil {
 			return fmt.Errorf("postgres: roll key %s: new key %s: %w", old.ID, next.ID, mapErr(err))
 		}
 		// A revoked key keeps its expiry, and the roll fails: the key was

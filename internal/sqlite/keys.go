@@ -12,13 +12,19 @@ import (
 // CreateKey stores k; amp.ErrConflict if its id or hash exists,
 // amp.ErrNotFound if its account does not.
 func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
-	args := []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, encScopes(k.Scopes), k.RateLimit,
-		encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), encTime(k.CreatedAt), encTimePtr(k.LastUsedAt),
-		encTimePtr(k.QuarantinedAt), k.QuarantineReason}
+	args := keyArgs(k)
 	return db.writeNoSavepoint(ctx, func(w *writer) error {
 		_, err := w.exec(w.insKey, args...)
 		return db.mapErr("create key", err)
 	})
+}
+
+// keyArgs are the arguments of sqlInsertKey for k, one per keyCols column:
+// CreateKey and RollKey insert keys alike.
+func keyArgs(k *amp.APIKey) []any {
+	return []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, encScopes(k.Scopes), k.RateLimit,
+		encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), encTime(k.CreatedAt), encTimePtr(k.LastUsedAt),
+		encTimePtr(k.QuarantinedAt), k.QuarantineReason}
 }
 
 // UpdateKey stores k's name, scopes, rate limit, expiry, revocation and
@@ -41,8 +47,7 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 // old is revoked, amp.ErrNotFound if old or next's account does not exist:
 // either way nothing is stored.
 func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
-	args := []any{next.ID, next.AccountID, string(next.Mode), next.Name, next.Hash, next.Last4, encScopes(next.Scopes), next.RateLimit,
-		encTimePtr(next.ExpiresAt), encTimePtr(next.RevokedAt), encTime(next.CreatedAt), encTimePtr(next.LastUsedAt)}
+	args := keyArgs(next)
 	expires := encTimePtr(old.ExpiresAt)
 	// With a savepoint: the insert is undone if the update then fails.
 	return db.write(ctx, func(w *writer) error {
