@@ -248,6 +248,42 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
+// TestDeviceCookie: a sign-in leaves the browser the service's device token
+// in a long-lived, HttpOnly, SameSite=Strict cookie, which a sign-out keeps
+// and the next sign-in renews; a failed sign-in sets none.
+func TestDeviceCookie(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	if c.cookie("amp_device") != "" {
+		t.Error("a sign-up set a device cookie")
+	}
+	c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+	if r := c.login("ada@example.com", "wrong password!!"); r.status != http.StatusUnauthorized || strings.Contains(r.header.Get("Set-Cookie"), "amp_device") {
+		t.Fatalf("failed sign-in: HTTP %d, cookies %q", r.status, r.header.Values("Set-Cookie"))
+	}
+	r := c.login("ada@example.com", testPassword)
+	wantStatus(t, "sign-in", r, http.StatusSeeOther)
+	var dev *http.Cookie
+	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+		if ck.Name == "amp_device" {
+			dev = ck
+		}
+	}
+	if dev == nil || dev.Value == "" || !dev.HttpOnly || dev.SameSite != http.SameSiteStrictMode || dev.Path != "/" ||
+		dev.MaxAge < 300*24*3600 {
+		t.Fatalf("device cookie %+v, want a long-lived HttpOnly SameSite=Strict one", dev)
+	}
+	c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+	if got := c.cookie("amp_device"); got != dev.Value {
+		t.Errorf("after sign-out the device cookie is %q, want it kept", got)
+	}
+	wantStatus(t, "second sign-in", c.login("ada@example.com", testPassword), http.StatusSeeOther)
+	if c.cookie("amp_device") == "" {
+		t.Error("the second sign-in dropped the device cookie")
+	}
+}
+
 // Session fixation: a token planted before sign-in is worthless after it,
 // and every sign-in issues a new token and ends the browser's old session.
 func TestSessionFixation(t *testing.T) {
