@@ -60,7 +60,8 @@ func (e *Error) WithDetails(d map[string]any) *Error {
 
 // ErrorCode returns the code of the *Error in err's chain. A cancelled or
 // timed-out context maps to SERVICE_UNAVAILABLE rather than an internal
-// error; anything else unknown is INTERNAL_ERROR.
+// error, ErrInvalidInput (a store refusing text) to INVALID_REQUEST;
+// anything else unknown is INTERNAL_ERROR.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
@@ -72,6 +73,9 @@ func ErrorCode(err error) string {
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return CodeServiceUnavailable
 	}
+	if errors.Is(err, ErrInvalidInput) {
+		return CodeInvalidRequest
+	}
 	return CodeInternal
 }
 
@@ -82,8 +86,11 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	if ErrorCode(err) == CodeServiceUnavailable {
+	switch ErrorCode(err) {
+	case CodeServiceUnavailable:
 		return "The service is temporarily unavailable. Please retry."
+	case CodeInvalidRequest:
+		return invalidTextMessage
 	}
 	return "An internal error occurred."
 }

@@ -13,8 +13,8 @@ type RateState struct {
 	Reset     time.Duration // until the burst is whole again
 }
 
-// RequestEvent describes one finished authenticated request, for metering
-// and monitoring.
+// RequestEvent describes one finished request of a key, admitted or
+// refused, for metering and monitoring.
 type RequestEvent struct {
 	KeyID     string
 	AccountID string
@@ -28,6 +28,44 @@ type RequestEvent struct {
 	// success) feed the request log.
 	RequestID string
 	Code      string
+	// Admission is what became of the request before any handler ran.
+	Admission Admission
+}
+
+// Admission is what became of a request of a key at the door: admitted,
+// or refused by the rate limit, by the monthly quota, or because the key
+// failed (revoked, quarantined or expired: a failure only counts against a
+// key that exists). The refused ones are metered as their own series,
+// since a burst of them from a leaked key is what its owner must see.
+type Admission string
+
+// The zero value is AdmissionAdmitted, so that rows and events from before
+// refusals were metered read as what they were.
+const (
+	AdmissionAdmitted      Admission = ""
+	AdmissionRateLimited   Admission = "rate_limited"
+	AdmissionQuotaExceeded Admission = "quota_exceeded"
+	AdmissionAuthFailed    Admission = "auth_failed"
+)
+
+// Admissions lists every admission, admitted first.
+var Admissions = []Admission{AdmissionAdmitted, AdmissionRateLimited, AdmissionQuotaExceeded, AdmissionAuthFailed}
+
+// String names a: "admitted" for AdmissionAdmitted, else its value.
+func (a Admission) String() string {
+	if a == AdmissionAdmitted {
+		return "admitted"
+	}
+	return string(a)
+}
+
+// Valid reports whether a is one of Admissions.
+func (a Admission) Valid() bool {
+	switch a {
+	case AdmissionAdmitted, AdmissionRateLimited, AdmissionQuotaExceeded, AdmissionAuthFailed:
+		return true
+	}
+	return false
 }
 
 // Limiter admits requests under an account's plan: its rate per account and

@@ -65,9 +65,10 @@ type UsageRow struct {
 	AccountID   string
 	Mode        Mode
 	KeyID       string
-	Route       string // the route pattern, e.g. "POST /v1/context"
-	StatusClass int    // the status divided by 100: 2 for 2xx … 5 for 5xx
-	Country     string // ISO 3166-1 alpha-2, or UnknownCountry
+	Route       string    // the route pattern, e.g. "POST /v1/context"
+	StatusClass int       // the status divided by 100: 2 for 2xx … 5 for 5xx
+	Country     string    // ISO 3166-1 alpha-2, or UnknownCountry
+	Admission   Admission // AdmissionAdmitted (""), or why the requests were refused
 	Requests    int64
 }
 
@@ -82,8 +83,9 @@ const (
 	DimRoute
 	DimStatus
 	DimCountry
+	DimAdmission
 
-	DimAll = DimStart | DimKey | DimRoute | DimStatus | DimCountry
+	DimAll = DimStart | DimKey | DimRoute | DimStatus | DimCountry | DimAdmission
 )
 
 // UsageQuery selects usage rows of one account.
@@ -143,6 +145,8 @@ func (r *UsageRow) Validate() error {
 		return fmt.Errorf("invalid mode %q", r.Mode)
 	case r.AccountID == "" || r.KeyID == "":
 		return errors.New("row without account or key")
+	case !r.Admission.Valid():
+		return fmt.Errorf("invalid admission %q", r.Admission)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func TestUsageRowValidate(t *testing.T) {
 		"mode":        func(r *amp.UsageRow) { r.Mode = "staging" },
 		"account":     func(r *amp.UsageRow) { r.AccountID = "" },
 		"key":         func(r *amp.UsageRow) { r.KeyID = "" },
+		"admission":   func(r *amp.UsageRow) { r.Admission = "maybe" },
 	} {
 		r := good
 		spoil(&r)

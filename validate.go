@@ -50,8 +50,8 @@ func (r *ContextRequest) Validate() error {
 		return Errorf(CodeInvalidTask, "task is required.")
 	case len(r.Task) > MaxTaskBytes:
 		return Errorf(CodeInvalidTask, "task must be at most %d bytes.", MaxTaskBytes)
-	case !utf8.ValidString(r.Task):
-		return Errorf(CodeInvalidTask, "task must be valid UTF-8.")
+	case !ValidText(r.Task):
+		return Errorf(CodeInvalidTask, "task must be valid UTF-8 without NUL characters.")
 	}
 	if !r.Complexity.Valid() {
 		return invalidField("complexity", "complexity must be one of low, medium, high.")
@@ -72,6 +72,8 @@ func (r *OutcomeRequest) Validate() error {
 		return invalidField("requestId", "requestId is required.")
 	case len(r.RequestID) > MaxRequestIDBytes:
 		return invalidField("requestId", "requestId must be at most 64 bytes.")
+	case !utf8.ValidString(r.RequestID) || strings.IndexFunc(r.RequestID, unicode.IsControl) >= 0:
+		return invalidField("requestId", "requestId must be printable UTF-8.")
 	case r.Started == nil:
 		return invalidField("started", "started is required and must be a boolean.")
 	}
@@ -118,13 +120,17 @@ func invalidField(field, msg string) error {
 }
 
 // ValidateMetadata checks a metadata value: absent, null, or a JSON object
-// of at most 16 KiB nested at most 5 levels deep (the object itself is level 1).
+// of at most 16 KiB nested at most 5 levels deep (the object itself is level 1),
+// obeying the text rule (CheckJSONText).
 func ValidateMetadata(raw json.RawMessage) error {
 	if len(raw) == 0 {
 		return nil
 	}
 	if len(raw) > MaxMetadataBytes {
 		return invalidField("metadata", "metadata must be at most 16 KiB.")
+	}
+	if err := CheckJSONText(raw); err != nil {
+		return invalidField("metadata", "metadata "+err.Reason+".")
 	}
 	trimmed := bytes.TrimSpace(raw)
 	if bytes.Equal(trimmed, []byte("null")) {

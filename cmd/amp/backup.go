@@ -16,7 +16,8 @@ type backuper interface {
 func runBackup(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "backup", "--data DIR --out FILE", `
 Write a consistent copy of the SQLite database, as of one moment, to FILE,
-which must not exist. It is safe while amp serve runs: the copy is taken
+which must not exist, readable by its owner only (0600: it holds key and
+password hashes). It is safe while amp serve runs: the copy is taken
 online. To restore, stop the server and put the copy in place as
 DIR/amp.db. With PostgreSQL use pg_dump instead.`, adminSettings...)
 	out := cl.fs.String("out", "", "the backup `FILE` to create")

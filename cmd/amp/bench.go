@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
-	"github.com/amp-protocol/amp/internal/sqlite"
 )
 
 // Targets of issue 2, printed next to the measurements.
@@ -48,8 +47,9 @@ type benchOptions struct {
 	// pgStatsSettle is how long the PostgreSQL statistics are given to
 	// settle before each reading (see pgStats.measure).
 	pgStatsSettle time.Duration
-	// cache is the size of the SQLite learning cache: that of a server.
-	cache int
+	// cache is the budget of the SQLite learning cache, in bytes: that of a
+	// server.
+	cache int64
 	// compareLimits adds a run without limits and metering.
 	compareLimits bool
 }
@@ -134,7 +134,7 @@ go to standard error.`, "sync", "log-format", "log-level")
 	if u := o.postgresURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return usageError("amp bench: --postgres-url must be a postgres:// or postgresql:// URL")
 	}
-	o.cache = sqlite.DefaultCacheSize
+	o.cache = cl.cfg.CacheBytes
 	return bench(ctx, e, &cl.cfg, &o)
 }
 
@@ -180,7 +180,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 	}
 
 	w := e.stdout
-	fmt.Fprintf(w, "amp bench: %s, GOMAXPROCS %d, %d CPUs; SQLite synchronous=%s, cache %d profiles\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Sync, o.cache)
+	fmt.Fprintf(w, "amp bench: %s, GOMAXPROCS %d, %d CPUs; SQLite synchronous=%s, cache %d MiB\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.Sync, o.cache>>20)
 	fmt.Fprintf(w, "load generator, echo server and AMP service share this process; keep-alive connections over loopback\n\n")
 	fmt.Fprintf(w, "closed loop: %d workers, %s per target after %s warm-up\n", o.concurrency, o.duration, o.warmup)
 

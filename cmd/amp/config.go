@@ -90,6 +90,26 @@ type Config struct {
 	// SMTPURL is the mail server that sends password reset links
 	// (--smtp-url, AMP_SMTP_URL); without it users ask the operator.
 	SMTPURL string
+	// CacheBytes bounds the memory of serve's SQLite cache of profiles and
+	// populations; 0 turns it off (--cache-size, AMP_CACHE_SIZE).
+	CacheBytes int64
+	// MaxConns caps the connections serve holds open at once; past it new
+	// connections wait to be accepted (--max-conns, AMP_MAX_CONNS).
+	MaxConns int
+	// MaxConnsPerIP caps the connections of one client address; past it a
+	// new one is closed at once. Trusted proxies are exempt
+	// (--max-conns-per-ip, AMP_MAX_CONNS_PER_IP).
+	MaxConnsPerIP int
+	// IdleTimeout closes a keep-alive connection idle that long
+	// (--idle-timeout, AMP_IDLE_TIMEOUT).
+	IdleTimeout time.Duration
+	// MetricsAddr is a HOST:PORT of its own for /metrics; empty serves no
+	// listener of its own (--metrics-addr, AMP_METRICS_ADDR).
+	MetricsAddr string
+	// MetricsToken, when set, is the bearer token /metrics requires, and
+	// lets /metrics be served on the API's address too (--metrics-token,
+	// AMP_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // Defaults of Config.
@@ -105,6 +125,10 @@ const (
 	DefaultRateLimitSustained  = 10 * time.Minute
 	DefaultWebhookTimeout      = 10 * time.Second
 	DefaultRequestLogRetention = 7 * 24 * time.Hour
+	DefaultCacheBytes          = 256 << 20
+	DefaultMaxConns            = 4096
+	DefaultMaxConnsPerIP       = 256
+	DefaultIdleTimeout         = 2 * time.Minute
 )
 
 // DefaultConfig returns the built-in defaults.
@@ -121,6 +145,10 @@ func DefaultConfig() Config {
 		RateLimitSustained:  DefaultRateLimitSustained,
 		WebhookTimeout:      DefaultWebhookTimeout,
 		RequestLogRetention: DefaultRequestLogRetention,
+		CacheBytes:          DefaultCacheBytes,
+		MaxConns:            DefaultMaxConns,
+		MaxConnsPerIP:       DefaultMaxConnsPerIP,
+		IdleTimeout:         DefaultIdleTimeout,
 	}
 }
 
@@ -392,7 +420,118 @@ var settings = []setting{
 			}
 			return nil
 		},
-	}}
+	}, {
+		field: "CacheBytes", flag: "cache-size", env: "AMP_CACHE_SIZE", meta: "SIZE", def: "256MiB",
+		doc: "memory for serve's SQLite cache of profiles and populations (e.g. 64MiB, 1GiB; 0 turns it off)",
+		set: func(c *Config, v string) error {
+			n, err := parseSize(v)
+			if err != nil {
+				return err
+			}
+			c.CacheBytes = n
+			return nil
+		},
+	},
+	{
+		field: "MaxConns", flag: "max-conns", env: "AMP_MAX_CONNS", meta: "N", def: strconv.Itoa(DefaultMaxConns),
+		doc: "connections held open at once; more wait to be accepted (keep it below the open-file limit)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("must be a whole number")
+			}
+			c.MaxConns = n
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.MaxConns < 1 || c.MaxConns > 1_000_000 {
+				return errors.New("must be between 1 and 1000000")
+			}
+			return nil
+		},
+	},
+	{
+		field: "MaxConnsPerIP", flag: "max-conns-per-ip", env: "AMP_MAX_CONNS_PER_IP", meta: "N", def: strconv.Itoa(DefaultMaxConnsPerIP),
+		doc: "connections of one client address (trusted proxies exempt); more are closed at once",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("must be a whole number")
+			}
+			c.MaxConnsPerIP = n
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.MaxConnsPerIP < 1 || c.MaxConnsPerIP > c.MaxConns {
+				return fmt.Errorf("must be between 1 and --max-conns (%d)", c.MaxConns)
+			}
+			return nil
+		},
+	},
+	{
+		field: "IdleTimeout", flag: "idle-timeout", env: "AMP_IDLE_TIMEOUT", meta: "DURATION", def: DefaultIdleTimeout.String(),
+		doc: "close a keep-alive connection idle this long",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("must be a duration such as 2m")
+			}
+			c.IdleTimeout = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.IdleTimeout <= 0 {
+				return errors.New("must be positive")
+			}
+			return nil
+		},
+	},
+	{
+		field: "MetricsAddr", flag: "metrics-addr", env: "AMP_METRICS_ADDR", meta: "HOST:PORT",
+		doc: "serve /metrics on this address of its own (e.g. 127.0.0.1:9090)",
+		set: func(c *Config, v string) error { c.MetricsAddr = v; return nil },
+		check: func(c *Config) error {
+			if c.MetricsAddr == "" {
+				return nil
+			}
+			if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+				return errors.New("must be HOST:PORT, e.g. 127.0.0.1:9090")
+			}
+			return nil
+		},
+	},
+	{
+		field: "MetricsToken", flag: "metrics-token", env: "AMP_METRICS_TOKEN", meta: "TOKEN",
+		doc: "bearer token /metrics requires; with it /metrics is served on --addr too (prefer the variable: flags show in ps)",
+		set: func(c *Config, v string) error { c.MetricsToken = v; return nil },
+		check: func(c *Config) error {
+			if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+				return errors.New("must be at least 16 characters")
+			}
+			return nil
+		},
+	},
+}
+
+// parseSize reads a byte count: a whole number, optionally followed by
+// KiB, MiB or GiB.
+func parseSize(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<50)/mult {
+		return 0, errors.New("must be a size such as 64MiB, 1GiB or 0")
+	}
+	return n * mult, nil
+}
 
 // parsePrefix reads a CIDR, or a bare address as a one-address network.
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -516,6 +655,18 @@ func (c *Config) value(field string) string {
 		return redactURL(c.SMTPURL)
 	case "RequestLogRetention":
 		return c.RequestLogRetention.String()
+	case "CacheBytes":
+		return strconv.FormatInt(c.CacheBytes, 10)
+	case "MaxConns":
+		return strconv.Itoa(c.MaxConns)
+	case "MaxConnsPerIP":
+		return strconv.Itoa(c.MaxConnsPerIP)
+	case "IdleTimeout":
+		return c.IdleTimeout.String()
+	case "MetricsAddr":
+		return c.MetricsAddr
+	case "MetricsToken":
+		return "(hidden)"
 	}
 	return ""
 }

@@ -42,6 +42,8 @@ func TestConfigPrecedence(t *testing.T) {
 			"AMP_LOG_LEVEL": "debug", "AMP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7", "AMP_SHUTDOWN_TIMEOUT": "3s",
 			"AMP_DATABASE_URL": "postgres://amp@db/amp", "AMP_SIGNUP": "closed", "AMP_SECURE_COOKIES": "true",
 			"AMP_PUBLIC_URL": "https://amp.example.com/", "AMP_REQUEST_LOG_RETENTION": "24h",
+			"AMP_CACHE_SIZE": "64MiB", "AMP_MAX_CONNS": "1000", "AMP_MAX_CONNS_PER_IP": "10", "AMP_IDLE_TIMEOUT": "30s",
+			"AMP_METRICS_ADDR": "127.0.0.1:9090", "AMP_METRICS_TOKEN": "0123456789abcdef",
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -52,6 +54,8 @@ func TestConfigPrecedence(t *testing.T) {
 			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp", Signup: "closed", SecureCookies: true,
 			KeyRotationAge: DefaultKeyRotationAge, RateLimitSustained: DefaultRateLimitSustained, WebhookTimeout: DefaultWebhookTimeout,
 			PublicURL: "https://amp.example.com", RequestLogRetention: 24 * time.Hour,
+			CacheBytes: 64 << 20, MaxConns: 1000, MaxConnsPerIP: 10, IdleTimeout: 30 * time.Second,
+			MetricsAddr: "127.0.0.1:9090", MetricsToken: "0123456789abcdef",
 		}
 		if fmt.Sprint(cfg) != fmt.Sprint(want) {
 			t.Errorf("got %+v, want %+v", cfg, want)
@@ -92,6 +96,13 @@ func TestConfigValidate(t *testing.T) {
 		{"TrustedProxyEnv", map[string]string{"AMP_TRUSTED_PROXIES": "10.0.0.0/99"}, nil, "TrustedProxies", "AMP_TRUSTED_PROXIES"},
 		{"ShutdownTimeout", nil, []string{"--shutdown-timeout", "-1s"}, "ShutdownTimeout", "positive"},
 		{"ShutdownTimeoutEnv", map[string]string{"AMP_SHUTDOWN_TIMEOUT": "soon"}, nil, "ShutdownTimeout", "AMP_SHUTDOWN_TIMEOUT"},
+		{"CacheSize", map[string]string{"AMP_CACHE_SIZE": "lots"}, nil, "CacheBytes", "64MiB"},
+		{"CacheSizeNegative", map[string]string{"AMP_CACHE_SIZE": "-1MiB"}, nil, "CacheBytes", "AMP_CACHE_SIZE"},
+		{"MaxConns", nil, []string{"--max-conns", "0"}, "MaxConns", "between 1 and"},
+		{"MaxConnsPerIPOverTotal", nil, []string{"--max-conns", "10", "--max-conns-per-ip", "11"}, "MaxConnsPerIP", "--max-conns (10)"},
+		{"IdleTimeout", map[string]string{"AMP_IDLE_TIMEOUT": "0s"}, nil, "IdleTimeout", "positive"},
+		{"MetricsAddr", nil, []string{"--metrics-addr", "9090"}, "MetricsAddr", "HOST:PORT"},
+		{"MetricsTokenShort", map[string]string{"AMP_METRICS_TOKEN": "short"}, nil, "MetricsToken", "16 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +123,24 @@ func TestConfigValidate(t *testing.T) {
 		_, err := parseServe(t, nil, "--trusted-proxy", "not-a-network")
 		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "not-a-network") {
 			t.Errorf("got %v", err)
+		}
+	})
+	t.Run("MetricsTokenHidden", func(t *testing.T) {
+		_, err := parseServe(t, map[string]string{"AMP_METRICS_TOKEN": "s3cret"})
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("got %v, want an error without the token", err)
+		}
+	})
+	t.Run("Sizes", func(t *testing.T) {
+		for in, want := range map[string]int64{"0": 0, "4096": 4096, "64KiB": 64 << 10, "256MiB": 256 << 20, "2GiB": 2 << 30, "10 MiB": 10 << 20, "1B": 1} {
+			if got, err := parseSize(in); err != nil || got != want {
+				t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+			}
+		}
+		for _, in := range []string{"", "MiB", "1.5GiB", "1TB", "-1", "99999999999GiB"} {
+			if _, err := parseSize(in); err == nil {
+				t.Errorf("parseSize(%q) succeeded", in)
+			}
 		}
 	})
 	t.Run("PasswordRedacted", func(t *testing.T) {

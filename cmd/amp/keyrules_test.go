@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"html"
 	"io"
@@ -33,6 +34,10 @@ type keyRuleCase struct {
 	expiresIn   string // CLI form; "" for never
 	noDashboard bool
 	want        string // the message, in full
+	// dashboardWant, when set, is the dashboard's message instead: its
+	// forms are held to the text rule whole, before any page handler runs
+	// (docs/security.md), and no browser sends invalid UTF-8 anyway.
+	dashboardWant string
 }
 
 var keyRuleCases = []keyRuleCase{
@@ -41,7 +46,8 @@ var keyRuleCases = []keyRuleCase{
 	{name: "ControlCharacter", keyName: "tab\tname",
 		want: "A key name must be at most 100 bytes of text, without control characters."},
 	{name: "InvalidUTF8", keyName: "bad\xffname",
-		want: "A key name must be at most 100 bytes of text, without control characters."},
+		want:          "A key name must be at most 100 bytes of text, without control characters.",
+		dashboardWant: "The form holds text that is not valid UTF-8 or contains NUL characters."},
 	{name: "LongName", keyName: strings.Repeat("n", 101),
 		want: "A key name must be at most 100 bytes of text, without control characters."},
 	{name: "RateAbovePlan", rate: 5_000_000,
@@ -167,8 +173,8 @@ func TestKeyRulesAcrossFrontEnds(t *testing.T) {
 		if svcMsgs[c.name] != c.want {
 			t.Errorf("%s: service says %q, want %q", c.name, svcMsgs[c.name], c.want)
 		}
-		if !c.noDashboard && dash[c.name] != c.want {
-			t.Errorf("%s: dashboard says %q, want %q", c.name, dash[c.name], c.want)
+		if want := cmp.Or(c.dashboardWant, c.want); !c.noDashboard && dash[c.name] != want {
+			t.Errorf("%s: dashboard says %q, want %q", c.name, dash[c.name], want)
 		}
 	}
 }

@@ -11,12 +11,15 @@ import (
 )
 
 // TestOneChainForEveryRoute checks the wiring of `amp serve`: the API, the
-// dashboard, /metrics and the probes all pass the one middleware chain, so
-// every answer carries X-Request-Id and /metrics counts dashboard routes by
-// pattern; odd paths get their front end's 404, never a bare redirect.
+// dashboard, /metrics (served on the API's address with a token) and the
+// probes all pass the one middleware chain, so every answer carries
+// X-Request-Id and /metrics counts dashboard routes by pattern; odd paths
+// get their front end's 404, never a bare redirect.
 func TestOneChainForEveryRoute(t *testing.T) {
 	var lg logs
-	s := startServe(t, &lg, t.TempDir(), "--signup", "open")
+	const token = "metrics-token-0123456789"
+	s := startServe(t, &lg, t.TempDir(), "--signup", "open", "--metrics-token", token)
+	auth := ""
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
 		// A raw request line, so that no client cleans the path first.
@@ -25,7 +28,7 @@ func TestOneChainForEveryRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: amp.test\r\nConnection: close\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: amp.test\r\nConnection: close\r\n"+auth+"\r\n"); err != nil {
 			t.Fatal(err)
 		}
 		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -75,7 +78,14 @@ func TestOneChainForEveryRoute(t *testing.T) {
 			t.Errorf("GET %s: no log line with its request id %s", tc.path, id)
 		}
 	}
-	_, metrics := get("/metrics")
+	if res, _ := get("/metrics"); res.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(res.Header.Get("X-Request-Id"), "req_") {
+		t.Errorf("GET /metrics without the token: %d with X-Request-Id %q, want 401 through the chain", res.StatusCode, res.Header.Get("X-Request-Id"))
+	}
+	auth = "Authorization: Bearer " + token + "\r\n"
+	res, metrics := get("/metrics")
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("X-Request-Id"), "req_") {
+		t.Errorf("GET /metrics with the token: %d with X-Request-Id %q, want 200 through the chain", res.StatusCode, res.Header.Get("X-Request-Id"))
+	}
 	for _, want := range []string{
 		`amp_http_requests_total{route="GET /dashboard/login",status="200"} 1`,
 		`amp_http_requests_total{route="GET /dashboard/signup",status="200"} 1`,

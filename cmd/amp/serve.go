@@ -9,7 +9,8 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout", "trace-sensitive", "public-url", "smtp-url", "request-log-retention"}
+var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout", "trace-sensitive", "public-url", "smtp-url", "request-log-retention",
+	"cache-size", "max-conns", "max-conns-per-ip", "idle-timeout", "metrics-addr", "metrics-token"}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "serve", "[--addr HOST:PORT] [--data DIR] [flags]", `
@@ -53,6 +54,9 @@ same data directory while serve runs.`, serveSettings...)
 	}
 	printDashboard(e.stdout, s, setup)
 	printListening(e.stdout, s)
+	if s.metricsLn != nil {
+		fmt.Fprintf(e.stdout, "metrics on http://%s/metrics\n", s.metricsLn.Addr())
+	}
 	s.log.Info("listening", "addr", s.addr().String(), "store", storeKind(cfg))
 	return s.run(ctx)
 }

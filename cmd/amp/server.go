@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +41,10 @@ type server struct {
 	http    *http.Server
 	ln      net.Listener
 	hooks   *webhook.Worker
+	// metricsHTTP serves /metrics on metricsLn (--metrics-addr); both nil
+	// without it.
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
 }
 
 // serverOptions change how newServer wires a server; only amp bench uses
@@ -136,6 +142,10 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		}
 		scfg.Events.ScannerKeys = keys
 	}
+	if scfg.DeviceKey, err = deviceKey(store); err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc, err := service.New(scfg)
 	if err != nil {
 		store.Close()
@@ -158,31 +168,64 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s := &server{
-		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, ln: ln, hooks: hooks, tracing: tr,
+		cfg: cfg, log: log, store: store, limiter: limiter, meter: m, redis: rc, svc: svc, api: api, hooks: hooks, tracing: tr,
+		ln: newLimitListener(ln, max(cfg.MaxConns, 1), max(cfg.MaxConnsPerIP, 1), cfg.TrustedProxies),
 		http: &http.Server{
-			Handler: tr.Middleware(handler, routeOf(api)),
+			// The smuggling check is outermost: it must see every request
+			// the connection carried.
+			Handler:     refuseSmuggling(tr.Middleware(handler, routeOf(api))),
+			ConnContext: withFramer,
 			// Bounds on slow clients: a request's headers must arrive in
 			// 10 s and the whole exchange fit in 30 s (bodies are at most
-			// 64 KiB); idle keep-alive connections are closed after 2 min.
+			// 64 KiB); idle keep-alive connections are closed after
+			// IdleTimeout.
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			IdleTimeout:       cfg.IdleTimeout,
 			MaxHeaderBytes:    32 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			store.Close()
+			return nil, fmt.Errorf("listen on %s (--metrics-addr): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler(cfg, reg))
+		s.metricsLn = mln
+		s.metricsHTTP = &http.Server{
+			Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: 32 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
 	}
 	wired = true
 	return s, nil
 }
 
-// routeAll puts the dashboard and the Prometheus metrics behind the API's middleware chain, so that every
+// metricsHandler serves the Prometheus metrics, behind the bearer token
+// when one is set.
+func metricsHandler(cfg *Config, reg *metrics.Metrics) http.Handler {
+	if cfg.MetricsToken != "" {
+		return requireBearer(cfg.MetricsToken, reg.Handler())
+	}
+	return reg.Handler()
+}
+
+// routeAll puts the dashboard, MCP and, with a metrics token, the
+// Prometheus metrics behind the API's middleware chain, so that every
 // route the binary serves gets a request id, an access-log line, metrics
-// and panic recovery, once. Every path the dashboard and /metrics do not
-// claim goes to the API, whose JSON 404 is the right answer for anything
-// unknown. MCP is mounted at /mcp the same way.
+// and panic recovery, once. Every path they do not claim goes to the API,
+// whose JSON 404 is the right answer for anything unknown. The metrics
+// show every tenant's activity, so without a token they are not served on
+// the API's address at all (--metrics-addr serves them apart).
 func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics) (http.Handler, error) {
-	api.Handle(http.MethodGet, "/metrics", reg.Handler(), true)
+	if cfg.MetricsToken != "" {
+		api.Handle(http.MethodGet, "/metrics", metricsHandler(cfg, reg), true)
+	}
 	api.Mount("/mcp", newMCPHandler(log, svc, api))
 	dcfg := dashboard.Config{
 		Logger:    log,
@@ -207,6 +250,34 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 	api.Mount(dashboard.Prefix, dash)
 	api.Handle(http.MethodGet, "/", http.RedirectHandler(dashboard.Prefix+"/", http.StatusFound), false)
 	return api, nil
+}
+
+// deviceKeySetting holds the key that signs the device tokens of the
+// dashboard's browsers (service.Config.DeviceKey), shared by every instance
+// on the store and kept across restarts.
+const deviceKeySetting = "dashboard.device_key"
+
+// deviceKey returns the sign-in throttle's device-token key, creating it on
+// first use. Two instances starting at once may each create one; the last
+// stored wins at the next restart, and tokens signed with the other then
+// count as from new browsers, which is only a slower sign-in budget.
+func deviceKey(store amp.Store) ([]byte, error) {
+	ctx := context.Background()
+	v, err := store.Setting(ctx, deviceKeySetting)
+	if err != nil {
+		return nil, fmt.Errorf("read the dashboard's device key: %w", err)
+	}
+	if k, err := hex.DecodeString(v); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := store.SetSetting(ctx, deviceKeySetting, hex.EncodeToString(k)); err != nil {
+		return nil, fmt.Errorf("store the dashboard's device key: %w", err)
+	}
+	return k, nil
 }
 
 // addr is the address the server listens on.
@@ -240,6 +311,12 @@ func (s *server) run(ctx context.Context) error {
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- s.http.Serve(s.ln) }()
+	metricsDone := make(chan error, 1)
+	if s.metricsHTTP != nil {
+		go func() { metricsDone <- s.metricsHTTP.Serve(s.metricsLn) }()
+	} else {
+		metricsDone <- http.ErrServerClosed
+	}
 
 	var serveErr error
 	select {
@@ -255,6 +332,14 @@ func (s *server) run(ctx context.Context) error {
 	if shutdownErr != nil {
 		s.log.Warn("requests still in flight at the shutdown deadline were cut off", "err", shutdownErr)
 		s.http.Close()
+	}
+	if s.metricsHTTP != nil {
+		if err := s.metricsHTTP.Shutdown(shutdownCtx); err != nil {
+			s.metricsHTTP.Close()
+		}
+	}
+	if err := <-metricsDone; !errors.Is(err, http.ErrServerClosed) {
+		s.log.Warn("the metrics server stopped", "err", err)
 	}
 	s.hooks.Close() // deliveries in flight finish, within their timeout
 	jobsErr := s.svc.Close()

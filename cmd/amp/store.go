@@ -32,7 +32,7 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 // holds every profile) when absent. Migrations are applied on open.
 //
 // serving says that the caller serves the API. A serving process keeps
-// SQLite's profile and population rows in memory (sqlite.WithCache), which
+// SQLite's profile and population rows in memory (sqlite.WithCacheBytes), which
 // is sound only while it is the one process that writes them, so the store
 // then takes the data directory's lock; the administrative commands, which
 // write only accounts, keys and settings, open without it and so keep
@@ -50,7 +50,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger, serving bool)
 	}
 	opts := []sqlite.Option{sqlite.WithLogger(log)}
 	if serving {
-		opts = append(opts, sqlite.WithCache(sqlite.DefaultCacheSize))
+		opts = append(opts, sqlite.WithCacheBytes(cfg.CacheBytes))
 	}
 	if cfg.Sync == "full" {
 		opts = append(opts, sqlite.WithFullSync())

@@ -128,6 +128,9 @@ func printUsageReport(w io.Writer, out *usageOutput) error {
 	fmt.Fprintf(tw, "Usage of %s\n", subject)
 	fmt.Fprintf(tw, "from %s to %s, by %s\n\n", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Granularity)
 	fmt.Fprintf(tw, "Requests\t%d\n", r.Requests)
+	fmt.Fprintf(tw, "Admitted\t%d\n", r.Requests-r.Refusals.Total())
+	fmt.Fprintf(tw, "Refused\t%d (rate-limited %d, over quota %d, failed key %d)\n",
+		r.Refusals.Total(), r.RateLimited, r.QuotaExceeded, r.AuthFailed)
 	fmt.Fprintf(tw, "Error rate\t%s (4xx %d, 5xx %d)\n", percent(r.ErrorRate), r.ClientErrors, r.ServerErrors)
 	fmt.Fprintf(tw, "Mean rate\t%.3f req/s\n", r.MeanRate)
 	fmt.Fprintf(tw, "Peak rate\t%.3f req/s (busiest %s)\n", r.PeakRate, r.Granularity)
@@ -177,13 +180,14 @@ func printUsageReport(w io.Writer, out *usageOutput) error {
 		peak = max(peak, p.Requests)
 	}
 	if peak > 0 {
-		fmt.Fprintf(tw, "\nSTART\tREQUESTS\t4XX\t5XX\tREQ/S\t\n")
+		fmt.Fprintf(tw, "\nSTART\tREQUESTS\tADMITTED\tRATE-LIMITED\tOVER QUOTA\tFAILED KEY\t4XX\t5XX\tREQ/S\t\n")
 		for _, p := range r.Series {
 			if p.Requests == 0 {
 				continue
 			}
 			bar := strings.Repeat("#", int(max(1, 30*p.Requests/peak)))
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%s\n", p.Start.Format(time.RFC3339), p.Requests, p.ClientErrors, p.ServerErrors, p.Rate, bar)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.3f\t%s\n", p.Start.Format(time.RFC3339), p.Requests,
+				p.Requests-p.Refusals.Total(), p.RateLimited, p.QuotaExceeded, p.AuthFailed, p.ClientErrors, p.ServerErrors, p.Rate, bar)
 		}
 	}
 	return tw.Flush()

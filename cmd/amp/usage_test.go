@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/client"
 	"github.com/amp-protocol/amp/internal/sqlite"
 )
 
@@ -121,5 +124,73 @@ func TestUsageCommand(t *testing.T) {
 		if _, err := ampUsage(t, "", c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("amp usage %s: %v, want an error with %q", strings.Join(c.args, " "), err, c.want)
 		}
+	}
+}
+
+// TestUsageCountsRefused: requests of a key refused by its rate limit, and
+// those with the key once revoked, are metered and shown by amp usage
+// beside the admitted ones; the throttled burst of a leaked key shows.
+func TestUsageCountsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, nil, dir)
+	acct := strings.TrimSpace(mustAmp(t, nil, "accounts", "create", "--data", dir, "--name", "leaky", "--plan", "enterprise", "--rate", "100000"))
+	secret := strings.TrimSpace(mustAmp(t, nil, "keys", "create", "--data", dir, "--account", acct, "--mode", "live", "--rate-limit", "5"))
+	c := s.newClient(t, secret)
+	statuses := map[int]int{}
+	sent := 0
+	get := func() int {
+		sent++
+		_, err := c.GetProfile(context.Background(), "nobody")
+		var ce *client.Error
+		if !errors.As(err, &ce) {
+			t.Fatalf("GET profile: %v", err)
+		}
+		statuses[ce.Status]++
+		return ce.Status
+	}
+	for range 26 {
+		get()
+	}
+	if statuses[429] == 0 || statuses[404]+statuses[429] != 26 {
+		t.Fatalf("statuses %v: want 26 answers, some of them 429", statuses)
+	}
+	mustAmp(t, nil, "keys", "revoke", "--data", dir, secret)
+	// The server applies a revocation by another process within a second;
+	// until then the key still works.
+	for tries := 0; get() != 401; tries++ {
+		if tries == 100 {
+			t.Fatalf("the revoked key still works: %v", statuses)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := s.Stop(); err != nil { // flushes the meter
+		t.Fatal(err)
+	}
+	out, err := ampUsage(t, "", "--data", dir, "--key", secret, "--window", "1h", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Report struct {
+			Requests      int64 `json:"requests"`
+			RateLimited   int64 `json:"rateLimited"`
+			QuotaExceeded int64 `json:"quotaExceeded"`
+			AuthFailed    int64 `json:"authFailed"`
+		} `json:"report"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	r := rep.Report
+	if r.Requests != int64(sent) || r.RateLimited != int64(statuses[429]) || r.AuthFailed != int64(statuses[401]) {
+		t.Errorf("usage: %d requests, %d rate-limited, %d failed key; want %d, %d, %d\n%s",
+			r.Requests, r.RateLimited, r.AuthFailed, sent, statuses[429], statuses[401], out)
+	}
+	text, err := ampUsage(t, "", "--data", dir, "--key", secret, "--window", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("rate-limited %d,", statuses[429]); !strings.Contains(text, want) {
+		t.Errorf("amp usage does not show %q:\n%s", want, text)
 	}
 }

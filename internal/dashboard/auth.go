@@ -122,7 +122,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderAuth(w, r, http.StatusForbidden, "login", data)
 		return
 	}
-	s, err := h.svc.SignIn(r.Context(), email, r.PostFormValue("password"), httpx.RequestClientIP(r), h.sessionToken(r))
+	s, err := h.svc.SignIn(r.Context(), service.SignInAttempt{
+		Email: email, Password: r.PostFormValue("password"), ClientIP: httpx.RequestClientIP(r),
+		Device: h.deviceToken(r), Replaces: h.sessionToken(r),
+	})
 	var sf *service.SecondFactorNeeded
 	if errors.As(err, &sf) {
 		data.Challenge = sf.Challenge

@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/dashboard"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 )
 
@@ -246,6 +248,42 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
+// TestDeviceCookie: a sign-in leaves the browser the service's device token
+// in a long-lived, HttpOnly, SameSite=Strict cookie, which a sign-out keeps
+// and the next sign-in renews; a failed sign-in sets none.
+func TestDeviceCookie(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	if c.cookie("amp_device") != "" {
+		t.Error("a sign-up set a device cookie")
+	}
+	c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+	if r := c.login("ada@example.com", "wrong password!!"); r.status != http.StatusUnauthorized || strings.Contains(r.header.Get("Set-Cookie"), "amp_device") {
+		t.Fatalf("failed sign-in: HTTP %d, cookies %q", r.status, r.header.Values("Set-Cookie"))
+	}
+	r := c.login("ada@example.com", testPassword)
+	wantStatus(t, "sign-in", r, http.StatusSeeOther)
+	var dev *http.Cookie
+	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+		if ck.Name == "amp_device" {
+			dev = ck
+		}
+	}
+	if dev == nil || dev.Value == "" || !dev.HttpOnly || dev.SameSite != http.SameSiteStrictMode || dev.Path != "/" ||
+		dev.MaxAge < 300*24*3600 {
+		t.Fatalf("device cookie %+v, want a long-lived HttpOnly SameSite=Strict one", dev)
+	}
+	c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+	if got := c.cookie("amp_device"); got != dev.Value {
+		t.Errorf("after sign-out the device cookie is %q, want it kept", got)
+	}
+	wantStatus(t, "second sign-in", c.login("ada@example.com", testPassword), http.StatusSeeOther)
+	if c.cookie("amp_device") == "" {
+		t.Error("the second sign-in dropped the device cookie")
+	}
+}
+
 // Session fixation: a token planted before sign-in is worthless after it,
 // and every sign-in issues a new token and ends the browser's old session.
 func TestSessionFixation(t *testing.T) {
@@ -305,31 +343,64 @@ func TestLoginThrottle(t *testing.T) {
 	c.signup("ada@example.com")
 	c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
 
-	t.Run("PerEmail", func(t *testing.T) {
-		for i := range service.EmailFailureBurst {
+	t.Run("PerEmailAndAddress", func(t *testing.T) {
+		for i := range ratelimit.PairBurst {
 			wantStatus(t, "wrong password "+string(rune('0'+i)), c.login("ada@example.com", "wrong password!!"), http.StatusUnauthorized)
 		}
-		// Now even the right password is refused, with the same answer as
-		// for an email that has no account.
+		// From this address even the right password must wait, with the
+		// same answer as for an email that has no account.
 		r := c.login("ada@example.com", testPassword)
 		wantStatus(t, "sign-in past the limit", r, http.StatusTooManyRequests)
 		wantContains(t, "throttled sign-in", r.body, "Too many attempts.")
 		if r.header.Get("Retry-After") == "" {
 			t.Error("throttled sign-in without Retry-After")
 		}
-		for range service.EmailFailureBurst {
+		for range ratelimit.PairBurst {
 			c.login("nobody@example.com", "wrong password!!")
 		}
 		wantStatus(t, "unknown email past the limit", c.login("nobody@example.com", "wrong password!!"), http.StatusTooManyRequests)
 		// One failure's worth of time later the owner may try again.
-		e.clock.Advance(service.EmailRefill)
+		e.clock.Advance(ratelimit.PairRefill)
 		wantStatus(t, "sign-in after the refill", c.login("ada@example.com", testPassword), http.StatusSeeOther)
 		c.submit("/dashboard/test/keys", "/dashboard/logout", nil)
-		// A success clears the email's failures.
-		for range service.EmailFailureBurst - 1 {
+		// A success clears the failures of this browser.
+		for range ratelimit.PairBurst - 1 {
 			c.login("ada@example.com", "wrong password!!")
 		}
 		wantStatus(t, "sign-in after a success", c.login("ada@example.com", testPassword), http.StatusSeeOther)
+	})
+
+	// The owner is not locked out by a guesser: not on a new browser
+	// elsewhere while the guesser is spread over addresses, and never on a
+	// browser that signed in before, however many guesses come from
+	// wherever.
+	t.Run("OwnerNotLockedOut", func(t *testing.T) {
+		e := newEnvTrusting(t, mustPrefixes(t, "127.0.0.0/8"))
+		owner := e.client()
+		owner.header.Set("X-Forwarded-For", "198.51.100.20")
+		owner.signup("ada@example.com")
+		owner.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+		wantStatus(t, "the owner signs in", owner.login("ada@example.com", testPassword), http.StatusSeeOther)
+		owner.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+		guess := func(n int) {
+			for i := range n {
+				attacker := e.client()
+				attacker.header.Set("X-Forwarded-For", fmt.Sprintf("203.0.%d.%d", i/200, i%200))
+				attacker.login("ada@example.com", "wrong password!!")
+			}
+		}
+		guess(40)
+		fresh := e.client()
+		fresh.header.Set("X-Forwarded-For", "192.0.2.44")
+		wantStatus(t, "the owner on a new browser after 40 spread-out guesses", fresh.login("ada@example.com", testPassword), http.StatusSeeOther)
+		guess(200) // enough to drain the email's budget
+		wantStatus(t, "the owner's known browser after 240 guesses", owner.login("ada@example.com", testPassword), http.StatusSeeOther)
+		owner.submit("/dashboard/test/keys", "/dashboard/logout", nil)
+		// The known browser's own mistakes still count.
+		for range ratelimit.DeviceBurst {
+			owner.login("ada@example.com", "wrong password!!")
+		}
+		wantStatus(t, "the known browser past its own budget", owner.login("ada@example.com", testPassword), http.StatusTooManyRequests)
 	})
 
 	t.Run("PerIP", func(t *testing.T) {
@@ -338,7 +409,7 @@ func TestLoginThrottle(t *testing.T) {
 		owner.signup("ada@example.com")
 		attacker := e.client()
 		attacker.header.Set("X-Forwarded-For", "203.0.113.7")
-		for i := range service.IPFailureBurst {
+		for i := range ratelimit.IPBurst {
 			// A different email every time: only the IP's budget runs out.
 			email := "user" + strings.Repeat("x", i) + "@example.com"
 			wantStatus(t, "guess", attacker.login(email, "wrong password!!"), http.StatusUnauthorized)
@@ -352,7 +423,7 @@ func TestLoginThrottle(t *testing.T) {
 		// trusted proxies the peer address counts.
 		e2 := newEnvTrusting(t, nil)
 		spoof := e2.client()
-		for i := range service.IPFailureBurst {
+		for i := range ratelimit.IPBurst {
 			spoof.header.Set("X-Forwarded-For", "192.0.2."+string(rune('0'+i%10)))
 			spoof.login("nobody@example.com"+strings.Repeat("y", i), "wrong password!!")
 		}

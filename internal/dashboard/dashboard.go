@@ -172,6 +172,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The catch-all stays unnamed: an unknown path is "unmatched".
 		httpx.SetRoute(r, pattern)
 	}
+	if !formText(r) {
+		h.renderErrorMessage(w, r, nil, http.StatusBadRequest, "The form holds text that is not valid UTF-8 or contains NUL characters.")
+		return
+	}
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
 }
 
@@ -179,6 +183,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // request of the dashboard that panicked.
 func (h *handler) ServeError(w http.ResponseWriter, r *http.Request, status int) {
 	h.renderError(w, r, nil, status)
+}
+
+// formText reports whether every form field and query parameter obeys the
+// text rule (amp.ValidText), the one every backend is held to: checked once
+// here, no page handler passes such text on (the sign-in email, above all,
+// which needs no session). A form too large to parse is left to the
+// handlers, which answer it.
+func formText(r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		return true
+	}
+	for k, vs := range r.Form {
+		if !amp.ValidText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !amp.ValidText(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // crossOriginDenied answers a form post from another site.
@@ -278,6 +304,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 	switch {
 	case status == http.StatusServiceUnavailable:
 		h.log.Warn("dashboard: store unavailable", "request_id", info.ID, "route", info.Route, "err", err)
+		w.Header().Set("Retry-After", "1") // as the API does: retry, soon
 		h.renderError(w, r, rq, status)
 	case status >= 500:
 		info.Code = amp.CodeInternal

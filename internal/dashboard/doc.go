@@ -33,11 +33,15 @@
 // # Security
 //
 // Passwords are hashed with argon2id (internal/password) by the service,
-// which also throttles sign-in attempts per typed email and per client IP
-// (the client IP is the chain's, by the one trusted-proxy rule), makes an
-// unknown email cost the same verification as a wrong password and get the
-// same page, and documents what sign-up with a taken email reveals
-// (internal/service, users.go). Private deployments close sign-up
+// which also throttles sign-in attempts (per typed email and client IP,
+// per IP and per email; the client IP is the chain's, by the one
+// trusted-proxy rule) except for a browser that signed in to the email
+// before: the dashboard keeps the device token of its last sign-in in a
+// long-lived cookie and hands it back, and the service gives it a budget
+// of its own, so a guesser cannot lock the owner out (internal/service,
+// throttle.go). The service also makes an unknown email cost the same
+// verification as a wrong password and get the same page, and documents
+// what sign-up with a taken email reveals (internal/service, users.go). Private deployments close sign-up
 // (service.Config.AllowSignup) and add users with `amp users add`.
 //
 // A session is a 256-bit random token in an HttpOnly, SameSite=Lax cookie,

@@ -464,3 +464,37 @@ func (e *env) keys(accountID string) []*amp.APIKey {
 	}
 	return keys
 }
+
+// TestUsagePageShowsRefused: requests refused by the rate limit, and those
+// made with a revoked key, are series of their own on the Usage page.
+func TestUsagePageShowsRefused(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	acct := e.account("ada@example.com")
+	secret := c.createKey(amp.ModeLive, keyForm("prod", amp.ModeLive, amp.AllScopes...))
+	key := e.keyByName(acct.ID, "prod")
+	// The starter plan allows a burst of 10 a second: in one instant, 4 of
+	// 14 requests are refused.
+	limited := 0
+	for range 14 {
+		if status, _ := e.api("POST", "/v1/context", secret, "203.0.113.5", contextBody("u")); status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited != 4 {
+		t.Fatalf("%d requests rate-limited, want 4", limited)
+	}
+	if _, err := e.svc.RevokeKey(context.Background(), acct.ID, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	if status, _ := e.api("POST", "/v1/context", secret, "203.0.113.5", contextBody("u")); status != http.StatusUnauthorized {
+		t.Fatalf("revoked key: HTTP %d, want 401", status)
+	}
+	e.flush()
+	r := c.get("/dashboard/live/usage?window=1h")
+	wantStatus(t, "usage", r, http.StatusOK)
+	wantContains(t, "usage", r.body, `<dd id="usage-requests">15</dd>`, `<dd id="usage-rate-limited">4</dd>`,
+		`<dd id="usage-over-quota">0</dd>`, `<dd id="usage-failed-key">1</dd>`, "revoked, quarantined or expired")
+}

@@ -33,6 +33,20 @@ func (h *handler) csrfCookieName() string {
 	return "amp_csrf"
 }
 
+// deviceCookieName is the cookie holding the device token of the browser's
+// last sign-in (service.Session.DeviceToken). It outlives sessions and
+// sign-outs: it is how the service's sign-in throttle recognises the
+// owner's usual browser, which a guesser elsewhere cannot slow down.
+func (h *handler) deviceCookieName() string {
+	if h.cfg.Secure {
+		return "__Host-amp_device"
+	}
+	return "amp_device"
+}
+
+// deviceCookieMaxAge is how long a browser keeps its device cookie.
+const deviceCookieMaxAge = 365 * 24 * time.Hour
+
 const modeCookieName = "amp_mode"
 
 // csrfToken derives the anti-CSRF token of the forms of a browser from its
@@ -62,17 +76,31 @@ func (h *handler) sessionToken(r *http.Request) string {
 	return ""
 }
 
+// deviceToken returns the device token the browser sent, or "". What it is
+// worth is the service's to decide.
+func (h *handler) deviceToken(r *http.Request) string {
+	if c, err := r.Cookie(h.deviceCookieName()); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
 // session resolves the browser's session through the service:
 // service.ErrNoSession when it has none that is live.
 func (h *handler) session(r *http.Request) (*service.Session, error) {
 	return h.svc.Session(r.Context(), h.sessionToken(r))
 }
 
-// signedIn sets the cookie of a new session, and clears the pre-session
-// CSRF cookie, which has served its purpose.
+// signedIn sets the cookie of a new session, and the device cookie after a
+// sign-in, and clears the pre-session CSRF cookie, which has served its
+// purpose.
 func (h *handler) signedIn(w http.ResponseWriter, s *service.Session) {
 	_, lifetime := h.svc.SessionTimeouts()
 	h.setCookie(w, h.sessionCookieName(), s.Token, lifetime, http.SameSiteLaxMode)
+	if s.DeviceToken != "" {
+		// Strict: only our own sign-in form needs it.
+		h.setCookie(w, h.deviceCookieName(), s.DeviceToken, deviceCookieMaxAge, http.SameSiteStrictMode)
+	}
 	h.clearCookie(w, h.csrfCookieName())
 }
 

@@ -29,6 +29,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 		return &amp.Error{Code: amp.CodeInvalidRequest, Message: "The request body could not be read.", Err: err}
 	}
+	if err := amp.CheckJSONText(body); err != nil {
+		// Before decoding: encoding/json would replace invalid UTF-8 and
+		// lone surrogates with U+FFFD, and decode \u0000 to NUL.
+		return amp.Errorf(amp.CodeInvalidRequest, "The request body %s (at byte %d); text must be valid UTF-8 without NUL characters.", err.Reason, err.Offset).
+			WithDetails(map[string]any{"offset": err.Offset})
+	}
 	return decodeJSON(body, dst)
 }
 

@@ -181,6 +181,7 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 				s.metrics.Limited(metrics.ReasonAuth)
 			}
 			s.writeError(w, r, err)
+			s.refused(ctx, nil, err, info)
 			return
 		}
 		info.AccountID, info.KeyID, info.Mode = p.Key.AccountID, p.Key.ID, string(p.Key.Mode)
@@ -191,6 +192,7 @@ func (s *Server) authenticate(scope amp.Scope, next http.Handler) http.Handler {
 		setRateHeaders(w.Header(), state)
 		if err != nil {
 			s.writeError(w, r, err)
+			s.refused(ctx, p, err, info)
 			return
 		}
 		// Finish runs even when the handler panics, so that an admitted
@@ -229,6 +231,20 @@ func (s *Server) finish(ctx context.Context, p *service.Principal, info *httpx.I
 		At:        now.UTC(),
 		RequestID: info.ID,
 		Code:      info.Code,
+	})
+}
+
+// refused reports a request refused at the door, by Authenticate (p nil)
+// or by Admit, for metering, with the status writeError gave it; the
+// service decides whether and as what it counts.
+func (s *Server) refused(ctx context.Context, p *service.Principal, err error, info *httpx.Info) {
+	now := s.now()
+	s.svc.Refused(context.WithoutCancel(ctx), p, err, amp.RequestEvent{
+		Route:    info.Route,
+		Status:   HTTPStatus(amp.ErrorCode(err)),
+		ClientIP: info.ClientIP,
+		Duration: max(now.Sub(info.Start), 0),
+		At:       now.UTC(),
 	})
 }
 

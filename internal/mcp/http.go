@@ -84,6 +84,7 @@ type callerKey struct{}
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ip := h.clientIP(r)
+	start := h.now()
 	secret, err := httpapi.BearerToken(r.Header.Get("Authorization"))
 	var p *service.Principal
 	if err == nil {
@@ -91,6 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.writeError(w, r, err)
+		h.refused(ctx, nil, err, RouteMCP, ip, start)
 		return
 	}
 	ctx = context.WithValue(ctx, callerKey{}, &caller{p: p, clientIP: ip})
@@ -148,6 +150,7 @@ func (b *serviceBackend) call(ctx context.Context, route string, scope amp.Scope
 	svc, start := b.h.svc, b.h.now()
 	id := svc.NewRequestID()
 	if _, err := svc.Admit(ctx, c.p); err != nil {
+		b.h.refused(ctx, c.p, err, route, c.clientIP, start)
 		return WithRequestID(err, id)
 	}
 	err := svc.Authorize(c.p, scope)
@@ -170,6 +173,17 @@ func (b *serviceBackend) call(ctx context.Context, route string, scope amp.Scope
 	return WithRequestID(err, id)
 }
 
+// refused reports an operation refused at the door, by Authenticate (p
+// nil) or by Admit, for metering, as the /v1 middleware does; the service
+// decides whether and as what it counts.
+func (h *Handler) refused(ctx context.Context, p *service.Principal, err error, route, clientIP string, start time.Time) {
+	now := h.now()
+	h.svc.Refused(context.WithoutCancel(ctx), p, err, amp.RequestEvent{
+		Route: route, Status: httpapi.HTTPStatus(amp.ErrorCode(err)), ClientIP: clientIP,
+		Duration: max(now.Sub(start), 0), At: now.UTC(),
+	})
+}
+
 // recovered runs fn, turning a panic into an internal error. The SDK runs
 // tool handlers on goroutines of its own, where a panic would end the
 // process; the /v1 routes recover theirs too.
@@ -184,6 +198,9 @@ func recovered(fn func() error) (err error) {
 
 // Routes under which MCP operations are metered, beside the /v1 patterns.
 const (
+	// RouteMCP meters a POST to /mcp refused before any tool ran (a
+	// revoked, quarantined or expired key).
+	RouteMCP           = "POST /mcp"
 	RouteGetContext    = "MCP " + ToolGetContext
 	RouteReportOutcome = "MCP " + ToolReportOutcome
 	RouteGetProfile    = "MCP " + ToolGetProfile

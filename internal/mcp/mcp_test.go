@@ -179,9 +179,46 @@ func TestToolCallsAreAPIRequests(t *testing.T) {
 	f.meter.mu.Lock()
 	events := f.meter.events
 	f.meter.mu.Unlock()
-	if len(events) != 2 || events[0].Route != mcp.RouteGetContext || events[1].Route != mcp.RouteGetProfile ||
-		events[0].Mode != amp.ModeLive || events[1].Status != 403 {
+	// The refused call is metered too, as refused by the rate limit.
+	if len(events) != 3 || events[0].Route != mcp.RouteGetContext || events[1].Route != mcp.RouteGetProfile ||
+		events[0].Mode != amp.ModeLive || events[1].Status != 403 || events[0].Admission != amp.AdmissionAdmitted ||
+		events[2].Route != mcp.RouteReportOutcome || events[2].Status != 429 || events[2].Admission != amp.AdmissionRateLimited {
 		t.Fatalf("metered %+v", events)
+	}
+}
+
+// TestRevokedKeyMetered: a POST with a revoked key is refused and metered
+// against the key as a failed-key request, as on /v1; an unknown key has no
+// account to count against.
+func TestRevokedKeyMetered(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k, err := f.svc.CreateKey(ctx, f.acct.ID, amp.ModeLive, service.KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeKey(ctx, f.acct.ID, k.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{k.Secret, "amp_sk_live_000000000000000000000000000000"} {
+		req, _ := http.NewRequest("POST", f.srv.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("HTTP %d, want 401", resp.StatusCode)
+		}
+	}
+	f.meter.mu.Lock()
+	events := f.meter.events
+	f.meter.mu.Unlock()
+	if len(events) != 1 || events[0].KeyID != k.Key.ID || events[0].Route != mcp.RouteMCP || events[0].Status != 401 ||
+		events[0].Admission != amp.AdmissionAuthFailed {
+		t.Fatalf("metered %+v, want the revoked key's refusal only", events)
 	}
 }
 

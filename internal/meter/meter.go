@@ -1,5 +1,7 @@
 // Package meter implements amp.Meter: durable per-key counts of requests
-// by route, status class and client country, per minute, hour and day.
+// by route, status class, client country and admission (admitted, or
+// refused by the rate limit, the quota or a failed key), per minute, hour
+// and day.
 //
 // Record is a non-blocking send into a bounded queue; when the queue is
 // full (or the meter closed) the event is dropped and counted, so metering
@@ -150,6 +152,7 @@ type countKey struct {
 	route     string
 	class     int
 	country   string
+	admission amp.Admission
 }
 
 type flushReq struct {
@@ -209,7 +212,8 @@ func New(cfg Config) (*Meter, error) {
 }
 
 // Record queues ev without ever blocking. Events without a key (requests
-// that were never authenticated) are not metered.
+// whose key is unknown) are not metered: they have no account to count
+// against.
 func (m *Meter) Record(ev amp.RequestEvent) {
 	if ev.KeyID == "" {
 		return
@@ -387,6 +391,7 @@ func (m *Meter) add(ev amp.RequestEvent) {
 		route:     ev.Route,
 		class:     statusClass(ev.Status),
 		country:   m.country(ev.ClientIP),
+		admission: ev.Admission,
 	}
 	if _, ok := m.pending[k]; !ok && len(m.pending) >= m.maxPending {
 		m.drop(1)
@@ -457,6 +462,7 @@ func rollUp(pending map[countKey]int64) []amp.UsageRow {
 			Route:       rk.k.route,
 			StatusClass: rk.k.class,
 			Country:     rk.k.country,
+			Admission:   rk.k.admission,
 			Requests:    sums[rk],
 		})
 	}

@@ -21,9 +21,16 @@
 // years by default), while the key did have earlier traffic. A key's first
 // countries are not "new".
 //
-// SuspectedLeak is raised with a reason for each burst or new country.
-// Either alone can be innocent (a batch job, a traveller); both together
-// are the usual signature of a key copied into someone else's code.
+// Refused: in the last day of the window (BurstScan), the key was used
+// after it was revoked, quarantined or expired (any such request), or had at least
+// MinBurst requests refused by its rate limit or quota. Refused requests
+// count in every other signal too: a burst is of attempted requests, and a
+// new country may show only in refusals.
+//
+// SuspectedLeak is raised with a reason for each burst, new country or
+// refusal. Each alone can be innocent (a batch job, a traveller, a
+// forgotten deployment); together they are the usual signature of a key
+// copied into someone else's code.
 package monitor
 
 import (
@@ -102,10 +109,33 @@ func (m *Monitor) thresholds() Thresholds {
 // Point is the traffic of one bucket of a report's series.
 type Point struct {
 	Start        time.Time `json:"start"`
-	Requests     int64     `json:"requests"`
-	ClientErrors int64     `json:"clientErrors"` // 4xx, rate-limited requests included
+	Requests     int64     `json:"requests"`     // every request of the key, admitted or refused
+	ClientErrors int64     `json:"clientErrors"` // 4xx, refused requests included
 	ServerErrors int64     `json:"serverErrors"` // 5xx
 	Rate         float64   `json:"rate"`         // requests per second over the bucket (so far, for the current one)
+	Refusals
+}
+
+// Refusals count the requests refused at the door, by reason; the rest of
+// a point's or report's requests were admitted.
+type Refusals struct {
+	RateLimited   int64 `json:"rateLimited"`   // refused by the rate limit (429)
+	QuotaExceeded int64 `json:"quotaExceeded"` // refused by the monthly quota (429)
+	AuthFailed    int64 `json:"authFailed"`    // made with the key revoked, quarantined or expired (401)
+}
+
+// Total is the number of refused requests.
+func (r Refusals) Total() int64 { return r.RateLimited + r.QuotaExceeded + r.AuthFailed }
+
+func (r *Refusals) add(a amp.Admission, n int64) {
+	switch a {
+	case amp.AdmissionRateLimited:
+		r.RateLimited += n
+	case amp.AdmissionQuotaExceeded:
+		r.QuotaExceeded += n
+	case amp.AdmissionAuthFailed:
+		r.AuthFailed += n
+	}
 }
 
 // RouteStat is the traffic of one route.
@@ -142,6 +172,7 @@ type NewCountry struct {
 type Flags struct {
 	Burst         *Burst       `json:"burst,omitempty"`
 	NewCountries  []NewCountry `json:"newCountries,omitempty"`
+	Refused       *Refusals    `json:"refused,omitempty"` // in the scanned span, when they raised the flag
 	SuspectedLeak bool         `json:"suspectedLeak"`
 	Reasons       []string     `json:"reasons,omitempty"`
 }
@@ -170,6 +201,7 @@ type Report struct {
 	ErrorRate    float64 `json:"errorRate"` // (4xx + 5xx) / requests
 	MeanRate     float64 `json:"meanRate"`  // requests per second over the window
 	PeakRate     float64 `json:"peakRate"`  // of the busiest bucket
+	Refusals             // of the window's requests
 
 	Series    []Point        `json:"series"`
 	Routes    []RouteStat    `json:"routes"`
@@ -288,7 +320,7 @@ func (m *Monitor) report(ctx context.Context, sc scope, now time.Time, window ti
 
 	// Series: one point per bucket, empty buckets included, so that a
 	// chart's x axis is time.
-	rows, err := m.Store.Usage(ctx, sc.query(g, from, time.Time{}, amp.DimStart|amp.DimStatus))
+	rows, err := m.Store.Usage(ctx, sc.query(g, from, time.Time{}, amp.DimStart|amp.DimStatus|amp.DimAdmission))
 	if err != nil {
 		return nil, fmt.Errorf("series: %w", err)
 	}
@@ -305,6 +337,7 @@ func (m *Monitor) report(ctx context.Context, sc scope, now time.Time, window ti
 			continue // a bucket after now: counts of a clock ahead of ours
 		}
 		p.Requests += row.Requests
+		p.add(row.Admission, row.Requests)
 		switch {
 		case row.StatusClass == 4:
 			p.ClientErrors += row.Requests
@@ -321,6 +354,9 @@ func (m *Monitor) report(ctx context.Context, sc scope, now time.Time, window ti
 		r.Requests += p.Requests
 		r.ClientErrors += p.ClientErrors
 		r.ServerErrors += p.ServerErrors
+		r.RateLimited += p.RateLimited
+		r.QuotaExceeded += p.QuotaExceeded
+		r.AuthFailed += p.AuthFailed
 		r.PeakRate = max(r.PeakRate, p.Rate)
 	}
 	r.ErrorRate = ratio(r.ClientErrors+r.ServerErrors, r.Requests)
@@ -378,8 +414,9 @@ func (m *Monitor) countries(ctx context.Context, sc scope, g amp.Granularity, fr
 	return out, nil
 }
 
-// flags examines one key (sc names a key) for a burst and new countries in
-// the window starting at from, whose buckets are of granularity g.
+// flags examines one key (sc names a key) for a burst, new countries and
+// refusals in the window starting at from, whose buckets are of
+// granularity g.
 func (m *Monitor) flags(ctx context.Context, sc scope, g amp.Granularity, from, now time.Time) (Flags, error) {
 	var f Flags
 	burst, err := m.burst(ctx, sc, from, now)
@@ -398,8 +435,42 @@ func (m *Monitor) flags(ctx context.Context, sc scope, g amp.Granularity, from, 
 		f.Reasons = append(f.Reasons, fmt.Sprintf("%d requests from %s, a country the key had never used, since %s",
 			nc.Requests, nc.Country, nc.FirstSeen.Format(time.RFC3339)))
 	}
+	refused, err := m.refused(ctx, sc, from, now)
+	if err != nil {
+		return f, fmt.Errorf("refusals: %w", err)
+	}
+	th := m.thresholds()
+	var flagged bool
+	if refused.AuthFailed > 0 {
+		flagged = true
+		f.Reasons = append(f.Reasons, fmt.Sprintf("%d requests with the key after it was revoked, quarantined or expired", refused.AuthFailed))
+	}
+	if n := refused.RateLimited + refused.QuotaExceeded; n >= th.MinBurst {
+		flagged = true
+		f.Reasons = append(f.Reasons, fmt.Sprintf("%d requests refused by the rate limit or the monthly quota", n))
+	}
+	if flagged {
+		f.Refused = &refused
+	}
 	f.SuspectedLeak = len(f.Reasons) > 0
 	return f, nil
+}
+
+// refused counts the requests refused in the span the burst scan covers.
+func (m *Monitor) refused(ctx context.Context, sc scope, from, now time.Time) (Refusals, error) {
+	var r Refusals
+	scanFrom := amp.GranularityMinute.Truncate(now.Add(-m.thresholds().BurstScan))
+	if from.After(scanFrom) {
+		scanFrom = amp.GranularityMinute.Truncate(from)
+	}
+	rows, err := m.Store.Usage(ctx, sc.query(amp.GranularityMinute, scanFrom, time.Time{}, amp.DimAdmission))
+	if err != nil {
+		return r, err
+	}
+	for _, row := range rows {
+		r.add(row.Admission, row.Requests)
+	}
+	return r, nil
 }
 
 // burst finds the busiest minute of the scanned span and compares it with

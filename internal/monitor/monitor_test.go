@@ -312,3 +312,42 @@ func TestGranularityFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsReportedAndFlagged: requests refused at the door (the rate
+// limit, the quota, a revoked key) are their own series in a report and
+// raise the leak flag: the throttled burst of a leaked key.
+func TestRefusalsReportedAndFlagged(t *testing.T) {
+	db := openDB(t)
+	m := newMeter(t, db)
+	k := liveKey("key_1")
+	refuse := func(at time.Time, n int, status int, a amp.Admission) {
+		for range n {
+			m.Record(amp.RequestEvent{KeyID: k.ID, AccountID: k.AccountID, Mode: k.Mode, Route: ctxRoute,
+				Status: status, ClientIP: "8.8.8.8", At: at, Admission: a})
+		}
+	}
+	send(t, m, k, now.Add(-3*time.Minute), 10, 200, "8.8.8.8")
+	refuse(now.Add(-3*time.Minute), 70, 429, amp.AdmissionRateLimited)
+	refuse(now.Add(-2*time.Minute), 3, 429, amp.AdmissionQuotaExceeded)
+	refuse(now.Add(-time.Minute), 2, 401, amp.AdmissionAuthFailed)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := monitor.KeyReport(t.Context(), db, k, now, 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 85 || r.RateLimited != 70 || r.QuotaExceeded != 3 || r.AuthFailed != 2 || r.ClientErrors != 75 {
+		t.Errorf("totals: %d requests, refused %+v, %d 4xx; want 85, 70/3/2, 75", r.Requests, r.Refusals, r.ClientErrors)
+	}
+	if p := r.Series[7]; p.Requests != 80 || p.RateLimited != 70 || p.Refusals.Total() != 70 {
+		t.Errorf("point at -3m = %+v, want 80 requests, 70 rate-limited", p)
+	}
+	f := r.Flags
+	if !f.SuspectedLeak || f.Refused == nil || f.Refused.AuthFailed != 2 || f.Refused.RateLimited != 70 {
+		t.Fatalf("flags = %+v, want a suspected leak for the refusals", f)
+	}
+	if len(f.Reasons) != 2 || !strings.Contains(f.Reasons[0], "revoked, quarantined or expired") || !strings.Contains(f.Reasons[1], "73 requests refused") {
+		t.Errorf("reasons = %q", f.Reasons)
+	}
+}

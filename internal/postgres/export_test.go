@@ -1,5 +1,11 @@
 package postgres
 
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
 // LockDecisionsProfile is the statement whose plan plan_test.go checks.
 const LockDecisionsProfile = lockDecisionsProfile
 
@@ -9,3 +15,12 @@ func WithAnalyzeAt(at ...int64) Option { return func(o *options) { o.analyzeAt =
 
 // Analyzed reports how many times the store has analysed them.
 func (db *DB) Analyzed() int64 { return db.analyzed.Load() }
+
+// FailWriteWith runs a write transaction that fails with err, as a write
+// on a full disk does.
+func (db *DB) FailWriteWith(ctx context.Context, err error) error {
+	return db.inTx(ctx, func(pgx.Tx) error { return err })
+}
+
+// MapErr is mapErr, for the external tests.
+var MapErr = mapErr

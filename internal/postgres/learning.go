@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -862,13 +863,30 @@ func encodeManual(p *amp.Preferences) ([]byte, error) {
 }
 
 // rawJSON passes caller JSON to a json column byte for byte, and empty
-// JSON as NULL. Handing pgx a json.RawMessage would re-marshal (and so
-// compact) it.
-func rawJSON(m json.RawMessage) []byte {
+// metadata as NULL (handing pgx a json.RawMessage would re-marshal, and so
+// compact, it). The json type keeps \u0000 escapes and lone surrogates
+// that jsonb would refuse and that decode to NUL or U+FFFD, so the value is
+// held to the text rule (amp.CheckJSONText) on its way: a breach fails the
+// write with amp.ErrInvalidInput, as on every backend.
+func rawJSON(m json.RawMessage) jsonArg {
 	if len(m) == 0 {
 		return nil
 	}
-	return []byte(m)
+	return jsonArg(m)
+}
+
+// jsonArg is metadata as a query argument; see rawJSON.
+type jsonArg []byte
+
+// Value implements driver.Valuer, which pgx calls to encode the argument.
+func (j jsonArg) Value() (driver.Value, error) {
+	if j == nil {
+		return nil, nil
+	}
+	if err := amp.CheckJSONText(j); err != nil {
+		return nil, fmt.Errorf("%w: JSON %s", amp.ErrInvalidInput, err.Reason)
+	}
+	return []byte(j), nil
 }
 
 func rawMessage(b []byte) json.RawMessage {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,12 @@ type DB struct {
 	// closed when the writer has stopped.
 	decisions     chan *decisionOp
 	decisionsDone chan struct{}
+
+	// writesFailing is set when a write transaction fails for a full or
+	// failing disk on the server, and cleared by Ping's probe write once
+	// one succeeds; probes gives each probe a value of its own.
+	writesFailing atomic.Bool
+	probes        atomic.Int64
 }
 
 var _ amp.Store = (*DB)(nil)
@@ -126,7 +133,29 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: ping: %w", mapErr(err))
 	}
+	if !db.writesFailing.Load() {
+		return nil
+	}
+	// Writes failed for the server's disk: ready only once one succeeds
+	// again, so that /readyz recovers by itself when space is freed.
+	if err := db.SetSetting(ctx, probeSetting, strconv.FormatInt(db.probes.Add(1), 10)); err != nil {
+		return fmt.Errorf("postgres: ping: probe write: %w", err)
+	}
+	db.writesFailing.Store(false)
 	return nil
+}
+
+// probeSetting is the setting Ping writes to probe a server whose disk was
+// full.
+const probeSetting = "postgres.write_probe"
+
+// noteWrite records, for Ping, that a write failed for the server's disk
+// (disk_full, io_error), and returns err.
+func (db *DB) noteWrite(err error) error {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && (pgErr.Code == codeDiskFull || pgErr.Code == codeIOError) {
+		db.writesFailing.Store(true)
+	}
+	return err
 }
 
 // Close stops the analyser and closes the
@@ -165,8 +194,14 @@ const (
 	codeCrashShutdown        = "57P02"
 	codeCannotConnectNow     = "57P03"
 	codeTooManyConnections   = "53300"
-	classConnectionException = "08"
-	classInsufficientRes     = "53"
+	codeDiskFull             = "53100"
+	codeIOError              = "58030"
+	// Text PostgreSQL cannot hold: invalid UTF-8 or NUL in text (22021),
+	// \u0000 in jsonb (22P05).
+	codeCharacterNotInRepertoire = "22021"
+	codeUntranslatableCharacter  = "22P05"
+	classConnectionException     = "08"
+	classInsufficientRes         = "53"
 )
 
 // mapErr maps a pgx error onto amp's sentinels, keeping the cause in the
@@ -190,6 +225,8 @@ func mapErr(err error) error {
 		switch {
 		case pgErr.Code == codeUniqueViolation:
 			return fmt.Errorf("%w: %w", amp.ErrConflict, err)
+		case pgErr.Code == codeCharacterNotInRepertoire, pgErr.Code == codeUntranslatableCharacter:
+			return fmt.Errorf("%w: %w", amp.ErrInvalidInput, err)
 		case pgErr.Code == codeForeignKeyViolation:
 			// The row refers to a parent that does not exist, such as a
 			// key of an unknown account.
@@ -232,10 +269,10 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 	}()
 	if err := fn(tx); err != nil {
-		return err
+		return db.noteWrite(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return mapErr(err)
+		return db.noteWrite(mapErr(err))
 	}
 	return nil
 }

@@ -33,14 +33,14 @@ type usageKey struct {
 	start                time.Time
 	key, route           string
 	class                int
-	country              string
+	country, admission   string
 }
 
 func compareUsageKeys(a, b usageKey) int {
 	return cmp.Or(
 		cmp.Compare(a.account, b.account), cmp.Compare(a.granularity, b.granularity), a.start.Compare(b.start),
 		cmp.Compare(a.key, b.key), cmp.Compare(a.route, b.route), cmp.Compare(a.class, b.class),
-		cmp.Compare(a.country, b.country))
+		cmp.Compare(a.country, b.country), cmp.Compare(a.admission, b.admission))
 }
 
 // AddUsage adds each row's Requests to its stored row, in one statement.
@@ -64,7 +64,7 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 			return fmt.Errorf("postgres: add usage: %w", err)
 		}
 		// Microseconds, UTC: the key as the database will compare it.
-		k := usageKey{r.AccountID, string(r.Granularity), utc(r.Start), r.KeyID, r.Route, r.StatusClass, r.Country}
+		k := usageKey{r.AccountID, string(r.Granularity), utc(r.Start), r.KeyID, r.Route, r.StatusClass, r.Country, string(r.Admission)}
 		if m, ok := byKey[k]; ok {
 			m.requests += r.Requests
 			continue
@@ -77,8 +77,8 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 	}
 	slices.SortFunc(keys, compareUsageKeys)
 	var (
-		accounts, grans, keyIDs, modes, routes, countries = make([]string, len(keys)), make([]string, len(keys)),
-			make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+		accounts, grans, keyIDs, modes, routes, countries, admissions = make([]string, len(keys)), make([]string, len(keys)),
+			make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 		starts   = make([]time.Time, len(keys))
 		classes  = make([]int32, len(keys))
 		requests = make([]int64, len(keys))
@@ -86,18 +86,18 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 	for i, k := range keys {
 		m := byKey[k]
 		accounts[i], grans[i], starts[i], keyIDs[i], modes[i] = k.account, k.granularity, k.start, k.key, m.mode
-		routes[i], classes[i], countries[i], requests[i] = k.route, int32(k.class), k.country, m.requests
+		routes[i], classes[i], countries[i], admissions[i], requests[i] = k.route, int32(k.class), k.country, k.admission, m.requests
 	}
 	// WITH ORDINALITY … ORDER BY keeps the sorted order for the inserts.
 	_, err := db.pool.Exec(ctx, `INSERT INTO usage_counts
-			(account_id, granularity, bucket_start, key_id, mode, route, status_class, country, requests)
-		SELECT account_id, granularity, bucket_start, key_id, mode, route, status_class, country, requests
-		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::text[], $9::bigint[])
-			WITH ORDINALITY AS r(account_id, granularity, bucket_start, key_id, mode, route, status_class, country, requests, n)
+			(account_id, granularity, bucket_start, key_id, mode, route, status_class, country, admission, requests)
+		SELECT account_id, granularity, bucket_start, key_id, mode, route, status_class, country, admission, requests
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::text[], $9::text[], $10::bigint[])
+			WITH ORDINALITY AS r(account_id, granularity, bucket_start, key_id, mode, route, status_class, country, admission, requests, n)
 		ORDER BY n
-		ON CONFLICT (account_id, granularity, bucket_start, key_id, route, status_class, country)
+		ON CONFLICT (account_id, granularity, bucket_start, key_id, route, status_class, country, admission)
 		DO UPDATE SET requests = usage_counts.requests + excluded.requests`,
-		accounts, grans, starts, keyIDs, modes, routes, classes, countries, requests)
+		accounts, grans, starts, keyIDs, modes, routes, classes, countries, admissions, requests)
 	if err != nil {
 		return fmt.Errorf("postgres: add usage: %w", mapErr(err))
 	}
@@ -119,14 +119,14 @@ func (db *DB) Usage(ctx context.Context, q amp.UsageQuery) ([]amp.UsageRow, erro
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (amp.UsageRow, error) {
 		r := amp.UsageRow{Granularity: q.Granularity, AccountID: q.AccountID}
 		var (
-			start *time.Time
-			mode  string
-			class int32
+			start           *time.Time
+			mode, admission string
+			class           int32
 		)
-		if err := row.Scan(&start, &mode, &r.KeyID, &r.Route, &class, &r.Country, &r.Requests); err != nil {
+		if err := row.Scan(&start, &mode, &r.KeyID, &r.Route, &class, &r.Country, &admission, &r.Requests); err != nil {
 			return r, err
 		}
-		r.Mode, r.StatusClass = amp.Mode(mode), int(class)
+		r.Mode, r.StatusClass, r.Admission = amp.Mode(mode), int(class), amp.Admission(admission)
 		if start != nil {
 			r.Start = start.UTC()
 		}
@@ -162,6 +162,7 @@ func usageQuery(q amp.UsageQuery) (string, []any, error) {
 		{amp.DimRoute, "route", "''", true},
 		{amp.DimStatus, "status_class", "0", false},
 		{amp.DimCountry, "country", "''", true},
+		{amp.DimAdmission, "admission", "''", true},
 	}
 	var sel, group, order []string
 	for _, c := range cols {

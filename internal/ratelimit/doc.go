@@ -46,6 +46,8 @@
 // # Failure budgets
 //
 // Failures, beside the plans, throttles what fails rather than what
-// succeeds: wrong API keys per client IP (the service) and wrong passwords
-// per IP and per email (the dashboard). They are kept per process.
+// succeeds: wrong API keys per client IP (the service, which refuses only
+// further failures, never a valid key) and wrong passwords (LoginThrottle:
+// per email and IP, per IP, per email, and per device that signed in
+// before, so that the owner is not locked out). They are kept per process.
 package ratelimit

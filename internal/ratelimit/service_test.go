@@ -123,16 +123,20 @@ func TestThroughService(t *testing.T) {
 		t.Errorf("key limited to 2/s admitted %d in 10 s, want 22 ± 5%%", n)
 	}
 
-	// Failed authentications from one IP are limited; a valid key from
-	// another IP is not, and neither is a valid key's rate touched.
+	// Failed authentications from one IP are limited: further failures
+	// are refused, while a valid key, from that IP or another, is not, and
+	// neither is a valid key's rate touched.
 	w.set(t0.Add(3 * time.Minute))
 	for i := range 20 {
 		if code := w.request(t, "amp_sk_live_000000000000000000000000000000", "192.0.2.9", 200); code != amp.CodeUnauthorized {
 			t.Fatalf("failed attempt %d: %s, want UNAUTHORIZED", i+1, code)
 		}
 	}
-	if code := w.request(t, a, "192.0.2.9", 200); code != amp.CodeRateLimitExceeded {
-		t.Fatalf("21st attempt from the IP: %q, want RATE_LIMIT_EXCEEDED", code)
+	if code := w.request(t, "amp_sk_live_000000000000000000000000000000", "192.0.2.9", 200); code != amp.CodeRateLimitExceeded {
+		t.Fatalf("21st failed attempt from the IP: %q, want RATE_LIMIT_EXCEEDED", code)
+	}
+	if code := w.request(t, a, "192.0.2.9", 200); code != "" {
+		t.Fatalf("valid key from the throttled IP: %q, want admitted", code)
 	}
 	if code := w.request(t, a, "198.51.100.4", 200); code != "" {
 		t.Fatalf("valid key from another IP: %q, want admitted", code)
@@ -190,7 +194,9 @@ func TestThroughService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := int64(admitted[a] + 1 + 5); r.Requests != want || r.ServerErrors != 1 || r.ClientErrors != 1 {
+	// The burst, the one from the throttled IP, the one from another IP,
+	// the five before the quota.
+	if want := int64(admitted[a] + 1 + 1 + 5); r.Requests != want || r.ServerErrors != 1 || r.ClientErrors != 1 {
 		t.Errorf("metered %d requests of key a (%d 4xx, %d 5xx), want %d (1, 1)", r.Requests, r.ClientErrors, r.ServerErrors, want)
 	}
 	if err := w.meter.Close(); err != nil {

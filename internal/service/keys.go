@@ -39,6 +39,7 @@ func (s *Service) CreateKey(ctx context.Context, accountID string, mode amp.Mode
 	s.audit(ctx, accountID, amp.AuditKeyCreated, keyTarget(created.Key), keyDetail(created.Key))
 	return created, nil
 }
+
 // keyTarget names a key in the audit log: its id and mask, never more of
 // the secret.
 func keyTarget(k *amp.APIKey) string { return k.ID + " (" + k.Masked() + ")" }
@@ -50,7 +51,6 @@ func keyDetail(k *amp.APIKey) string {
 	}
 	return d
 }
-
 
 // newKey checks opts and makes a key for the account in mode, not yet
 // stored.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"github.com/amp-protocol/amp"
 )
@@ -19,6 +20,38 @@ func (s *Service) Admit(ctx context.Context, p *Principal) (amp.RateState, error
 		s.limited.refused(p.Key.ID, now.UTC())
 	}
 	return st, err
+}
+
+// Refused meters a request refused before any handler ran, when the
+// refusal names a key: err is what Authenticate answered (a *KeyFailure:
+// the key exists but is revoked, quarantined or expired), or what Admit
+// answered for p (the rate limit or the quota). Other refusals (no key, an
+// unknown one) have no account to count against and are not metered. The
+// caller fills in the front end's part of ev (route, status, client,
+// duration, time); the key, account, mode and admission are set here.
+// Refusals are their own series: a burst of them is what a leaked key
+// looks like.
+func (s *Service) Refused(ctx context.Context, p *Principal, err error, ev amp.RequestEvent) {
+	if s.meter == nil {
+		return
+	}
+	if kf, ok := errors.AsType[*KeyFailure](err); ok {
+		p, ev.Admission = kf.Principal, amp.AdmissionAuthFailed
+	} else {
+		switch amp.ErrorCode(err) {
+		case amp.CodeRateLimitExceeded:
+			ev.Admission = amp.AdmissionRateLimited
+		case amp.CodeQuotaExceeded:
+			ev.Admission = amp.AdmissionQuotaExceeded
+		default:
+			return
+		}
+	}
+	if p == nil {
+		return
+	}
+	ev.KeyID, ev.AccountID, ev.Mode = p.Key.ID, p.Key.AccountID, p.Key.Mode
+	s.meter.Record(ev)
 }
 
 // Finish records the end of an admitted request: its status for the quota,

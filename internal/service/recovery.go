@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
 // Account recovery and the first run. A password reset is a one-time link
@@ -77,10 +78,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, clientIP stri
 		return err
 	}
 	now := s.Now()
-	if err := s.login.check(email, clientIP, now); err != nil {
+	if err := s.login.check(ratelimit.LoginAttempt{Email: email, IP: clientIP}, now); err != nil {
 		return err
 	}
-	s.login.fail(email, clientIP, now)
+	s.login.fail(ratelimit.LoginAttempt{Email: email, IP: clientIP}, now)
 	u, err := s.users.DashboardUserByEmail(ctx, email)
 	if errors.Is(err, amp.ErrNotFound) {
 		s.log.Info("dashboard password reset asked for an unknown email", "client_ip", clientIP)
@@ -110,7 +111,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, clientIP stri
 // one answers NOT_FOUND with MsgBadLink.
 func (s *Service) ResetPassword(ctx context.Context, secret, password, clientIP string) error {
 	now := s.Now()
-	if err := s.login.check("", clientIP, now); err != nil {
+	if err := s.login.check(ratelimit.LoginAttempt{IP: clientIP}, now); err != nil {
 		return err
 	}
 	t, err := s.liveLink(ctx, secret)
@@ -118,7 +119,7 @@ func (s *Service) ResetPassword(ctx context.Context, secret, password, clientIP 
 		err = amp.Errorf(amp.CodeNotFound, "%s", MsgBadLink)
 	}
 	if err != nil {
-		s.login.fail("", clientIP, now)
+		s.login.fail(ratelimit.LoginAttempt{IP: clientIP}, now)
 		return err
 	}
 	if err := amp.ValidatePassword(password); err != nil {

@@ -29,7 +29,7 @@ func (m *fakeMailer) Send(_ context.Context, to, subject, body string) error {
 func TestOperatorResetLink(t *testing.T) {
 	ctx := context.Background()
 	tm := newTeam(t)
-	other, err := tm.svc.SignIn(ctx, "owner@example.com", goodPassword, tm.ip(), "")
+	other, err := tm.svc.SignIn(ctx, service.SignInAttempt{Email: "owner@example.com", Password: goodPassword, ClientIP: tm.ip()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +57,9 @@ func TestOperatorResetLink(t *testing.T) {
 			t.Errorf("a session from before the reset: %v", err)
 		}
 	}
-	_, err = tm.svc.SignIn(ctx, "owner@example.com", goodPassword, tm.ip(), "")
+	_, err = tm.svc.SignIn(ctx, service.SignInAttempt{Email: "owner@example.com", Password: goodPassword, ClientIP: tm.ip()})
 	wantCode(t, err, amp.CodeUnauthorized)
-	if _, err := tm.svc.SignIn(ctx, "owner@example.com", next, tm.ip(), ""); err != nil {
+	if _, err := tm.svc.SignIn(ctx, service.SignInAttempt{Email: "owner@example.com", Password: next, ClientIP: tm.ip()}); err != nil {
 		t.Fatalf("sign-in with the new password: %v", err)
 	}
 	// Once only.

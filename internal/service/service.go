@@ -62,6 +62,11 @@ type Config struct {
 	// Passwords sets the argon2id parameters of new password hashes;
 	// password.DefaultParams when zero.
 	Passwords password.Params
+	// DeviceKey signs the device tokens of browsers that signed in, which
+	// the sign-in throttle spares (throttle.go). Give every instance the
+	// same key, kept across restarts; a random one when empty, and then
+	// tokens from before a restart count as from new browsers.
+	DeviceKey []byte
 	// SessionIdle and SessionLifetime bound dashboard sessions;
 	// DefaultSessionIdle and DefaultSessionLifetime when zero.
 	SessionIdle, SessionLifetime time.Duration
@@ -154,10 +159,9 @@ func New(cfg Config) (*Service, error) {
 		allowSignup:     cfg.AllowSignup,
 		sessionIdle:     cmp.Or(max(cfg.SessionIdle, 0), DefaultSessionIdle),
 		sessionLifetime: cmp.Or(max(cfg.SessionLifetime, 0), DefaultSessionLifetime),
-		login:           newLoginThrottle(),
 		usage:           cfg.Usage,
 		quota:           cfg.Quota,
-		tracer:  cfg.Tracer,
+		tracer:          cfg.Tracer,
 	}
 	if s.tracer == nil {
 		s.tracer = amp.NopTracer{}
@@ -171,6 +175,7 @@ func New(cfg Config) (*Service, error) {
 	if s.random == nil {
 		s.random = rand.Reader
 	}
+	s.login = newLoginThrottle(cfg.DeviceKey, s.random)
 	seed := cfg.Seed
 	if seed == 0 {
 		var b [8]byte

@@ -147,21 +147,29 @@ func TestAuthFailuresLimitedPerIP(t *testing.T) {
 			t.Fatalf("attempt %d: got %v, want UNAUTHORIZED", i+1, err)
 		}
 	}
-	// The 21st attempt from that IP is refused, even with a valid key.
-	_, err := f.svc.Authenticate(ctx, secret, "192.0.2.7")
+	// The 21st failure from that IP is refused with a wait.
+	_, err := f.svc.Authenticate(ctx, "amp_sk_test_wrong", "192.0.2.7")
 	wantCode(t, err, amp.CodeRateLimitExceeded)
 	if ra, _ := amp.ErrorDetails(err)["retryAfter"].(int); ra < 1 || ra > 3 {
 		t.Fatalf("retryAfter = %v, want 1..3 s (one failure refills in 3 s)", amp.ErrorDetails(err)["retryAfter"])
 	}
-	// Another IP with a valid key is not affected.
-	if _, err := f.svc.Authenticate(ctx, secret, "198.51.100.1"); err != nil {
-		t.Fatalf("valid key from another IP: %v", err)
+	// A valid key from the same address (a client behind the same NAT)
+	// always passes: only further failures are refused.
+	for i := range 5 {
+		if _, err := f.svc.Authenticate(ctx, secret, "192.0.2.7"); err != nil {
+			t.Fatalf("valid key from the throttled IP, attempt %d: %v", i+1, err)
+		}
+		_, err := f.svc.Authenticate(ctx, "amp_sk_test_wrong", "192.0.2.7")
+		wantCode(t, err, amp.CodeRateLimitExceeded)
 	}
-	// The budget refills at 20 a minute: one more attempt after 3 s.
+	// Another IP is not affected.
+	_, err = f.svc.Authenticate(ctx, "amp_sk_test_wrong", "198.51.100.1")
+	wantCode(t, err, amp.CodeUnauthorized)
+	// The budget refills at 20 a minute: one more failure is answered 401
+	// after 3 s.
 	f.clock.Advance(3 * time.Second)
-	if _, err := f.svc.Authenticate(ctx, secret, "192.0.2.7"); err != nil {
-		t.Fatalf("after refill: %v", err)
-	}
+	_, err = f.svc.Authenticate(ctx, "amp_sk_test_wrong", "192.0.2.7")
+	wantCode(t, err, amp.CodeUnauthorized)
 }
 
 func TestKeyLifecycle(t *testing.T) {

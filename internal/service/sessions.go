@@ -51,9 +51,13 @@ type Membership struct {
 type Session struct {
 	// Token is the session's secret, for the user's browser only: it is
 	// never stored (the store keeps its SHA-256) or logged.
-	Token      string
-	User       *amp.DashboardUser
-	Membership Membership
+	Token string
+	// DeviceToken, set by SignIn, is the token the front end gives the
+	// browser to keep (the dashboard: a long-lived cookie) and present at
+	// its next sign-ins (SignInAttempt.Device); like Token, never logged.
+	DeviceToken string
+	User        *amp.DashboardUser
+	Membership  Membership
 	// TwoFactorRequired is whether the account requires two-factor
 	// sign-in; NeedsTwoFactorSetup, whether this user must set it up
 	// before doing anything else.

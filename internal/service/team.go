@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
 // Teams: members of an account, their roles, invitations and the audit
@@ -354,7 +355,7 @@ type Join struct {
 // INVALID_REQUEST and leaves the link usable.
 func (s *Service) AcceptInvitation(ctx context.Context, j Join) (*Session, error) {
 	now := s.Now()
-	if err := s.login.check("", j.ClientIP, now); err != nil {
+	if err := s.login.check(ratelimit.LoginAttempt{IP: j.ClientIP}, now); err != nil {
 		return nil, err
 	}
 	t, err := s.liveLink(ctx, j.Secret)
@@ -362,7 +363,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, j Join) (*Session, error
 		err = amp.Errorf(amp.CodeNotFound, "%s", MsgBadLink)
 	}
 	if err != nil {
-		s.login.fail("", j.ClientIP, now)
+		s.login.fail(ratelimit.LoginAttempt{IP: j.ClientIP}, now)
 		return nil, err
 	}
 	email := amp.NormalizeEmail(j.Email)
@@ -375,7 +376,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, j Join) (*Session, error
 	if err := amp.ValidatePassword(j.Password); err != nil {
 		return nil, err
 	}
-	s.login.fail("", j.ClientIP, now) // as a sign-up: bounds mass joining and probing emails
+	s.login.fail(ratelimit.LoginAttempt{IP: j.ClientIP}, now) // as a sign-up: bounds mass joining and probing emails
 	enc, err := s.passwords.Hash(ctx, j.Password)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -9,48 +10,35 @@ import (
 	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
-// Login throttling. Failed sign-ins, failed current-password checks and
-// every sign-up attempt spend from two failure budgets: one per email
-// address, which stops a guesser who spreads over many addresses from
-// focusing on one account, and one per client IP, which stops one client
-// from trying many accounts. Either budget being empty refuses the attempt
-// before any password is checked. The budgets refill continuously, so this
-// is a slow-down, never a lockout an attacker could impose for long on a
-// real user.
+// Login throttling: the policy is ratelimit.LoginThrottle's. Failed
+// sign-ins, failed current-password checks and every sign-up attempt spend
+// from budgets per (email, client IP), per client IP and per email, except
+// that a browser that signed in to the email before presents the device
+// token of that sign-in and spends from a budget of its own, which no
+// guesser elsewhere can drain: the owner is slowed only by their own
+// mistakes. Budgets refill continuously, so a throttled attempt is told how
+// long to wait, never locked out. The front end carries the device token
+// (the dashboard, as a long-lived cookie); what it is worth is decided
+// here.
 //
-// The email budget is keyed by whatever address was typed, known or not,
-// so a throttled answer reveals nothing about which emails have accounts.
-const (
-	EmailFailureBurst = 10          // failures allowed at once per email
-	EmailRefill       = time.Minute // then one more per EmailRefill
-	IPFailureBurst    = 30          // failures allowed at once per client IP
-	IPRefill          = 6 * time.Second
-)
-
-// maxThrottleKeys bounds the memory of each budget set.
-const maxThrottleKeys = 100_000
+// The budgets are keyed by whatever address was typed, known or not, so a
+// throttled answer reveals nothing about which emails have accounts.
 
 // loginThrottle is the sign-in throttle of one service.
-type loginThrottle struct {
-	email *ratelimit.Failures
-	ip    *ratelimit.Failures
-}
+type loginThrottle struct{ l *ratelimit.LoginThrottle }
 
-func newLoginThrottle() *loginThrottle {
-	return &loginThrottle{
-		email: ratelimit.NewFailures(EmailRefill, EmailFailureBurst, maxThrottleKeys),
-		ip:    ratelimit.NewFailures(IPRefill, IPFailureBurst, maxThrottleKeys),
-	}
+// newLoginThrottle returns a throttle whose device tokens are signed with
+// key (a random one when empty; see Config.DeviceKey), their ids drawn
+// from random.
+func newLoginThrottle(key []byte, random io.Reader) *loginThrottle {
+	return &loginThrottle{l: ratelimit.NewLoginThrottle(key, random)}
 }
 
 // check returns RATE_LIMIT_EXCEEDED, with the wait in details.retryAfter,
-// if an attempt for email from ip must wait. email may be "" for attempts
-// limited per IP only.
-func (t *loginThrottle) check(email, ip string, now time.Time) error {
-	w := t.ip.Wait(ip, now)
-	if email != "" {
-		w = max(w, t.email.Wait(email, now))
-	}
+// if the attempt must wait. Its Email may be "" for attempts limited per
+// IP only.
+func (t *loginThrottle) check(a ratelimit.LoginAttempt, now time.Time) error {
+	w := t.l.Wait(a, now)
 	if w <= 0 {
 		return nil
 	}
@@ -63,14 +51,12 @@ func (t *loginThrottle) check(email, ip string, now time.Time) error {
 }
 
 // fail records a failed attempt.
-func (t *loginThrottle) fail(email, ip string, now time.Time) {
-	t.ip.Fail(ip, now)
-	if email != "" {
-		t.email.Fail(email, now)
-	}
-}
+func (t *loginThrottle) fail(a ratelimit.LoginAttempt, now time.Time) { t.l.Fail(a, now) }
 
-// succeed clears the email's failures after a correct password: its owner
-// is back. The IP's failures stay, so that an attacker cannot refill its
-// own budget by signing in to an account of its own.
-func (t *loginThrottle) succeed(email string) { t.email.Forget(email) }
+// succeed records a correct password and returns the device token for the
+// browser: its later attempts at this email draw on a budget of their own.
+// The address's and the email's failures stay, so that an attacker cannot
+// refill them by signing in to an account of its own.
+func (t *loginThrottle) succeed(a ratelimit.LoginAttempt, now time.Time) string {
+	return t.l.Succeed(a, now)
+}

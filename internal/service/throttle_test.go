@@ -1,50 +1,58 @@
 package service
 
 import (
+	"crypto/rand"
 	"testing"
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
-// wait is how long the throttle makes an attempt wait, from its error.
-func wait(th *loginThrottle, email, ip string, now time.Time) time.Duration {
-	err := th.check(email, ip, now)
-	if err == nil {
-		return 0
+// TestThrottleAnswer: a throttled attempt is RATE_LIMIT_EXCEEDED with the
+// wait in whole seconds, rounded up, and a message in minutes; sign-up
+// attempts (no email) are held to the address's budget only.
+func TestThrottleAnswer(t *testing.T) {
+	th := newLoginThrottle(nil, rand.Reader)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := ratelimit.LoginAttempt{Email: "a@example.com", IP: "ip1"}
+	for range ratelimit.PairBurst {
+		if err := th.check(a, now); err != nil {
+			t.Fatalf("refused before the pair's burst: %v", err)
+		}
+		th.fail(a, now)
+	}
+	err := th.check(a, now)
+	if amp.ErrorCode(err) != amp.CodeRateLimitExceeded {
+		t.Fatalf("past the burst: %v, want RATE_LIMIT_EXCEEDED", err)
 	}
 	secs, _ := amp.ErrorDetails(err)["retryAfter"].(int)
-	return time.Duration(secs) * time.Second
-}
-
-func TestThrottle(t *testing.T) {
-	th := newLoginThrottle()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for range EmailFailureBurst {
-		if w := wait(th, "a@example.com", "ip1", now); w != 0 {
-			t.Fatalf("blocked after fewer than %d failures", EmailFailureBurst)
-		}
-		th.fail("a@example.com", "ip1", now)
+	if want := int(ratelimit.PairRefill / time.Second); secs < 1 || secs > want {
+		t.Errorf("retryAfter = %d, want 1..%d", secs, want)
 	}
-	w := wait(th, "a@example.com", "ip2", now)
-	if w <= 0 || w > EmailRefill {
-		t.Fatalf("wait after the burst = %v, want in (0, %v]", w, EmailRefill)
+	if msg := amp.ErrorMessage(err); msg != "Too many attempts. Wait a minute, then try again." {
+		t.Errorf("message %q", msg)
 	}
-	if w := wait(th, "b@example.com", "ip2", now); w != 0 {
-		t.Errorf("another email from another IP waits %v", w)
+	if err := th.check(a, now.Add(ratelimit.PairRefill)); err != nil {
+		t.Errorf("after one refill period: %v", err)
 	}
-	if w := wait(th, "a@example.com", "ip2", now.Add(EmailRefill)); w != 0 {
-		t.Errorf("wait after one refill period = %v, want 0", w)
+	// Sign-ups spend from the address's budget alone.
+	signup := ratelimit.LoginAttempt{IP: "ip2"}
+	for range ratelimit.IPBurst {
+		th.fail(signup, now)
 	}
-	th.succeed("a@example.com")
-	if w := wait(th, "a@example.com", "ip2", now); w != 0 {
-		t.Errorf("wait after a success = %v, want 0", w)
+	if err := th.check(signup, now); amp.ErrorCode(err) != amp.CodeRateLimitExceeded {
+		t.Errorf("sign-up past the address's burst: %v", err)
 	}
-	// The IP's failures stay after a success.
-	for range IPFailureBurst - EmailFailureBurst {
-		th.fail("", "ip1", now)
+	if err := th.check(ratelimit.LoginAttempt{IP: "ip3"}, now); err != nil {
+		t.Errorf("another address: %v", err)
 	}
-	if w := wait(th, "c@example.com", "ip1", now); w <= 0 {
-		t.Error("the IP is not blocked after its burst")
+	// A success returns a device token that later attempts present.
+	tok := th.succeed(ratelimit.LoginAttempt{Email: "b@example.com", IP: "ip2"}, now)
+	if tok == "" {
+		t.Fatal("no device token")
+	}
+	if err := th.check(ratelimit.LoginAttempt{Email: "b@example.com", IP: "ip2", Device: tok}, now); err != nil {
+		t.Errorf("a known device behind a drained address: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/totp"
 )
 
@@ -70,7 +71,7 @@ func (s *Service) startSecondFactor(ctx context.Context, u *amp.DashboardUser) e
 // used or expired challenge NOT_FOUND (sign in again).
 func (s *Service) SignInSecondFactor(ctx context.Context, challenge, code, clientIP, replaces string) (*Session, error) {
 	now := s.Now()
-	if err := s.login.check("", clientIP, now); err != nil {
+	if err := s.login.check(ratelimit.LoginAttempt{IP: clientIP}, now); err != nil {
 		return nil, err
 	}
 	t, err := s.liveLink(ctx, challenge)
@@ -78,14 +79,14 @@ func (s *Service) SignInSecondFactor(ctx context.Context, challenge, code, clien
 		err = amp.ErrNotFound
 	}
 	if err != nil {
-		s.login.fail("", clientIP, now)
+		s.login.fail(ratelimit.LoginAttempt{IP: clientIP}, now)
 		return nil, amp.Errorf(amp.CodeNotFound, "This sign-in has expired. Sign in again.")
 	}
 	u, err := s.users.DashboardUser(ctx, t.UserID)
 	if err != nil {
 		return nil, storeError(err, amp.CodeNotFound, "This sign-in has expired. Sign in again.")
 	}
-	if err := s.login.check(u.Email, clientIP, now); err != nil {
+	if err := s.login.check(ratelimit.LoginAttempt{Email: u.Email, IP: clientIP}, now); err != nil {
 		return nil, err
 	}
 	ok, err := s.checkSecondFactor(ctx, u, code, now)
@@ -93,18 +94,21 @@ func (s *Service) SignInSecondFactor(ctx context.Context, challenge, code, clien
 		return nil, err
 	}
 	if !ok {
-		s.login.fail(u.Email, clientIP, now)
+		s.login.fail(ratelimit.LoginAttempt{Email: u.Email, IP: clientIP}, now)
 		s.log.Info("dashboard second factor refused", "user_id", u.ID, "client_ip", clientIP)
 		return nil, amp.Errorf(amp.CodeUnauthorized, "%s", MsgBadCode).WithDetails(map[string]any{"field": "code"})
 	}
 	if err := s.users.UseDashboardToken(ctx, t.Hash, now, amp.TokenUse{}); err != nil {
 		return nil, storeError(err, amp.CodeNotFound, "This sign-in has expired. Sign in again.")
 	}
-	s.login.succeed(u.Email)
+	// A browser that signed in with both factors keeps a device token too,
+	// so that a guesser elsewhere cannot throttle it (see SignIn).
+	device := s.login.succeed(ratelimit.LoginAttempt{Email: u.Email, IP: clientIP}, now)
 	sess, err := s.startSession(ctx, u, replaces)
 	if err != nil {
 		return nil, err
 	}
+	sess.DeviceToken = device
 	s.log.Info("dashboard user signed in with a second factor", "user_id", u.ID, "client_ip", clientIP)
 	return sess, nil
 }
@@ -222,7 +226,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 		return amp.Errorf(amp.CodeForbidden, "The account's owner requires two-factor sign-in.")
 	}
 	now := s.Now()
-	if err := s.login.check(sess.User.Email, clientIP, now); err != nil {
+	if err := s.login.check(ratelimit.LoginAttempt{Email: sess.User.Email, IP: clientIP}, now); err != nil {
 		return err
 	}
 	ok, _, err := s.passwords.Verify(ctx, sess.User.PasswordHash, password)
@@ -230,7 +234,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, sess *Session, password,
 		return err
 	}
 	if !ok {
-		s.login.fail(sess.User.Email, clientIP, now)
+		s.login.fail(ratelimit.LoginAttempt{Email: sess.User.Email, IP: clientIP}, now)
 		return amp.Errorf(amp.CodeInvalidRequest, "The password is incorrect.").WithDetails(map[string]any{"field": "password"})
 	}
 	if err := s.users.SetDashboardTOTP(ctx, sess.User.ID, "", nil); err != nil {

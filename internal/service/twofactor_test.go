@@ -41,7 +41,7 @@ func enable2FA(t *testing.T, tm *team, s *service.Session) (string, []string) {
 // signIn runs the password step and returns the challenge.
 func (tm *team) challenge(t *testing.T, email string) string {
 	t.Helper()
-	_, err := tm.svc.SignIn(context.Background(), email, goodPassword, tm.ip(), "")
+	_, err := tm.svc.SignIn(context.Background(), service.SignInAttempt{Email: email, Password: goodPassword, ClientIP: tm.ip()})
 	var sf *service.SecondFactorNeeded
 	if !errors.As(err, &sf) {
 		t.Fatalf("SignIn of %s with two-factor: %v, want a second factor", email, err)
@@ -103,7 +103,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 	wantCode(t, err, amp.CodeNotFound)
 
 	// A wrong password still answers as before, with no challenge.
-	_, err = tm.svc.SignIn(ctx, "owner@example.com", "wrong password here", tm.ip(), "")
+	_, err = tm.svc.SignIn(ctx, service.SignInAttempt{Email: "owner@example.com", Password: "wrong password here", ClientIP: tm.ip()})
 	wantCode(t, err, amp.CodeUnauthorized)
 
 	// Off, with the password: sign-in is one step again.
@@ -111,7 +111,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 	if err := tm.svc.DisableTwoFactor(ctx, tm.owner, goodPassword, tm.ip()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tm.svc.SignIn(ctx, "owner@example.com", goodPassword, tm.ip(), ""); err != nil {
+	if _, err := tm.svc.SignIn(ctx, service.SignInAttempt{Email: "owner@example.com", Password: goodPassword, ClientIP: tm.ip()}); err != nil {
 		t.Fatalf("sign-in after turning two-factor off: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 )
 
 // Dashboard users: sign-up, sign-in, password changes and users added by
@@ -63,7 +64,8 @@ func (s *Service) SignUp(ctx context.Context, req SignUp) (*Session, error) {
 		return nil, amp.Errorf(amp.CodeNotFound, "%s", MsgSignupClosed)
 	}
 	now := s.Now()
-	if err := s.login.check("", req.ClientIP, now); err != nil {
+	attempt := ratelimit.LoginAttempt{IP: req.ClientIP}
+	if err := s.login.check(attempt, now); err != nil {
 		s.log.Warn("dashboard sign-up throttled", "client_ip", req.ClientIP)
 		return nil, err
 	}
@@ -85,7 +87,7 @@ func (s *Service) SignUp(ctx context.Context, req SignUp) (*Session, error) {
 	}
 	// Every sign-up attempt spends from the IP's budget: it bounds both
 	// probing for taken addresses and mass account creation.
-	s.login.fail("", req.ClientIP, now)
+	s.login.fail(attempt, now)
 	u, err := s.createUser(ctx, email, req.Password, name, "")
 	if errors.Is(err, amp.ErrConflict) {
 		s.log.Info("dashboard sign-up refused", "client_ip", req.ClientIP)
@@ -102,28 +104,43 @@ func (s *Service) SignUp(ctx context.Context, req SignUp) (*Session, error) {
 	return sess, nil
 }
 
+// SignInAttempt describes a sign-in.
+type SignInAttempt struct {
+	Email, Password string
+	// ClientIP is who asks, for the throttle.
+	ClientIP string
+	// Device is the device token the browser holds from an earlier
+	// sign-in (Session.DeviceToken), "" if none: a browser that signed in
+	// to the email before has a throttle budget of its own, which no
+	// guesser elsewhere can drain.
+	Device string
+	// Replaces is the session token the browser came with, if any; it ends.
+	Replaces string
+}
+
 // SignIn checks an email and password and starts a session, ending the
-// one with the token replaces. A wrong password and an unknown email both
-// answer UNAUTHORIZED with MsgBadLogin; too many failures for the email or
-// from the client IP answer RATE_LIMIT_EXCEEDED, before any password is
-// checked.
-func (s *Service) SignIn(ctx context.Context, email, password, clientIP, replaces string) (*Session, error) {
+// one the attempt replaces; the session carries the device token to give
+// the browser. A wrong password and an unknown email both answer
+// UNAUTHORIZED with MsgBadLogin; too many failures (see throttle.go)
+// answer RATE_LIMIT_EXCEEDED, before any password is checked.
+func (s *Service) SignIn(ctx context.Context, in SignInAttempt) (*Session, error) {
 	if s.users == nil {
 		return nil, amp.Errorf(amp.CodeUnauthorized, "%s", MsgBadLogin)
 	}
-	email = amp.NormalizeEmail(email)
+	email := amp.NormalizeEmail(in.Email)
+	attempt := ratelimit.LoginAttempt{Email: email, IP: in.ClientIP, Device: in.Device}
 	now := s.Now()
-	if err := s.login.check(email, clientIP, now); err != nil {
-		s.log.Warn("dashboard sign-in throttled", "client_ip", clientIP)
+	if err := s.login.check(attempt, now); err != nil {
+		s.log.Warn("dashboard sign-in throttled", "client_ip", in.ClientIP)
 		return nil, err
 	}
-	u, ok, err := s.checkPassword(ctx, email, password)
+	u, ok, err := s.checkPassword(ctx, email, in.Password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		s.login.fail(email, clientIP, now)
-		s.log.Info("dashboard sign-in failed", "client_ip", clientIP)
+		s.login.fail(attempt, now)
+		s.log.Info("dashboard sign-in failed", "client_ip", in.ClientIP)
 		return nil, amp.Errorf(amp.CodeUnauthorized, "%s", MsgBadLogin)
 	}
 	if u.TOTPSecret != "" {
@@ -131,12 +148,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, clientIP, replace
 		// is too.
 		return nil, s.startSecondFactor(ctx, u)
 	}
-	s.login.succeed(email)
-	sess, err := s.startSession(ctx, u, replaces)
+	device := s.login.succeed(attempt, now)
+	sess, err := s.startSession(ctx, u, in.Replaces)
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("dashboard user signed in", "user_id", u.ID, "account_id", u.AccountID, "client_ip", clientIP)
+	sess.DeviceToken = device
+	s.log.Info("dashboard user signed in", "user_id", u.ID, "account_id", u.AccountID, "client_ip", in.ClientIP)
 	return sess, nil
 }
 
@@ -183,7 +201,9 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (*a
 func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, next, clientIP string) (*Session, error) {
 	u := sess.User
 	now := s.Now()
-	if err := s.login.check(u.Email, clientIP, now); err != nil {
+	// No device token: a stolen session's browser is no owner's.
+	attempt := ratelimit.LoginAttempt{Email: u.Email, IP: clientIP}
+	if err := s.login.check(attempt, now); err != nil {
 		return nil, err
 	}
 	ok, _, err := s.passwords.Verify(ctx, u.PasswordHash, current)
@@ -191,7 +211,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		return nil, err
 	}
 	if !ok {
-		s.login.fail(u.Email, clientIP, now)
+		s.login.fail(attempt, now)
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "The current password is incorrect.").WithDetails(map[string]any{"field": "current_password"})
 	}
 	if err := amp.ValidatePassword(next); err != nil {

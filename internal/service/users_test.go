@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/password"
+	"github.com/amp-protocol/amp/internal/ratelimit"
 	"github.com/amp-protocol/amp/internal/service"
 	"github.com/amp-protocol/amp/internal/sqlite"
 	"github.com/amp-protocol/amp/internal/testclock"
@@ -65,7 +67,7 @@ func TestSignUpSignInSessions(t *testing.T) {
 	}
 
 	// Signing in again replaces the browser's session.
-	s2, err := f.svc.SignIn(ctx, "ADA@example.com", goodPassword, "203.0.113.1", s.Token)
+	s2, err := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ADA@example.com", Password: goodPassword, ClientIP: "203.0.113.1", Replaces: s.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +75,14 @@ func TestSignUpSignInSessions(t *testing.T) {
 		t.Errorf("the replaced session lives on: %v", err)
 	}
 	// An unknown email and a wrong password: one answer.
-	_, unknown := f.svc.SignIn(ctx, "nobody@example.com", goodPassword, "203.0.113.2", "")
-	_, wrong := f.svc.SignIn(ctx, "ada@example.com", "not the password", "203.0.113.2", "")
+	_, unknown := f.svc.SignIn(ctx, service.SignInAttempt{Email: "nobody@example.com", Password: goodPassword, ClientIP: "203.0.113.2"})
+	_, wrong := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: "not the password", ClientIP: "203.0.113.2"})
 	if amp.ErrorCode(unknown) != amp.CodeUnauthorized || unknown.Error() != wrong.Error() {
 		t.Errorf("unknown email: %v; wrong password: %v", unknown, wrong)
 	}
 
 	// A password change ends every session and starts a new one.
-	other, err := f.svc.SignIn(ctx, "ada@example.com", goodPassword, "203.0.113.3", "")
+	other, err := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: goodPassword, ClientIP: "203.0.113.3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestSignUpSignInSessions(t *testing.T) {
 	if _, err := f.svc.Session(ctx, fresh.Token); !errors.Is(err, service.ErrNoSession) {
 		t.Errorf("an idle session lives on: %v", err)
 	}
-	s3, _ := f.svc.SignIn(ctx, "ada@example.com", "a brand new passphrase", "203.0.113.1", "")
+	s3, _ := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: "a brand new passphrase", ClientIP: "203.0.113.1"})
 	for range lifetime / (idle / 2) {
 		f.clock.Advance(idle / 2)
 		if _, err := f.svc.Session(ctx, s3.Token); err != nil {
@@ -122,8 +124,8 @@ func TestSignUpSignInSessions(t *testing.T) {
 	}
 
 	// End other sessions, sign out.
-	a, _ := f.svc.SignIn(ctx, "ada@example.com", "a brand new passphrase", "203.0.113.1", "")
-	b, _ := f.svc.SignIn(ctx, "ada@example.com", "a brand new passphrase", "203.0.113.1", "")
+	a, _ := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: "a brand new passphrase", ClientIP: "203.0.113.1"})
+	b, _ := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: "a brand new passphrase", ClientIP: "203.0.113.1"})
 	if n, err := f.svc.EndOtherSessions(ctx, a); err != nil || n < 1 {
 		t.Errorf("EndOtherSessions = %d, %v", n, err)
 	}
@@ -181,29 +183,107 @@ func TestSignUpRules(t *testing.T) {
 	if _, err := closed.svc.AddUser(ctx, service.NewUser{Email: "x@example.com", Password: "short"}); amp.ErrorMessage(err) != "Choose a password of at least 12 characters." {
 		t.Errorf("a short password: %v", err)
 	}
-	if _, err := closed.svc.SignIn(ctx, "ops@example.com", goodPassword, "ip", ""); err != nil {
+	if _, err := closed.svc.SignIn(ctx, service.SignInAttempt{Email: "ops@example.com", Password: goodPassword, ClientIP: "ip"}); err != nil {
 		t.Errorf("the added user cannot sign in: %v", err)
 	}
 }
 
+// TestSignInThrottle: guesses slow down the address that makes them, never
+// the owner elsewhere; a browser holding the device token of an earlier
+// sign-in is spared even a guesser spread over many addresses, and is held
+// only to its own mistakes.
 func TestSignInThrottle(t *testing.T) {
 	ctx := context.Background()
 	f := newUsersFixture(t, true)
 	if _, err := f.svc.SignUp(ctx, service.SignUp{Email: "ada@example.com", Password: goodPassword, ClientIP: "ip0"}); err != nil {
 		t.Fatal(err)
 	}
-	for i := range service.EmailFailureBurst {
-		if _, err := f.svc.SignIn(ctx, "ada@example.com", "wrong password!!", "ip1", ""); amp.ErrorCode(err) != amp.CodeUnauthorized {
+	signIn := func(password, ip, device string) (*service.Session, error) {
+		return f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: password, ClientIP: ip, Device: device})
+	}
+	wantThrottled := func(what string, err error) {
+		t.Helper()
+		if amp.ErrorCode(err) != amp.CodeRateLimitExceeded || amp.ErrorDetails(err)["retryAfter"] == nil {
+			t.Fatalf("%s: got %v, want RATE_LIMIT_EXCEEDED with retryAfter", what, err)
+		}
+	}
+
+	for i := range ratelimit.PairBurst {
+		if _, err := signIn("wrong password!!", "ip1", ""); amp.ErrorCode(err) != amp.CodeUnauthorized {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	_, err := f.svc.SignIn(ctx, "ada@example.com", goodPassword, "ip2", "")
-	if amp.ErrorCode(err) != amp.CodeRateLimitExceeded || amp.ErrorDetails(err)["retryAfter"] == nil {
-		t.Fatalf("past the email's budget: %v", err)
+	_, err := signIn(goodPassword, "ip1", "")
+	wantThrottled("the guessing address past its budget", err)
+	// The owner at another address is not slowed by that address.
+	owner, err := signIn(goodPassword, "ip2", "")
+	if err != nil {
+		t.Fatalf("the owner elsewhere: %v", err)
 	}
-	f.clock.Advance(service.EmailRefill)
-	if _, err := f.svc.SignIn(ctx, "ada@example.com", goodPassword, "ip2", ""); err != nil {
+	if owner.DeviceToken == "" {
+		t.Fatal("a sign-in gave no device token")
+	}
+	f.clock.Advance(ratelimit.PairRefill)
+	if _, err := signIn(goodPassword, "ip1", ""); err != nil {
 		t.Errorf("after the refill: %v", err)
+	}
+
+	// A guesser spread over many addresses drains the email's budget: a
+	// new browser must wait, the owner's known browser does not, even at
+	// one of the guesser's addresses.
+	for i := range ratelimit.EmailBurst + 10 {
+		signIn("wrong password!!", fmt.Sprintf("198.51.100.%d", i), "")
+	}
+	_, err = signIn(goodPassword, "ip3", "")
+	wantThrottled("a new browser past the email's budget", err)
+	again, err := signIn(goodPassword, "198.51.100.7", owner.DeviceToken)
+	if err != nil {
+		t.Fatalf("the owner's known browser under a spread-out flood: %v", err)
+	}
+	// A device token is for its email only, and a mangled one is no token.
+	for _, device := range []string{again.DeviceToken[:len(again.DeviceToken)-2] + "AA", "not a token"} {
+		_, err = signIn(goodPassword, "ip3", device)
+		wantThrottled("a forged device token", err)
+	}
+	if _, err := f.svc.SignUp(ctx, service.SignUp{Email: "bob@example.com", Password: goodPassword, ClientIP: "ip9"}); err != nil {
+		t.Fatal(err)
+	}
+	for range ratelimit.PairBurst {
+		f.svc.SignIn(ctx, service.SignInAttempt{Email: "bob@example.com", Password: "wrong password!!", ClientIP: "ip4", Device: again.DeviceToken})
+	}
+	_, err = f.svc.SignIn(ctx, service.SignInAttempt{Email: "bob@example.com", Password: goodPassword, ClientIP: "ip4", Device: again.DeviceToken})
+	wantThrottled("another email's device token", err)
+
+	// The known browser's own mistakes count against its own budget.
+	for range ratelimit.DeviceBurst {
+		if _, err := signIn("wrong password!!", "ip2", again.DeviceToken); amp.ErrorCode(err) != amp.CodeUnauthorized {
+			t.Fatalf("a known browser's mistake: %v", err)
+		}
+	}
+	_, err = signIn(goodPassword, "ip2", again.DeviceToken)
+	wantThrottled("the known browser past its own budget", err)
+}
+
+// TestChangePasswordThrottled: the current-password check of a session
+// spends from the sign-in budgets, so a stolen session is no way to guess
+// the password.
+func TestChangePasswordThrottled(t *testing.T) {
+	ctx := context.Background()
+	f := newUsersFixture(t, true)
+	s, err := f.svc.SignUp(ctx, service.SignUp{Email: "ada@example.com", Password: goodPassword, ClientIP: "ip0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range ratelimit.PairBurst {
+		if _, err := f.svc.ChangePassword(ctx, s, "wrong password!!", "a brand new passphrase", "ip1"); amp.ErrorCode(err) != amp.CodeInvalidRequest {
+			t.Fatalf("wrong current password: %v", err)
+		}
+	}
+	if _, err := f.svc.ChangePassword(ctx, s, goodPassword, "a brand new passphrase", "ip1"); amp.ErrorCode(err) != amp.CodeRateLimitExceeded {
+		t.Fatalf("past the budget: %v, want RATE_LIMIT_EXCEEDED", err)
+	}
+	if _, err := f.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: goodPassword, ClientIP: "ip1"}); amp.ErrorCode(err) != amp.CodeRateLimitExceeded {
+		t.Fatalf("sign-in from the same address after the failed checks: %v, want RATE_LIMIT_EXCEEDED", err)
 	}
 }
 

@@ -86,7 +86,7 @@ func BenchmarkContextPath(b *testing.B) { benchContextPath(b) }
 
 // BenchmarkContextPathCached is BenchmarkContextPath with the learning
 // cache, as `amp serve` runs.
-func BenchmarkContextPathCached(b *testing.B) { benchContextPath(b, WithCache(DefaultCacheSize)) }
+func BenchmarkContextPathCached(b *testing.B) { benchContextPath(b, WithCacheBytes(DefaultCacheBytes)) }
 
 func benchContextPath(b *testing.B, opts ...Option) {
 	setup := func(b *testing.B) *DB {
@@ -141,7 +141,7 @@ func BenchmarkProfileRead(b *testing.B) { benchProfileRead(b) }
 
 // BenchmarkProfileReadCached is BenchmarkProfileRead with the learning
 // cache.
-func BenchmarkProfileReadCached(b *testing.B) { benchProfileRead(b, WithCache(DefaultCacheSize)) }
+func BenchmarkProfileReadCached(b *testing.B) { benchProfileRead(b, WithCacheBytes(DefaultCacheBytes)) }
 
 func benchProfileRead(b *testing.B, opts ...Option) {
 	db := benchDB(b, opts...)

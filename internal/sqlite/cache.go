@@ -42,37 +42,43 @@ type profileKey struct {
 
 const cacheShards = 16
 
-// clockCache is a bounded map from K to immutable *V, split into shards
-// each under its own mutex, evicting by the clock (second chance)
-// algorithm: an entry read since the hand last passed it is spared once.
+// clockCache is a map from K to immutable *V bounded by bytes, split into
+// shards each under its own mutex with an equal share of the budget,
+// evicting by the clock (second chance) algorithm: an entry read since the
+// hand last passed it is spared once. What an entry costs is the caller's
+// estimate (cost), which must cover everything the entry keeps alive; an
+// entry costing more than a shard's share is not cached at all.
 type clockCache[K comparable, V any] struct {
 	seed   maphash.Seed
+	cost   func(K, *V) int64
 	shards [cacheShards]cacheShard[K, V]
 }
 
 type cacheShard[K comparable, V any] struct {
-	mu   sync.Mutex
-	gen  uint64 // bumped by every change the writer makes
-	max  int
-	m    map[K]*cacheEntry[K, V]
-	ring []*cacheEntry[K, V] // the entries in clock order
-	hand int
+	mu       sync.Mutex
+	gen      uint64 // bumped by every change the writer makes
+	maxBytes int64
+	bytes    int64 // the cost of the entries held
+	m        map[K]*cacheEntry[K, V]
+	ring     []*cacheEntry[K, V] // the entries in clock order
+	hand     int
 }
 
 type cacheEntry[K comparable, V any] struct {
-	key K
-	val *V
-	ref bool // read since the hand last passed
-	idx int  // position in ring
+	key  K
+	val  *V
+	cost int64
+	ref  bool // read since the hand last passed
+	idx  int  // position in ring
 }
 
-// newClockCache returns a cache of at most about n entries (at least one
-// per shard).
-func newClockCache[K comparable, V any](n int) *clockCache[K, V] {
-	c := &clockCache[K, V]{seed: maphash.MakeSeed()}
-	per := max(1, (n+cacheShards-1)/cacheShards)
+// newClockCache returns a cache holding entries of at most maxBytes in all,
+// as cost counts them.
+func newClockCache[K comparable, V any](maxBytes int64, cost func(K, *V) int64) *clockCache[K, V] {
+	c := &clockCache[K, V]{seed: maphash.MakeSeed(), cost: cost}
+	per := max(0, maxBytes/cacheShards)
 	for i := range c.shards {
-		c.shards[i].max = per
+		c.shards[i].maxBytes = per
 		c.shards[i].m = make(map[K]*cacheEntry[K, V])
 	}
 	return c
@@ -98,22 +104,24 @@ func (c *clockCache[K, V]) get(k K) (v *V, gen uint64) {
 // offer caches v, read from the database, unless the writer changed the
 // shard since get returned gen.
 func (c *clockCache[K, V]) offer(k K, v *V, gen uint64) {
+	cost := c.cost(k, v)
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen == gen {
-		s.put(k, v)
+		s.put(k, v, cost)
 	}
 }
 
 // set caches v as k's committed value; writer goroutine only, after the
 // commit.
 func (c *clockCache[K, V]) set(k K, v *V) {
+	cost := c.cost(k, v)
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
-	s.put(k, v)
+	s.put(k, v, cost)
 }
 
 // del forgets k; writer goroutine only, after the commit.
@@ -137,6 +145,7 @@ func (c *clockCache[K, V]) clear() {
 		clear(s.ring)
 		s.ring = s.ring[:0]
 		s.hand = 0
+		s.bytes = 0
 		s.mu.Unlock()
 	}
 }
@@ -153,41 +162,61 @@ func (c *clockCache[K, V]) len() int {
 	return n
 }
 
-func (s *cacheShard[K, V]) put(k K, v *V) {
-	if e, ok := s.m[k]; ok {
-		e.val, e.ref = v, true
+// size returns the cost of the entries held, in bytes.
+func (c *clockCache[K, V]) size() int64 {
+	var n int64
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.bytes
+		s.mu.Unlock()
+	}
+	return n
+}
+
+func (s *cacheShard[K, V]) put(k K, v *V, cost int64) {
+	e, ok := s.m[k]
+	if cost > s.maxBytes {
+		// Too big to cache: what was cached under k is stale now.
+		if ok {
+			s.remove(e)
+		}
 		return
 	}
-	e := &cacheEntry[K, V]{key: k, val: v}
-	if len(s.ring) < s.max {
-		e.idx = len(s.ring)
+	if ok {
+		s.bytes += cost - e.cost
+		e.val, e.cost, e.ref = v, cost, true
+	} else {
+		e = &cacheEntry[K, V]{key: k, val: v, cost: cost, idx: len(s.ring)}
 		s.ring = append(s.ring, e)
 		s.m[k] = e
-		return
+		s.bytes += cost
 	}
-	// Full: the hand clears reference bits until it finds an entry not
-	// read since its last pass, and the new entry takes that one's slot.
-	for {
+	// Over budget: the hand clears reference bits until it finds entries
+	// not read since its last pass, and evicts them until the shard fits.
+	// The entry just put is never the one evicted; since it fits alone,
+	// others remain while the shard is over.
+	for s.bytes > s.maxBytes {
 		if s.hand >= len(s.ring) {
 			s.hand = 0
 		}
 		old := s.ring[s.hand]
+		if old == e {
+			s.hand++
+			continue
+		}
 		if old.ref {
 			old.ref = false
 			s.hand++
 			continue
 		}
-		delete(s.m, old.key)
-		e.idx = s.hand
-		s.ring[s.hand] = e
-		s.m[k] = e
-		s.hand++
-		return
+		s.remove(old) // the last entry moves into the hand's slot
 	}
 }
 
 func (s *cacheShard[K, V]) remove(e *cacheEntry[K, V]) {
 	delete(s.m, e.key)
+	s.bytes -= e.cost
 	last := len(s.ring) - 1
 	if e.idx != last {
 		moved := s.ring[last]
@@ -209,14 +238,45 @@ type learningCache struct {
 // cachedProfile is a profile row, or its absence (p == nil).
 type cachedProfile struct{ p *amp.ProfileRecord }
 
-// Populations are one per tenant; this many are kept at most.
-const maxCachedPopulations = 4096
-
-func newLearningCache(profiles int) *learningCache {
+// newLearningCache returns a cache of at most maxBytes: an eighth for the
+// populations (one per tenant, read by every request of the tenant), the
+// rest for profiles.
+func newLearningCache(maxBytes int64) *learningCache {
+	pop := maxBytes / 8
 	return &learningCache{
-		profiles:    newClockCache[profileKey, cachedProfile](profiles),
-		populations: newClockCache[amp.Tenant, amp.PopulationRecord](min(profiles, maxCachedPopulations)),
+		profiles:    newClockCache(maxBytes-pop, profileCost),
+		populations: newClockCache(pop, populationCost),
 	}
+}
+
+// size is the cost of everything cached, in bytes.
+func (lc *learningCache) size() int64 { return lc.profiles.size() + lc.populations.size() }
+
+// What an entry costs beyond the bytes of its strings and slices: the map
+// slot, the ring slot, the entry, the record and its times, with room to
+// spare (TestCacheMemoryBound measures that the estimate covers the heap
+// the cache takes).
+const (
+	profileOverhead    = 512
+	populationOverhead = 256
+)
+
+// profileCost is what a cached profile keeps alive, in bytes: the strings
+// of its key (which the record shares), and the capacity of its model and
+// metadata, which Validate bounds (16 KiB of metadata at most).
+func profileCost(k profileKey, c *cachedProfile) int64 {
+	n := int64(profileOverhead + len(k.AccountID) + len(k.Mode) + len(k.userID))
+	if p := c.p; p != nil {
+		n += int64(cap(p.Model) + cap(p.Metadata))
+		if p.Manual != nil {
+			n += 128
+		}
+	}
+	return n
+}
+
+func populationCost(t amp.Tenant, p *amp.PopulationRecord) int64 {
+	return int64(populationOverhead + len(t.AccountID) + len(t.Mode) + cap(p.Model))
 }
 
 // setProfile caches p, which was just committed under k; writer goroutine

@@ -13,19 +13,19 @@ import (
 )
 
 // The conformance suite again, with the learning cache on and so small
-// (a few entries per shard) that it evicts all the time.
+// (64 KiB: a few entries per shard) that it evicts all the time.
 func TestStoreCached(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) amp.Store {
-		return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithCache(40))
+		return mustOpen(t, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithCacheBytes(64<<10))
 	}, storetest.Reopen(func(t *testing.T, closed amp.Store) amp.Store {
-		return mustOpen(t, closed.(*sqlite.DB).Path(), sqlite.WithCache(40))
+		return mustOpen(t, closed.(*sqlite.DB).Path(), sqlite.WithCacheBytes(64<<10))
 	}))
 }
 
 func TestCacheLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "amp.db")
-	db := mustOpen(t, path, sqlite.WithCache(100))
-	_, err := sqlite.Open(t.Context(), path, sqlite.WithLogger(quiet), sqlite.WithCache(100))
+	db := mustOpen(t, path, sqlite.WithCacheBytes(1<<20))
+	_, err := sqlite.Open(t.Context(), path, sqlite.WithLogger(quiet), sqlite.WithCacheBytes(1<<20))
 	if !errors.Is(err, amp.ErrUnavailable) || !strings.Contains(err.Error(), "in use by another amp serve") {
 		t.Fatalf("second Open with the cache: %v, want ErrUnavailable, in use", err)
 	}
@@ -38,7 +38,7 @@ func TestCacheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Close released the lock.
-	again := mustOpen(t, path, sqlite.WithCache(100))
+	again := mustOpen(t, path, sqlite.WithCacheBytes(1<<20))
 	if err := again.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestCacheLock(t *testing.T) {
 // transaction must leave the cache as it was, and a later read must see
 // what committed.
 func TestCacheRollback(t *testing.T) {
-	db := mustOpen(t, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithCache(100))
+	db := mustOpen(t, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithCacheBytes(1<<20))
 	defer db.Close()
 	ctx := t.Context()
 	tn := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeLive}

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -72,7 +74,35 @@ func encJSON(raw json.RawMessage) any {
 	if len(raw) == 0 {
 		return nil
 	}
-	return string(raw)
+	return jsonText(raw)
+}
+
+// jsonText is metadata on its way to a TEXT column: checkText holds it to
+// the text rule for JSON (no \u0000, no lone surrogates), which a plain
+// string is not.
+type jsonText string
+
+// Value implements driver.Valuer.
+func (j jsonText) Value() (driver.Value, error) { return string(j), nil }
+
+// checkText refuses, with amp.ErrInvalidInput, a write whose text
+// arguments break the text rule (amp.ValidText, amp.CheckJSONText): SQLite
+// would store them, PostgreSQL refuses them, and every backend answers
+// alike. Blobs (models, hashes) are bytes, not text, and are not checked.
+func checkText(args []any) error {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			if !amp.ValidText(v) {
+				return fmt.Errorf("argument %d: %w: text must be valid UTF-8 without NUL", i+1, amp.ErrInvalidInput)
+			}
+		case jsonText:
+			if err := amp.CheckJSONText([]byte(v)); err != nil {
+				return fmt.Errorf("argument %d: %w: JSON %s", i+1, amp.ErrInvalidInput, err.Reason)
+			}
+		}
+	}
+	return nil
 }
 
 // decJSON returns nil for NULL: a scanned NULL leaves the slice nil.

@@ -24,6 +24,9 @@ const (
 // dashExec runs an unprepared statement on the writer's connection, inside
 // the current transaction, and returns the number of rows it changed.
 func dashExec(w *writer, query string, args ...any) (int64, error) {
+	if err := checkText(args); err != nil {
+		return 0, err
+	}
 	res, err := w.conn.ExecContext(bg, query, args...)
 	if err != nil {
 		return 0, err

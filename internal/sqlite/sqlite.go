@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,7 @@ type config struct {
 	busyTimeout time.Duration
 	maxBatch    int
 	logger      *slog.Logger
-	cache       int // profiles cached; 0: no cache
+	cache       int64 // bytes of the learning cache; 0: no cache
 }
 
 // WithFullSync makes every commit durable against power loss and OS crashes
@@ -58,24 +59,36 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 // DefaultMaxBatch).
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
 
-// WithCache keeps up to n profile rows (and the populations of up to
-// min(n, 4096) tenants) in memory, written through by the writer after each
-// commit, so that reads of them skip SQLite (see cache.go). It is sound
-// only while this process is the only one writing learning rows to the
-// file, so Open then takes an exclusive advisory lock on the file's
-// path+".lock" until Close, and fails with amp.ErrUnavailable if another
-// process holds it: the process serving the API should pass it (one per
-// data directory); admin commands, which write accounts, keys and
-// settings only, should not, and may run beside it.
-//
-// Memory: a cached profile costs about 300 bytes plus its model and
-// metadata; with the learner's models of about 1 KiB, DefaultCacheSize
-// profiles take some 130 MiB at most. n <= 0 disables the cache.
-func WithCache(n int) Option { return func(c *config) { c.cache = n } }
+// WithCacheBytes keeps profile and population rows in memory, up to
+// maxBytes of them (an eighth for populations), written through by the
+// writer after each commit, so that reads of them skip SQLite (see
+// cache.go). Entries are weighed by what they keep alive (their model,
+// metadata and ids, plus a fixed overhead) and evicted by the clock
+// algorithm when a shard is over its share, so the bound holds whatever the
+// clients store: a profile costs at most about 17 KiB plus its model, since
+// metadata is at most amp.MaxMetadataBytes and a userId
+// amp.MaxUserIDBytes. The cache is sound only while this process is the
+// only one writing learning rows to the file, so Open then takes an
+// exclusive advisory lock on the file's path+".lock" until Close, and fails
+// with amp.ErrUnavailable if another process holds it: the process serving
+// the API should pass it (one per data directory); admin commands, which
+// write accounts, keys and settings only, should not, and may run beside
+// it. maxBytes <= 0 disables the cache.
+func WithCacheBytes(maxBytes int64) Option { return func(c *config) { c.cache = maxBytes } }
 
-// DefaultCacheSize is the number of profiles WithCache is meant to be given
-// by a server with no better figure.
-const DefaultCacheSize = 100_000
+// DefaultCacheBytes is the cache budget of a server with no better figure:
+// with the learner's models of about 1 KiB and little metadata it holds
+// some 150,000 profiles.
+const DefaultCacheBytes = 256 << 20
+
+// CacheBytes reports the cost of the rows cached, in bytes; 0 without the
+// cache.
+func (db *DB) CacheBytes() int64 {
+	if db.cache == nil {
+		return 0
+	}
+	return db.cache.size()
+}
 
 // WithLogger sets the logger of the store (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -108,6 +121,12 @@ type DB struct {
 	maxBatch int
 	batches  atomic.Int64 // committed transactions, for tests and metrics
 	writes   atomic.Int64 // writes in them
+
+	// writesFailing is set when SQLite reports a full or failing disk, and
+	// cleared by Ping's probe write once one succeeds; probes counts those,
+	// giving each probe a value of its own to write.
+	writesFailing atomic.Bool
+	probes        atomic.Int64
 
 	// cache is nil without WithCache; lock is the file holding the
 	// exclusive lock that the cache needs.
@@ -152,6 +171,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("sqlite: open %s: directory %s does not exist", path, filepath.Dir(abs))
 	}
+	// The file holds key and password hashes: create it owner-only, whatever
+	// the umask. SQLite gives its WAL and shared-memory files the mode of
+	// the database file.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 
 	db := &DB{
 		path:     abs,
@@ -195,9 +222,11 @@ func (db *DB) open(ctx context.Context, cfg *config) error {
 		"journal_mode(WAL)",
 		"synchronous("+syncMode+")",
 		"foreign_keys(1)",
-		// Truncate the WAL back to 64 MiB after a checkpoint so that a burst
-		// of writes does not leave a huge file behind.
-		"journal_size_limit(67108864)",
+		// Truncate the WAL back to 4 MiB whenever a checkpoint resets it, so
+		// that a burst of writes does not leave a large file behind: on a
+		// small volume a WAL kept at its high-water mark would hold the
+		// space a full disk needs back.
+		"journal_size_limit(4194304)",
 		fmt.Sprintf("wal_autocheckpoint(%d)", autocheckpointPages),
 	))
 	if err != nil {
@@ -258,7 +287,12 @@ func dsn(path string, pragmas ...string) string {
 // Path is the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// Ping reports whether the store is open and its file readable.
+// Ping reports whether the store is open, its file readable and, after a
+// write failed for a full or failing disk, writable again: the volume must
+// then have FreeReserve bytes free (a small write may still fit on a disk
+// where real writes fail) and a probe write (the setting probeSetting) must
+// succeed, so that readiness recovers by itself once space is freed, with
+// no traffic needed to notice.
 func (db *DB) Ping(ctx context.Context) error {
 	if db.closed.Load() {
 		return errClosed
@@ -267,8 +301,31 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.r.ping.QueryRowContext(ctx).Scan(&one); err != nil {
 		return db.mapErr("ping", err)
 	}
+	if !db.writesFailing.Load() {
+		return nil
+	}
+	if free, ok := freeBytes(filepath.Dir(db.path)); ok && free < FreeReserve {
+		return fmt.Errorf("sqlite: ping: %w: %d bytes free on the volume, under the %d a write needs after it was full",
+			amp.ErrUnavailable, free, FreeReserve)
+	}
+	n := db.probes.Add(1)
+	err := db.writeNoSavepoint(ctx, func(w *writer) error {
+		_, err := w.exec(w.setSetting, probeSetting, strconv.FormatInt(n, 10))
+		return db.mapErr("ping: probe write", err)
+	})
+	if err != nil {
+		return err
+	}
+	db.writesFailing.Store(false)
 	return nil
 }
+
+// FreeReserve is the free space Ping requires of a volume that was full
+// before it reports the store ready again.
+const FreeReserve = 512 << 10
+
+// probeSetting is the setting Ping writes to probe a disk that was full.
+const probeSetting = "sqlite.write_probe"
 
 // Close finishes every queued write, stops the writer and checkpointer
 // goroutines and closes the database. Writes attempted after Close starts
@@ -316,14 +373,30 @@ func (db *DB) closeConns() error {
 
 // Backup writes a consistent copy of the database, as of one moment, to
 // destPath while the store keeps serving (VACUUM INTO). destPath must not
-// exist yet; the copy is compacted and needs no WAL file.
+// exist yet; the copy is compacted, needs no WAL file and is created 0600,
+// since it holds key and password hashes.
 func (db *DB) Backup(ctx context.Context, destPath string) error {
 	if db.closed.Load() {
 		return errClosed
 	}
-	if _, err := os.Stat(destPath); err == nil {
+	// VACUUM INTO accepts an empty file, so the copy is created here with
+	// the mode it must have; O_EXCL refuses an existing one.
+	f, err := os.OpenFile(destPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("sqlite: backup to %s: %w: file exists", destPath, amp.ErrConflict)
 	}
+	if err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", destPath, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", destPath, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(destPath)
+		}
+	}()
 	// A connection of its own: the read pool's are query_only, which
 	// forbids VACUUM INTO, and the writer must keep serving meanwhile. The
 	// copy is one read transaction, so it sees one moment of the database.
@@ -335,7 +408,11 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", destPath); err != nil {
 		return db.mapErr("backup to "+destPath, err)
 	}
-	return conn.Close()
+	if err := conn.Close(); err != nil {
+		return db.mapErr("backup to "+destPath, err)
+	}
+	done = true
+	return nil
 }
 
 var errClosed = fmt.Errorf("sqlite: %w: store closed", amp.ErrUnavailable)
@@ -358,7 +435,8 @@ func (db *DB) mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, amp.ErrNotFound) || errors.Is(err, amp.ErrConflict) || errors.Is(err, amp.ErrUnavailable) {
+	if errors.Is(err, amp.ErrNotFound) || errors.Is(err, amp.ErrConflict) || errors.Is(err, amp.ErrUnavailable) ||
+		errors.Is(err, amp.ErrInvalidInput) {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -374,6 +452,13 @@ func (db *DB) mapErr(op string, err error) error {
 			// of an unknown account.
 			return fmt.Errorf("sqlite: %s: %w: %w", op, amp.ErrNotFound, err)
 		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, amp.ErrUnavailable, err)
+		case code&0xff == sqlite3.SQLITE_FULL, code&0xff == sqlite3.SQLITE_IOERR:
+			// A full disk or a failing one: the client may retry later
+			// (503 with Retry-After), and Ping fails until a write
+			// succeeds again, so that a load balancer sends traffic
+			// elsewhere meanwhile.
+			db.writesFailing.Store(true)
 			return fmt.Errorf("sqlite: %s: %w: %w", op, amp.ErrUnavailable, err)
 		}
 	}

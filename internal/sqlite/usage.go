@@ -20,9 +20,9 @@ import (
 var _ amp.UsageStore = (*DB)(nil)
 
 const sqlAddUsage = `INSERT INTO usage_counts
-	(account_id, granularity, bucket_start, key_id, mode, route, status_class, country, requests)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (account_id, granularity, bucket_start, key_id, route, status_class, country)
+	(account_id, granularity, bucket_start, key_id, mode, route, status_class, country, admission, requests)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (account_id, granularity, bucket_start, key_id, route, status_class, country, admission)
 	DO UPDATE SET requests = requests + excluded.requests`
 
 const sqlAddQuota = `INSERT INTO quota_usage (account_id, month, requests) VALUES (?, ?, ?)
@@ -47,7 +47,7 @@ func (db *DB) AddUsage(ctx context.Context, rows []amp.UsageRow) error {
 		for i := range rows {
 			r := &rows[i]
 			if _, err := st.ExecContext(bg, r.AccountID, string(r.Granularity), encTime(r.Start), r.KeyID,
-				string(r.Mode), r.Route, r.StatusClass, r.Country, r.Requests); err != nil {
+				string(r.Mode), r.Route, r.StatusClass, r.Country, string(r.Admission), r.Requests); err != nil {
 				return db.mapErr("add usage", err)
 			}
 		}
@@ -73,13 +73,13 @@ func (db *DB) Usage(ctx context.Context, q amp.UsageQuery) ([]amp.UsageRow, erro
 	for rows.Next() {
 		r := amp.UsageRow{Granularity: q.Granularity, AccountID: q.AccountID}
 		var (
-			start int64
-			mode  string
+			start           int64
+			mode, admission string
 		)
-		if err := rows.Scan(&start, &mode, &r.KeyID, &r.Route, &r.StatusClass, &r.Country, &r.Requests); err != nil {
+		if err := rows.Scan(&start, &mode, &r.KeyID, &r.Route, &r.StatusClass, &r.Country, &admission, &r.Requests); err != nil {
 			return nil, db.mapErr("usage", err)
 		}
-		r.Mode = amp.Mode(mode)
+		r.Mode, r.Admission = amp.Mode(mode), amp.Admission(admission)
 		if q.Dims&amp.DimStart != 0 || q.Dims == 0 {
 			r.Start = decTime(start)
 		}
@@ -112,6 +112,7 @@ func usageQuery(q amp.UsageQuery) (string, []any, error) {
 		{amp.DimRoute, "route", "''"},
 		{amp.DimStatus, "status_class", "0"},
 		{amp.DimCountry, "country", "''"},
+		{amp.DimAdmission, "admission", "''"},
 	}
 	var sel, group []string
 	for _, c := range cols {
@@ -154,8 +155,8 @@ func usageQuery(q amp.UsageQuery) (string, []any, error) {
 const pruneChunk = 5000
 
 const sqlPruneUsage = `DELETE FROM usage_counts
-	WHERE (account_id, granularity, bucket_start, key_id, route, status_class, country) IN (
-		SELECT account_id, granularity, bucket_start, key_id, route, status_class, country
+	WHERE (account_id, granularity, bucket_start, key_id, route, status_class, country, admission) IN (
+		SELECT account_id, granularity, bucket_start, key_id, route, status_class, country, admission
 		FROM usage_counts WHERE granularity = ? AND bucket_start < ? LIMIT ?)`
 
 // PruneUsage deletes the rows of granularity g older than before, in

@@ -417,6 +417,9 @@ func (w *writer) execNoArgs(s *sql.Stmt) error {
 
 // exec runs s and returns the number of rows it changed.
 func (w *writer) exec(s *sql.Stmt, args ...any) (int64, error) {
+	if err := checkText(args); err != nil {
+		return 0, err
+	}
 	res, err := s.ExecContext(bg, args...)
 	if err != nil {
 		return 0, err

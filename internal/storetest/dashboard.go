@@ -43,6 +43,7 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	t.Run("TeamConcurrentUse", s.testConcurrentUse)
 	t.Run("TeamAudit", s.testAudit)
 	t.Run("TwoFactor", s.testTwoFactor)
+	t.Run("DashboardTextRule", s.testTextRule)
 }
 
 type dashSuite struct {

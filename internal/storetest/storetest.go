@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) amp.Store, opts ...Option) {
 	t.Run("Settings", s.testSettings)
 	t.Run("Isolation", s.testIsolation)
 	t.Run("Lifecycle", s.testLifecycle)
+	t.Run("TextRule", s.testTextRule)
 }
 
 type suite struct {

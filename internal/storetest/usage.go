@@ -55,6 +55,7 @@ func RunUsage(t *testing.T, open func(t *testing.T) UsageBackend, opts ...UsageO
 	t.Run("UsageBatch", s.testUsageBatch)
 	t.Run("UsageConcurrentAdds", s.testUsageConcurrentAdds)
 	t.Run("UsageInvalid", s.testUsageInvalid)
+	t.Run("UsageAdmission", s.testUsageAdmission)
 	t.Run("QuotaUsage", s.testQuotaUsage)
 	t.Run("UsageReopen", s.testUsageReopen)
 }
@@ -141,7 +142,7 @@ func checkUsage(t *testing.T, what string, got, want []amp.UsageRow) {
 		same = g.Start.Equal(w.Start) && g.Start.Location() == time.UTC &&
 			g.Granularity == w.Granularity && g.AccountID == w.AccountID && g.Mode == w.Mode &&
 			g.KeyID == w.KeyID && g.Route == w.Route && g.StatusClass == w.StatusClass &&
-			g.Country == w.Country && g.Requests == w.Requests
+			g.Country == w.Country && g.Admission == w.Admission && g.Requests == w.Requests
 	}
 	if !same {
 		t.Errorf("%s:\n got %s\nwant %s", what, fmtRows(got), fmtRows(want))
@@ -158,8 +159,8 @@ func fmtRows(rows []amp.UsageRow) string {
 				start += "(not UTC)"
 			}
 		}
-		s += fmt.Sprintf("\n  {%s %s %s/%s key=%q route=%q %dxx %q: %d}", r.Granularity, start, r.AccountID, r.Mode,
-			r.KeyID, r.Route, r.StatusClass, r.Country, r.Requests)
+		s += fmt.Sprintf("\n  {%s %s %s/%s key=%q route=%q %dxx %q %s: %d}", r.Granularity, start, r.AccountID, r.Mode,
+			r.KeyID, r.Route, r.StatusClass, r.Country, r.Admission, r.Requests)
 	}
 	return s
 }
@@ -416,6 +417,38 @@ func (s *usageSuite) testUsageInvalid(t *testing.T) {
 	}
 	if _, err := st.PruneUsage(t.Context(), "week", usageT0); err == nil {
 		t.Error("PruneUsage with a bad granularity: no error")
+	}
+}
+
+// testUsageAdmission: refused requests are counted in rows of their own,
+// one per admission, beside the admitted ones with the same other
+// dimensions; dropping the dimension sums them, and an unknown admission
+// fails the batch.
+func (s *usageSuite) testUsageAdmission(t *testing.T) {
+	st := s.newStore(t)
+	row := func(a amp.Admission, class int, n int64) amp.UsageRow {
+		r := urow(amp.GranularityMinute, minuteAt(0), usageAcctA, amp.ModeLive, "key_1", "POST /v1/context", class, "US", n)
+		r.Admission = a
+		return r
+	}
+	mustAddUsage(t, st, row(amp.AdmissionAdmitted, 2, 10), row(amp.AdmissionRateLimited, 4, 16),
+		row(amp.AdmissionQuotaExceeded, 4, 3), row(amp.AdmissionAuthFailed, 4, 2), row(amp.AdmissionRateLimited, 4, 1))
+	q := amp.UsageQuery{Granularity: amp.GranularityMinute, AccountID: usageAcctA}
+	checkUsage(t, "every dimension", mustUsage(t, st, q), []amp.UsageRow{
+		row(amp.AdmissionAdmitted, 2, 10), row(amp.AdmissionAuthFailed, 4, 2), row(amp.AdmissionQuotaExceeded, 4, 3), row(amp.AdmissionRateLimited, 4, 17),
+	})
+	q.Dims = amp.DimAdmission
+	byAdmission := func(a amp.Admission, n int64) amp.UsageRow {
+		return amp.UsageRow{Granularity: amp.GranularityMinute, AccountID: usageAcctA, Mode: amp.ModeLive, Admission: a, Requests: n}
+	}
+	checkUsage(t, "by admission", mustUsage(t, st, q), []amp.UsageRow{
+		byAdmission(amp.AdmissionAdmitted, 10), byAdmission(amp.AdmissionAuthFailed, 2), byAdmission(amp.AdmissionQuotaExceeded, 3), byAdmission(amp.AdmissionRateLimited, 17),
+	})
+	q.Dims = amp.DimKey
+	all := amp.UsageRow{Granularity: amp.GranularityMinute, AccountID: usageAcctA, Mode: amp.ModeLive, KeyID: "key_1", Requests: 32}
+	checkUsage(t, "summed over admissions", mustUsage(t, st, q), []amp.UsageRow{all})
+	if err := st.AddUsage(t.Context(), []amp.UsageRow{row("refused", 4, 1)}); err == nil {
+		t.Error("AddUsage with an unknown admission: no error")
 	}
 }
 
