@@ -164,26 +164,40 @@ it within a second, with 401 UNAUTHORIZED. Revoking a revoked key is not an
 error. Give - to read the key from standard input, which keeps it out of
 the process list and the shell history.`, adminSettings...)
 	account := cl.fs.String("account", "", "only revoke the key if it belongs to this account `ID`")
-	pos, done, err := cl.parse(args, 1, 1)
-	if done {
-		return err
-	}
-	if pos[0], err = keyArg(e, pos[0]); err != nil {
-		return err
-	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	k, err := a.svc.RevokeKey(ctx, *account, pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	k, err := keyAction(ctx, e, cl, args, func(a *admin, key string) (*amp.APIKey, error) {
+		return a.svc.RevokeKey(ctx, *account, key)
+	})
+	if err != nil || k == nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "revoked %s (%s)\n", k.ID, k.Masked())
 	return nil
+}
+
+// keyAction is the body of the commands that do one thing to one key given
+// in full, by id or as - (read from standard input): it parses args, opens
+// the store, runs do and closes the store. A nil key with a nil error means
+// the command line asked for help.
+func keyAction(ctx context.Context, e *env, cl *cmdLine, args []string, do func(a *admin, key string) (*amp.APIKey, error)) (*amp.APIKey, error) {
+	pos, done, err := cl.parse(args, 1, 1)
+	if done {
+		return nil, err
+	}
+	if pos[0], err = keyArg(e, pos[0]); err != nil {
+		return nil, err
+	}
+	a, err := openAdmin(ctx, e, &cl.cfg)
+	if err != nil {
+		return nil, err
+	}
+	k, err := do(a, pos[0])
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 func runKeysRoll(ctx context.Context, e *env, args []string) error {

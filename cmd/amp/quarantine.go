@@ -18,22 +18,10 @@ scanner's report quarantines keys the same way (see "amp keys on-leak").
 Give - to read the key from standard input.`, adminSettings...)
 	account := cl.fs.String("account", "", "only quarantine the key if it belongs to this account `ID`")
 	reason := cl.fs.String("reason", "", "why, in `TEXT` shown to the key's callers (at most 200 bytes)")
-	pos, done, err := cl.parse(args, 1, 1)
-	if done {
-		return err
-	}
-	if pos[0], err = keyArg(e, pos[0]); err != nil {
-		return err
-	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	k, err := a.svc.QuarantineKey(ctx, *account, pos[0], *reason)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	k, err := keyAction(ctx, e, cl, args, func(a *admin, key string) (*amp.APIKey, error) {
+		return a.svc.QuarantineKey(ctx, *account, key, *reason)
+	})
+	if err != nil || k == nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "quarantined %s (%s): %s\n", k.ID, k.Masked(), k.QuarantineReason)
@@ -47,22 +35,10 @@ accepts it again within a second. Restore a key only once you know its
 exposure did no harm (or after rolling it, so that the old key serves its
 grace period). Give - to read the key from standard input.`, adminSettings...)
 	account := cl.fs.String("account", "", "only restore the key if it belongs to this account `ID`")
-	pos, done, err := cl.parse(args, 1, 1)
-	if done {
-		return err
-	}
-	if pos[0], err = keyArg(e, pos[0]); err != nil {
-		return err
-	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	k, err := a.svc.RestoreKey(ctx, *account, pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	k, err := keyAction(ctx, e, cl, args, func(a *admin, key string) (*amp.APIKey, error) {
+		return a.svc.RestoreKey(ctx, *account, key)
+	})
+	if err != nil || k == nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "restored %s (%s)\n", k.ID, k.Masked())
