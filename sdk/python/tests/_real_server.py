@@ -90,8 +90,21 @@ class RealServer:
         return self.cli("keys", "create", "--account", account, "--mode", "test", *extra)
 
     def pause(self) -> None:
-        """Freezes the process: the kernel still accepts connections, nothing answers."""
+        """Freezes the process: the kernel still accepts connections, nothing answers.
+
+        The signal takes effect asynchronously; on Linux this waits until
+        the process is seen stopped, so that a busy machine cannot let a
+        request through in between.
+        """
         self.proc.send_signal(signal.SIGSTOP)
+        stat = f"/proc/{self.proc.pid}/stat"
+        deadline = time.monotonic() + 5
+        while os.path.exists(stat) and time.monotonic() < deadline:
+            with open(stat) as f:
+                # The state follows the parenthesised command name.
+                if f.read().rpartition(")")[2].split()[0] in ("T", "t"):
+                    return
+            time.sleep(0.001)
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
