@@ -8,7 +8,9 @@ import (
 )
 
 // The learning cache (WithCache) keeps profile and population rows in
-// memory, so that the read of every /v1/context skips SQLite.
+// memory, so that the read of every /v1/context skips SQLite, and the
+// decisions most recently saved, so that the read of an outcome reported
+// soon after its /v1/context skips it too.
 //
 // Why: in WAL mode every commit of the writer makes each read connection
 // drop its page cache, and the writer commits thousands of times a second
@@ -127,6 +129,25 @@ func (c *clockCache[K, V]) del(k K) {
 	}
 }
 
+// deleteIf forgets every entry whose value drop reports true; writer
+// goroutine only, after the commit. It visits every entry: it is for rare
+// writes.
+func (c *clockCache[K, V]) deleteIf(drop func(*V) bool) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.gen++
+		for j := 0; j < len(s.ring); {
+			if e := s.ring[j]; drop(e.val) {
+				s.remove(e) // moves the last entry to j
+				continue
+			}
+			j++
+		}
+		s.mu.Unlock()
+	}
+}
+
 // clear forgets everything; writer goroutine only, after the commit.
 func (c *clockCache[K, V]) clear() {
 	for i := range c.shards {
@@ -201,37 +222,65 @@ func (s *cacheShard[K, V]) remove(e *cacheEntry[K, V]) {
 // learningCache holds the profile and population rows of the store, as
 // they read from the database. A cached profile with a nil row is a user
 // known to have none; a population with a nil Model, a tenant with none.
+//
+// decisions holds decisions saved by this process that have no outcome
+// yet, by request id: RecordOutcome learns from the cached decision and
+// profile without reading either, and the writer's check before the
+// outcome's write (the profile's version, the decision still there, no
+// outcome stored) catches whatever changed since. Deleting a user forgets
+// the user's decisions, so that an outcome for one is refused before
+// learning, as it is when read.
 type learningCache struct {
 	profiles    *clockCache[profileKey, cachedProfile]
 	populations *clockCache[amp.Tenant, amp.PopulationRecord]
+	decisions   *clockCache[string, amp.Decision]
 }
 
-// cachedProfile is a profile row, or its absence (p == nil).
-type cachedProfile struct{ p *amp.ProfileRecord }
+// cachedProfile is a profile row with its version (profiles.version), or
+// its absence (p == nil).
+type cachedProfile struct {
+	p       *amp.ProfileRecord
+	version int64
+}
 
 // Populations are one per tenant; this many are kept at most.
 const maxCachedPopulations = 4096
+
+// maxCachedDecisions bounds the decisions cache: at about 250 bytes each,
+// some 16 MiB, a minute of /v1/context at several thousand a second.
+const maxCachedDecisions = 1 << 16
 
 func newLearningCache(profiles int) *learningCache {
 	return &learningCache{
 		profiles:    newClockCache[profileKey, cachedProfile](profiles),
 		populations: newClockCache[amp.Tenant, amp.PopulationRecord](min(profiles, maxCachedPopulations)),
+		decisions:   newClockCache[string, amp.Decision](min(profiles, maxCachedDecisions)),
 	}
 }
 
-// setProfile caches p, which was just committed under k; writer goroutine
-// only, after the commit. p is copied, so the caller may keep using it.
-func (lc *learningCache) setProfile(k profileKey, p *amp.ProfileRecord) {
-	lc.setStoredProfile(k, storedProfile(k, p))
+// setProfile caches p, which was just committed under k with that
+// version; writer goroutine only, after the commit. p is copied, so the
+// caller may keep using it.
+func (lc *learningCache) setProfile(k profileKey, p *amp.ProfileRecord, version int64) {
+	lc.setStoredProfile(k, storedProfile(k, p), version)
 }
 
-// setStoredProfile caches c, a result of storedProfile; nil forgets k.
-func (lc *learningCache) setStoredProfile(k profileKey, c *amp.ProfileRecord) {
+// setStoredProfile caches c, a result of storedProfile, with its version;
+// nil forgets k.
+func (lc *learningCache) setStoredProfile(k profileKey, c *amp.ProfileRecord, version int64) {
 	if c == nil {
 		lc.profiles.del(k)
 		return
 	}
-	lc.profiles.set(k, &cachedProfile{p: c})
+	lc.profiles.set(k, &cachedProfile{p: c, version: version})
+}
+
+// storedDecision returns a copy of d as it will read back from the
+// database: its time in UTC to the microsecond.
+func storedDecision(d *amp.Decision) *amp.Decision {
+	c := *d
+	c.CreatedAt = asStored(d.CreatedAt)
+	return &c
 }
 
 // storedProfile returns a copy of p as it will read back from the database

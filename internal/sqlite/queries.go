@@ -28,7 +28,7 @@ const (
 
 	profileCols = "model, manual_framing, manual_style, manual_handling, manual_encouragement, manual_set_at, " +
 		"metadata, outcome_count, created_at, updated_at"
-	sqlProfile               = "SELECT " + profileCols + " FROM profiles WHERE account_id = ? AND mode = ? AND user_id = ?"
+	sqlProfile               = "SELECT " + profileCols + ", version FROM profiles WHERE account_id = ? AND mode = ? AND user_id = ?"
 	profileInsert            = "INSERT INTO profiles (account_id, mode, user_id, " + profileCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlInsertProfileIfAbsent = profileInsert + " ON CONFLICT (account_id, mode, user_id) DO NOTHING"
 	sqlUpsertProfile         = profileInsert + ` ON CONFLICT (account_id, mode, user_id) DO UPDATE SET
