@@ -140,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 		login:           newLoginThrottle(),
 		usage:           cfg.Usage,
 		quota:           cfg.Quota,
-		tracer:  cfg.Tracer,
+		tracer:          cfg.Tracer,
 	}
 	if s.tracer == nil {
 		s.tracer = amp.NopTracer{}
