@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -30,6 +31,19 @@ type loadResult struct {
 	// WritesPerCommit is the store's group-commit batch size over the
 	// phase; 0 when the store does not report it (PostgreSQL, the echo).
 	WritesPerCommit float64
+	// CPU is the CPU time the whole process (load generator, target and
+	// whatever else it runs) used over a closed-loop phase; 0 where not
+	// known. Per request, it is what the phase costs the machine, which a
+	// machine shared with other work does not skew as it skews the rate.
+	CPU time.Duration
+}
+
+// CPUPerRequest formats CPU per successful request in microseconds, or "-".
+func (r *loadResult) CPUPerRequest() string {
+	if r.CPU <= 0 || r.OK == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fµs", float64(r.CPU.Microseconds())/float64(r.OK))
 }
 
 // Rate is successful requests per second.
@@ -108,6 +122,7 @@ func merge(stats []*workerStats, elapsed time.Duration) *loadResult {
 // at that concurrency.
 func closedLoop(ctx context.Context, workers int, d time.Duration, fn call) *loadResult {
 	stats := make([]*workerStats, workers)
+	cpu0 := processCPU()
 	start := time.Now()
 	end := start.Add(d)
 	var wg sync.WaitGroup
@@ -130,7 +145,11 @@ func closedLoop(ctx context.Context, workers int, d time.Duration, fn call) *loa
 		})
 	}
 	wg.Wait()
-	return merge(stats, time.Since(start))
+	r := merge(stats, time.Since(start))
+	if cpu0 > 0 {
+		r.CPU = processCPU() - cpu0
+	}
+	return r
 }
 
 // fixedRate sends rate requests per second for d, on a pool of workers,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,8 +18,9 @@ func TestBench(t *testing.T) {
 	// echo's a dash.
 	perCommit := map[string]string{`echo \(net/http\)`: `-`, `POST /v1/context`: `[\d.]+`, `MCP get_context`: `[\d.]+`, `POST /v1/outcome`: `[\d.]+`}
 	for _, target := range []string{`echo \(net/http\)`, `POST /v1/context`, `MCP get_context`, `POST /v1/outcome`} {
-		// target, requests/s, p50, p99, requests, errors, writes/commit
-		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+(\d+)\s+(\d+)\s+(` + perCommit[target] + `)\s*$`).FindStringSubmatch(out)
+		// target, requests/s, p50, p99, requests, errors, writes/commit,
+		// CPU per request (where the platform reports it)
+		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(\d+)\s+([\d.]+)ms\s+([\d.]+)ms\s+(\d+)\s+(\d+)\s+(` + perCommit[target] + `)\s+(\d+µs|-)\s*$`).FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("no closed-loop line for %s:\n%s", target, out)
 		}
@@ -30,6 +32,9 @@ func TestBench(t *testing.T) {
 		}
 		if n, err := strconv.ParseFloat(m[6], 64); err == nil && n < 1 {
 			t.Errorf("%s: %s writes per commit, want at least 1", target, m[6])
+		}
+		if runtime.GOOS == "linux" && (m[7] == "-" || m[7] == "0µs") {
+			t.Errorf("%s: CPU per request %s, want a measured time", target, m[7])
 		}
 	}
 	verdicts := map[string]string{`echo \(net/http\)`: `-`, `POST /v1/context`: `met|MISSED`, `POST /v1/outcome`: `met|MISSED`}
