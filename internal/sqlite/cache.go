@@ -246,8 +246,9 @@ type cachedProfile struct {
 // Populations are one per tenant; this many are kept at most.
 const maxCachedPopulations = 4096
 
-// maxCachedDecisions bounds the decisions cache: at about 250 bytes each,
-// some 16 MiB, a minute of /v1/context at several thousand a second.
+// maxCachedDecisions bounds the decisions cache: at about 400 bytes each
+// (entry and strings included), some 25 MiB, a minute of /v1/context at
+// a thousand a second.
 const maxCachedDecisions = 1 << 16
 
 func newLearningCache(profiles int) *learningCache {

@@ -144,8 +144,10 @@ func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string,
 	if err := db.ready(ctx); err != nil {
 		return nil, err
 	}
-	for range maxLearnAttempts {
-		out, err := db.recordOutcomeOptimistic(ctx, t, requestID, apply)
+	for attempt := range maxLearnAttempts {
+		// After a conflict, the rows are read again from the file: what
+		// changed them may not be in the cache yet.
+		out, err := db.recordOutcomeOptimistic(ctx, t, requestID, apply, attempt == 0)
 		if !errors.Is(err, errStale) {
 			return out, err
 		}
@@ -206,10 +208,14 @@ func runApply(r *outcomeRead, pop *amp.PopulationRecord, apply amp.OutcomeFunc) 
 }
 
 // recordOutcomeOptimistic is one attempt of RecordOutcome with apply off
-// the writer; errStale if the profile changed before the write.
-func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+// the writer, reading from the cache if cached and it has the rows;
+// errStale if the profile changed before the write.
+func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc, cached bool) (*amp.OutcomeRecord, error) {
 	mode := string(t.Mode)
-	r := db.cachedOutcomeRead(t, requestID)
+	var r *outcomeRead
+	if cached {
+		r = db.cachedOutcomeRead(t, requestID)
+	}
 	if r == nil {
 		var err error
 		r, err = scanOutcomeRead(db.r.outcomeToLearn.QueryRowContext(bg, requestID, t.AccountID, mode), t, requestID)

@@ -59,7 +59,8 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
 
 // WithCache keeps up to n profile rows (and the populations of up to
-// min(n, 4096) tenants) in memory, written through by the writer after each
+// min(n, 4096) tenants, and the last min(n, 65536) decisions saved that
+// have no outcome yet) in memory, written through by the writer after each
 // commit, so that reads of them skip SQLite (see cache.go). It is sound
 // only while this process is the only one writing learning rows to the
 // file, so Open then takes an exclusive advisory lock on the file's
@@ -70,7 +71,8 @@ func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
 //
 // Memory: a cached profile costs about 300 bytes plus its model and
 // metadata; with the learner's models of about 1 KiB, DefaultCacheSize
-// profiles take some 130 MiB at most. n <= 0 disables the cache.
+// profiles take some 130 MiB at most, and the decisions some 25 MiB more.
+// n <= 0 disables the cache.
 func WithCache(n int) Option { return func(c *config) { c.cache = n } }
 
 // DefaultCacheSize is the number of profiles WithCache is meant to be given
