@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -473,7 +474,13 @@ func TestSecretScanningAlert(t *testing.T) {
 	revoked, _ := f.svc.CreateKey(t.Context(), f.acct.ID, amp.ModeTest, service.KeyOptions{})
 	f.svc.RevokeKey(t.Context(), "", revoked.Key.ID)
 	unknown, _ := amp.NewKey(rand.Reader, amp.ModeLive) // well-formed, never issued
-	malformed := live.Secret[:len(live.Secret)-1] + "x"
+	// The last character changed (to x, or to y where it is x already),
+	// so that the checksum fails.
+	last := "x"
+	if strings.HasSuffix(live.Secret, "x") {
+		last = "y"
+	}
+	malformed := live.Secret[:len(live.Secret)-1] + last
 	found := []amp.FoundToken{
 		{Token: live.Secret, Type: "amp_secret_key", URL: "https://github.com/o/r/blob/main/.env", Source: "content"},
 		{Token: unknown, Type: "amp_secret_key", URL: "https://github.com/o/r/blob/main/a", Source: "content"},
