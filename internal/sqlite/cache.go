@@ -226,8 +226,8 @@ func (s *cacheShard[K, V]) remove(e *cacheEntry[K, V]) {
 // decisions holds decisions saved by this process that have no outcome
 // yet, by request id: RecordOutcome learns from the cached decision and
 // profile without reading either, and the writer's check before the
-// outcome's write (the profile's version, the decision still there, no
-// outcome stored) catches whatever changed since. Deleting a user forgets
+// outcome's write (the profile's version, the decision still there with
+// the same time, no outcome stored) catches whatever changed since. Deleting a user forgets
 // the user's decisions, so that an outcome for one is refused before
 // learning, as it is when read.
 type learningCache struct {

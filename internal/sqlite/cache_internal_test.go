@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/amp-protocol/amp"
 )
@@ -180,8 +181,28 @@ func TestCachedOutcomeRead(t *testing.T) {
 	if db.cachedOutcomeRead(tenant, "req_other") == nil {
 		t.Error("req_other: another user's decision left the cache")
 	}
-	// And a cached decision is only read under its own tenant.
+	// A cached decision is only read under its own tenant.
 	if db.cachedOutcomeRead(amp.Tenant{AccountID: tenant.AccountID, Mode: amp.ModeTest}, "req_other") != nil {
 		t.Error("req_other: read from the cache under another tenant")
+	}
+
+	// A decision's time changed behind the cache's back (as the SDKs'
+	// suites age a decision past its 24 hours) is seen by the outcome.
+	earlier := t0.Add(-25 * time.Hour)
+	if err := db.write(ctx, func(w *writer) error {
+		_, err := w.conn.ExecContext(ctx, "UPDATE decisions SET created_at = ? WHERE request_id = 'req_other'", encTime(earlier))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []time.Time
+	if _, err := db.RecordOutcome(ctx, tenant, "req_other", func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+		seen = append(seen, d.CreatedAt)
+		return &amp.OutcomeRecord{Started: true, ReportedAt: t0}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) == 0 || !seen[len(seen)-1].Equal(earlier) {
+		t.Errorf("req_other: the outcome was stored from decisions of %v, want the last at %v", seen, earlier)
 	}
 }

@@ -237,18 +237,21 @@ func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, request
 	// cannot fail for a reason of their own: no savepoint is needed.
 	err = db.writeNoSavepoint(ctx, func(w *writer) error {
 		var (
-			version        sql.NullInt64
-			stored, exists bool
+			version, created sql.NullInt64
+			stored           bool
 		)
-		if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, mode, r.d.UserID, requestID).Scan(&version, &stored, &exists); err != nil {
+		if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, mode, r.d.UserID, requestID).Scan(&version, &stored, &created); err != nil {
 			return db.mapErr("record outcome: check", err)
 		}
 		switch {
-		case !exists:
+		case !created.Valid:
 			return db.mapErr("record outcome: decision "+requestID, amp.ErrNotFound)
 		case stored:
 			return db.mapErr("record outcome "+requestID, amp.ErrConflict)
-		case version != r.version:
+		case version != r.version, created.Int64 != encTime(r.d.CreatedAt):
+			// The decision's time decides whether it still takes
+			// outcomes: a decision cached before something outside
+			// this process changed it is read again, from the file.
 			return errStale
 		}
 		return db.storeOutcome(w, t, r.d.UserID, o, delta, oargs, pargs, r.p, r.version)
