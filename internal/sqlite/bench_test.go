@@ -56,7 +56,16 @@ func benchSaveDecision(b *testing.B, profile *amp.ProfileRecord) {
 // BenchmarkRecordOutcome measures /v1/outcome's store work: read the
 // decision, profile and population, store outcome, profile and the
 // population delta, durably.
-func BenchmarkRecordOutcome(b *testing.B) {
+func BenchmarkRecordOutcome(b *testing.B) { benchRecordOutcome(b) }
+
+// BenchmarkRecordOutcomeCached is BenchmarkRecordOutcome with the learning
+// cache, as `amp serve` runs, holding the decisions and profiles as a
+// /v1/context of each would have left them.
+func BenchmarkRecordOutcomeCached(b *testing.B) {
+	benchRecordOutcome(b, WithCacheBytes(DefaultCacheBytes))
+}
+
+func benchRecordOutcome(b *testing.B, opts ...Option) {
 	userModel := make([]byte, benchUserModel)
 	delta := make([]byte, benchDeltaSize)
 	apply := func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
@@ -70,7 +79,7 @@ func BenchmarkRecordOutcome(b *testing.B) {
 		return &amp.OutcomeRecord{Started: true, Completed: &completed, Reward: 1, ReportedAt: t0}, delta, nil
 	}
 	setup := func(b *testing.B) *DB {
-		db := benchDB(b)
+		db := benchDB(b, opts...)
 		seedDecisions(b, db, b.N)
 		return db
 	}
@@ -169,24 +178,40 @@ func benchProfileRead(b *testing.B, opts ...Option) {
 }
 
 // seedDecisions stores, in one transaction, a profile for each of the bench
-// users, a population, and n decisions req_0 … req_{n-1}.
+// users, a population, and n decisions req_0 … req_{n-1}; with the cache,
+// it caches the profiles and decisions as SaveDecision would.
 func seedDecisions(b *testing.B, db *DB, n int) {
 	b.Helper()
 	userModel := make([]byte, benchUserModel)
 	err := db.write(context.Background(), func(w *writer) error {
+		var profiles []*amp.ProfileRecord
 		for u := range benchUsers {
 			p := &amp.ProfileRecord{Model: userModel, CreatedAt: t0, UpdatedAt: t0}
 			if _, err := w.exec(w.upsertProfile, profileArgs(tenant, "user_"+strconv.Itoa(u), p)...); err != nil {
 				return err
 			}
+			profiles = append(profiles, p)
 		}
 		if _, err := w.exec(w.upsertPopulate, tenant.AccountID, string(tenant.Mode), make([]byte, benchPopulationSize), encTime(t0)); err != nil {
 			return err
 		}
+		var decisions []*amp.Decision
 		for i := range n {
-			if _, err := w.exec(w.insDecision, decisionArgs(benchDecision("req_"+strconv.Itoa(i), i%benchUsers))...); err != nil {
+			d := benchDecision("req_"+strconv.Itoa(i), i%benchUsers)
+			if _, err := w.exec(w.insDecision, decisionArgs(d)...); err != nil {
 				return err
 			}
+			decisions = append(decisions, d)
+		}
+		if db.cache != nil {
+			w.afterCommit(func() {
+				for u, p := range profiles {
+					db.cache.setProfile(profileKey{tenant, "user_" + strconv.Itoa(u)}, p, 0) // inserted: version 0
+				}
+				for _, d := range decisions {
+					db.cache.decisions.set(d.RequestID, storedDecision(d))
+				}
+			})
 		}
 		return nil
 	})

@@ -7,8 +7,10 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-// The learning cache (WithCache) keeps profile and population rows in
-// memory, so that the read of every /v1/context skips SQLite.
+// The learning cache (WithCacheBytes) keeps profile and population rows in
+// memory, so that the read of every /v1/context skips SQLite, and the
+// decisions most recently saved, so that the read of an outcome reported
+// soon after its /v1/context skips it too.
 //
 // Why: in WAL mode every commit of the writer makes each read connection
 // drop its page cache, and the writer commits thousands of times a second
@@ -18,7 +20,7 @@ import (
 //
 // Soundness rests on two rules:
 //
-//   - Only this process writes learning rows to the file (WithCache takes an
+//   - Only this process writes learning rows to the file (WithCacheBytes takes an
 //     exclusive lock next to the database, see lock_unix.go); admin commands
 //     in other processes write accounts, keys and settings only, which are
 //     not cached.
@@ -135,6 +137,25 @@ func (c *clockCache[K, V]) del(k K) {
 	}
 }
 
+// deleteIf forgets every entry whose value drop reports true; writer
+// goroutine only, after the commit. It visits every entry: it is for rare
+// writes.
+func (c *clockCache[K, V]) deleteIf(drop func(*V) bool) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.gen++
+		for j := 0; j < len(s.ring); {
+			if e := s.ring[j]; drop(e.val) {
+				s.remove(e) // moves the last entry to j
+				continue
+			}
+			j++
+		}
+		s.mu.Unlock()
+	}
+}
+
 // clear forgets everything; writer goroutine only, after the commit.
 func (c *clockCache[K, V]) clear() {
 	for i := range c.shards {
@@ -230,27 +251,43 @@ func (s *cacheShard[K, V]) remove(e *cacheEntry[K, V]) {
 // learningCache holds the profile and population rows of the store, as
 // they read from the database. A cached profile with a nil row is a user
 // known to have none; a population with a nil Model, a tenant with none.
+//
+// decisions holds decisions saved by this process that have no outcome
+// yet, by request id: RecordOutcome learns from the cached decision and
+// profile without reading either, and the writer's check before the
+// outcome's write (the profile's version, the decision still there with
+// the same time, no outcome stored) catches whatever changed since. Deleting a user forgets
+// the user's decisions, so that an outcome for one is refused before
+// learning, as it is when read.
 type learningCache struct {
 	profiles    *clockCache[profileKey, cachedProfile]
 	populations *clockCache[amp.Tenant, amp.PopulationRecord]
+	decisions   *clockCache[string, amp.Decision]
 }
 
-// cachedProfile is a profile row, or its absence (p == nil).
-type cachedProfile struct{ p *amp.ProfileRecord }
+// cachedProfile is a profile row with its version (profiles.version), or
+// its absence (p == nil).
+type cachedProfile struct {
+	p       *amp.ProfileRecord
+	version int64
+}
 
 // newLearningCache returns a cache of at most maxBytes: an eighth for the
-// populations (one per tenant, read by every request of the tenant), the
-// rest for profiles.
+// populations (one per tenant, read by every request of the tenant), an
+// eighth for the decisions awaiting their outcomes, the rest for profiles.
 func newLearningCache(maxBytes int64) *learningCache {
-	pop := maxBytes / 8
+	pop, dec := maxBytes/8, maxBytes/8
 	return &learningCache{
-		profiles:    newClockCache(maxBytes-pop, profileCost),
+		profiles:    newClockCache(maxBytes-pop-dec, profileCost),
 		populations: newClockCache(pop, populationCost),
+		decisions:   newClockCache(dec, decisionCost),
 	}
 }
 
 // size is the cost of everything cached, in bytes.
-func (lc *learningCache) size() int64 { return lc.profiles.size() + lc.populations.size() }
+func (lc *learningCache) size() int64 {
+	return lc.profiles.size() + lc.populations.size() + lc.decisions.size()
+}
 
 // What an entry costs beyond the bytes of its strings and slices: the map
 // slot, the ring slot, the entry, the record and its times, with room to
@@ -259,6 +296,7 @@ func (lc *learningCache) size() int64 { return lc.profiles.size() + lc.populatio
 const (
 	profileOverhead    = 512
 	populationOverhead = 256
+	decisionOverhead   = 384
 )
 
 // profileCost is what a cached profile keeps alive, in bytes: the strings
@@ -275,23 +313,39 @@ func profileCost(k profileKey, c *cachedProfile) int64 {
 	return n
 }
 
+// decisionCost is what a cached decision keeps alive: its own strings (the
+// recommendation's are the enums' constants, shared).
+func decisionCost(id string, d *amp.Decision) int64 {
+	return int64(decisionOverhead + len(id) + len(d.RequestID) + len(d.AccountID) + len(d.Mode) + len(d.UserID) + len(d.TaskType) + len(d.TaskComplexity))
+}
+
 func populationCost(t amp.Tenant, p *amp.PopulationRecord) int64 {
 	return int64(populationOverhead + len(t.AccountID) + len(t.Mode) + cap(p.Model))
 }
 
-// setProfile caches p, which was just committed under k; writer goroutine
-// only, after the commit. p is copied, so the caller may keep using it.
-func (lc *learningCache) setProfile(k profileKey, p *amp.ProfileRecord) {
-	lc.setStoredProfile(k, storedProfile(k, p))
+// setProfile caches p, which was just committed under k with that
+// version; writer goroutine only, after the commit. p is copied, so the
+// caller may keep using it.
+func (lc *learningCache) setProfile(k profileKey, p *amp.ProfileRecord, version int64) {
+	lc.setStoredProfile(k, storedProfile(k, p), version)
 }
 
-// setStoredProfile caches c, a result of storedProfile; nil forgets k.
-func (lc *learningCache) setStoredProfile(k profileKey, c *amp.ProfileRecord) {
+// setStoredProfile caches c, a result of storedProfile, with its version;
+// nil forgets k.
+func (lc *learningCache) setStoredProfile(k profileKey, c *amp.ProfileRecord, version int64) {
 	if c == nil {
 		lc.profiles.del(k)
 		return
 	}
-	lc.profiles.set(k, &cachedProfile{p: c})
+	lc.profiles.set(k, &cachedProfile{p: c, version: version})
+}
+
+// storedDecision returns a copy of d as it will read back from the
+// database: its time in UTC to the microsecond.
+func storedDecision(d *amp.Decision) *amp.Decision {
+	c := *d
+	c.CreatedAt = asStored(d.CreatedAt)
+	return &c
 }
 
 // storedProfile returns a copy of p as it will read back from the database

@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -131,7 +133,7 @@ func TestCacheMemoryBound(t *testing.T) {
 	n := int(3 * budget / per)
 	for i := range n {
 		k, p := worstProfile(i, modelBytes)
-		lc.setProfile(k, p)
+		lc.setProfile(k, p, 1)
 		if i%97 == 0 {
 			lc.profiles.get(k) // some are read, as a hot set would be
 		}
@@ -154,4 +156,121 @@ func TestCacheMemoryBound(t *testing.T) {
 		t.Errorf("the cache takes %d bytes of heap, over its budget of %d: the cost estimate is too low", heap, budget)
 	}
 	runtime.KeepAlive(lc)
+}
+
+// TestCachedOutcomeRead follows a user's profile through the writes that
+// change it and checks that the cache holds each decision until its
+// outcome and each profile at its stored version: an outcome learned from
+// the cache then commits at the first attempt.
+func TestCachedOutcomeRead(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, filepath.Join(t.TempDir(), "amp.db"), WithCacheBytes(1<<20))
+	const user = "user_v"
+	dec := func(id string) *amp.Decision {
+		d := decision(id)
+		d.UserID = user
+		return d
+	}
+	storedVersion := func() int64 {
+		t.Helper()
+		var v int64
+		if err := db.rdb.QueryRowContext(ctx, "SELECT version FROM profiles WHERE account_id = ? AND mode = ? AND user_id = ?",
+			tenant.AccountID, string(tenant.Mode), user).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	checkCached := func(id string, wantCount int) {
+		t.Helper()
+		r := db.cachedOutcomeRead(tenant, id)
+		if r == nil {
+			t.Fatalf("%s: not read from the cache", id)
+		}
+		if want := storedVersion(); !r.version.Valid || r.version.Int64 != want {
+			t.Errorf("%s: cached profile version %v, stored %d", id, r.version, want)
+		}
+		if r.p.OutcomeCount != wantCount || r.d.UserID != user || r.already {
+			t.Errorf("%s: cached read %+v, profile %+v", id, r.d, r.p)
+		}
+	}
+	calls := 0
+	apply := func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+		calls++
+		p.OutcomeCount++
+		p.UpdatedAt = t0
+		return &amp.OutcomeRecord{Started: true, ReportedAt: t0}, []byte{1}, nil
+	}
+	record := func(id string) {
+		t.Helper()
+		calls = 0
+		if _, err := db.RecordOutcome(ctx, tenant, id, apply); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Errorf("%s: apply ran %d times, want 1 (a cached version behind the stored one makes it run again)", id, calls)
+		}
+		if r := db.cachedOutcomeRead(tenant, id); r != nil {
+			t.Errorf("%s: still cached after its outcome", id)
+		}
+	}
+
+	if err := db.SaveDecision(ctx, dec("req_1"), &amp.ProfileRecord{CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	checkCached("req_1", 0)
+	record("req_1")
+	if err := db.SaveDecision(ctx, dec("req_2"), nil); err != nil {
+		t.Fatal(err)
+	}
+	checkCached("req_2", 1)
+	if _, err := db.UpdateProfile(ctx, tenant, user, func(p *amp.ProfileRecord, created bool) error {
+		p.Metadata = []byte(`{"plan":"x"}`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkCached("req_2", 1)
+	record("req_2")
+
+	// A deleted user's decisions leave the cache with the rows.
+	if err := db.SaveDecision(ctx, dec("req_3"), nil); err != nil {
+		t.Fatal(err)
+	}
+	other := decision("req_other") // another user's, which stays
+	if err := db.SaveDecision(ctx, other, &amp.ProfileRecord{CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteProfile(ctx, tenant, user); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := db.cache.decisions.get("req_3"); d != nil {
+		t.Error("req_3: cached after its user was deleted")
+	}
+	if db.cachedOutcomeRead(tenant, "req_other") == nil {
+		t.Error("req_other: another user's decision left the cache")
+	}
+	// A cached decision is only read under its own tenant.
+	if db.cachedOutcomeRead(amp.Tenant{AccountID: tenant.AccountID, Mode: amp.ModeTest}, "req_other") != nil {
+		t.Error("req_other: read from the cache under another tenant")
+	}
+
+	// A decision's time changed behind the cache's back (as the SDKs'
+	// suites age a decision past its 24 hours) is seen by the outcome.
+	earlier := t0.Add(-25 * time.Hour)
+	if err := db.write(ctx, func(w *writer) error {
+		_, err := w.conn.ExecContext(ctx, "UPDATE decisions SET created_at = ? WHERE request_id = 'req_other'", encTime(earlier))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []time.Time
+	if _, err := db.RecordOutcome(ctx, tenant, "req_other", func(d *amp.Decision, already bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+		seen = append(seen, d.CreatedAt)
+		return &amp.OutcomeRecord{Started: true, ReportedAt: t0}, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) == 0 || !seen[len(seen)-1].Equal(earlier) {
+		t.Errorf("req_other: the outcome was stored from decisions of %v, want the last at %v", seen, earlier)
+	}
 }

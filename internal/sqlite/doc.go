@@ -46,10 +46,12 @@
 // every such read went back to the file. The writer goroutine updates the
 // cache only after the commit that changed the rows, before it answers the
 // writes, and readers' fills are refused if the writer changed that part
-// of the cache meanwhile. It is sound only while no other process writes
-// learning rows, so WithCache takes an exclusive lock on the database's
-// path+".lock": one serving process per database; admin commands open it
-// without the cache and run beside it.
+// of the cache meanwhile. Recent decisions without an outcome are cached
+// too, and each profile with its version, so that RecordOutcome of a recent
+// decision reads nothing before learning. It is sound only while no other
+// process writes learning rows, so WithCache takes an exclusive lock on the
+// database's path+".lock": one serving process per database; admin
+// commands open it without the cache and run beside it.
 //
 // # Durability
 //

@@ -34,14 +34,15 @@ func (db *DB) Profile(ctx context.Context, t amp.Tenant, userID string) (*amp.Pr
 		}
 	}
 	p := &amp.ProfileRecord{Tenant: t, UserID: userID}
-	if err := scanProfile(db.r.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p); err != nil {
+	var version int64
+	if err := scanProfile(db.r.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p, &version); err != nil {
 		if db.cache != nil && errors.Is(err, sql.ErrNoRows) {
 			db.cache.profiles.offer(key, &cachedProfile{}, gen)
 		}
 		return nil, db.mapErr("profile", err)
 	}
 	if db.cache != nil {
-		db.cache.profiles.offer(key, &cachedProfile{p: copyProfile(p)}, gen)
+		db.cache.profiles.offer(key, &cachedProfile{p: copyProfile(p), version: version}, gen)
 	}
 	return p, nil
 }
@@ -79,15 +80,19 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 	// single writer goroutine's share of the work small.
 	dargs := decisionArgs(d)
 	var (
-		pargs  []any
-		key    = profileKey{d.Tenant, d.UserID}
-		cached *amp.ProfileRecord
+		pargs     []any
+		key       = profileKey{d.Tenant, d.UserID}
+		cached    *amp.ProfileRecord
+		cachedDec *amp.Decision
 	)
+	if db.cache != nil {
+		// Copied now: a caller that gives up waiting may reuse d and
+		// newProfile while the write is still to run.
+		cachedDec = storedDecision(d)
+	}
 	if newProfile != nil {
 		pargs = profileArgs(d.Tenant, d.UserID, newProfile)
 		if db.cache != nil {
-			// Copied now: a caller that gives up waiting may reuse
-			// newProfile while the write is still to run.
 			cached = storedProfile(key, newProfile)
 		}
 	}
@@ -95,15 +100,23 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 		if _, err := w.exec(w.insDecision, dargs...); err != nil {
 			return db.mapErr("save decision", err)
 		}
+		created := false
 		if pargs != nil {
 			n, err := w.exec(w.insProfileIfAbsent, pargs...)
 			if err != nil {
 				return db.mapErr("save decision: create profile", err)
 			}
-			if n > 0 && db.cache != nil {
-				// The user had none: the cache may say so.
-				w.afterCommit(func() { db.cache.setStoredProfile(key, cached) })
-			}
+			created = n > 0
+		}
+		if db.cache != nil {
+			w.afterCommit(func() {
+				db.cache.decisions.set(cachedDec.RequestID, cachedDec)
+				if created {
+					// The user had none: the cache may say so. A
+					// new row's version is 0.
+					db.cache.setStoredProfile(key, cached, 0)
+				}
+			})
 		}
 		return nil
 	})
@@ -118,10 +131,11 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 // a new one, which is stored.
 //
 // apply runs on the caller's goroutine, not the writer's: the decision and
-// profile are read on the read pool, apply learns from them, and the
-// writer stores the result only if the profile's version is still the one
-// read (and no outcome was stored meanwhile); otherwise apply runs again on
-// the newer profile. After maxLearnAttempts such conflicts (one user's
+// profile are read (from the cache when it holds both, else on the read
+// pool), apply learns from them, and the writer stores the result only if
+// the profile's version is still the one read, the decision still exists
+// and no outcome was stored meanwhile; otherwise apply runs again on the
+// newer profile. After maxLearnAttempts such conflicts (one user's
 // outcomes arriving all at once) apply runs on the writer, where nothing
 // can come between the read and the write. The writer thus only writes,
 // and a user's outcomes neither learn from the same state twice nor lose
@@ -130,8 +144,10 @@ func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string,
 	if err := db.ready(ctx); err != nil {
 		return nil, err
 	}
-	for range maxLearnAttempts {
-		out, err := db.recordOutcomeOptimistic(ctx, t, requestID, apply)
+	for attempt := range maxLearnAttempts {
+		// After a conflict, the rows are read again from the file: what
+		// changed them may not be in the cache yet.
+		out, err := db.recordOutcomeOptimistic(ctx, t, requestID, apply, attempt == 0)
 		if !errors.Is(err, errStale) {
 			return out, err
 		}
@@ -192,12 +208,20 @@ func runApply(r *outcomeRead, pop *amp.PopulationRecord, apply amp.OutcomeFunc) 
 }
 
 // recordOutcomeOptimistic is one attempt of RecordOutcome with apply off
-// the writer; errStale if the profile changed before the write.
-func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
+// the writer, reading from the cache if cached and it has the rows;
+// errStale if the profile changed before the write.
+func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc, cached bool) (*amp.OutcomeRecord, error) {
 	mode := string(t.Mode)
-	r, err := scanOutcomeRead(db.r.outcomeToLearn.QueryRowContext(bg, requestID, t.AccountID, mode), t, requestID)
-	if err != nil {
-		return nil, db.mapErr("record outcome: decision "+requestID, err)
+	var r *outcomeRead
+	if cached {
+		r = db.cachedOutcomeRead(t, requestID)
+	}
+	if r == nil {
+		var err error
+		r, err = scanOutcomeRead(db.r.outcomeToLearn.QueryRowContext(bg, requestID, t.AccountID, mode), t, requestID)
+		if err != nil {
+			return nil, db.mapErr("record outcome: decision "+requestID, err)
+		}
 	}
 	pop, err := db.Population(ctx, t)
 	if err != nil {
@@ -213,27 +237,57 @@ func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, request
 	// cannot fail for a reason of their own: no savepoint is needed.
 	err = db.writeNoSavepoint(ctx, func(w *writer) error {
 		var (
-			version        sql.NullInt64
-			stored, exists bool
+			version, created sql.NullInt64
+			stored           bool
 		)
-		if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, mode, r.d.UserID, requestID).Scan(&version, &stored, &exists); err != nil {
+		if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, mode, r.d.UserID, requestID).Scan(&version, &stored, &created); err != nil {
 			return db.mapErr("record outcome: check", err)
 		}
 		switch {
-		case !exists:
+		case !created.Valid:
 			return db.mapErr("record outcome: decision "+requestID, amp.ErrNotFound)
 		case stored:
 			return db.mapErr("record outcome "+requestID, amp.ErrConflict)
-		case version != r.version:
+		case version != r.version, created.Int64 != encTime(r.d.CreatedAt):
+			// The decision's time decides whether it still takes
+			// outcomes: a decision cached before something outside
+			// this process changed it is read again, from the file.
 			return errStale
 		}
-		return db.storeOutcome(w, t, r.d.UserID, o, delta, oargs, pargs, r.p)
+		return db.storeOutcome(w, t, r.d.UserID, o, delta, oargs, pargs, r.p, r.version)
 	})
 	if err != nil {
 		return nil, err
 	}
 	o.ReportedAt = asStored(o.ReportedAt)
 	return o, nil
+}
+
+// cachedOutcomeRead returns what RecordOutcome reads, from the cache, or
+// nil if the cache lacks the decision or the profile (or there is none).
+// A cached decision has no outcome stored: its entry goes when one is.
+// Should one be stored meanwhile, the writer's check says so.
+func (db *DB) cachedOutcomeRead(t amp.Tenant, requestID string) *outcomeRead {
+	if db.cache == nil {
+		return nil
+	}
+	d, _ := db.cache.decisions.get(requestID)
+	if d == nil || d.Tenant != t {
+		return nil
+	}
+	c, _ := db.cache.profiles.get(profileKey{t, d.UserID})
+	if c == nil {
+		return nil
+	}
+	r := &outcomeRead{d: storedDecision(d)}
+	if c.p != nil {
+		r.p = copyProfile(c.p)
+		r.version = sql.NullInt64{Int64: c.version, Valid: true}
+	} else {
+		// No profile: apply gets a new one, as from the read.
+		r.p = &amp.ProfileRecord{Tenant: t, UserID: d.UserID}
+	}
+	return r
 }
 
 // recordOutcomeOnWriter is RecordOutcome with the read, apply and the
@@ -258,7 +312,7 @@ func (db *DB) recordOutcomeOnWriter(ctx context.Context, t amp.Tenant, requestID
 		if err != nil {
 			return err
 		}
-		if err := db.storeOutcome(w, t, r.d.UserID, o, delta, outcomeArgs(o, delta), profileArgs(t, r.d.UserID, r.p), r.p); err != nil {
+		if err := db.storeOutcome(w, t, r.d.UserID, o, delta, outcomeArgs(o, delta), profileArgs(t, r.d.UserID, r.p), r.p, r.version); err != nil {
 			return err
 		}
 		o.ReportedAt = asStored(o.ReportedAt)
@@ -272,8 +326,9 @@ func (db *DB) recordOutcomeOnWriter(ctx context.Context, t amp.Tenant, requestID
 }
 
 // storeOutcome is the writes of RecordOutcome: the outcome, the profile p
-// (bumping its version) and the population delta, if any.
-func (db *DB) storeOutcome(w *writer, t amp.Tenant, userID string, o *amp.OutcomeRecord, delta []byte, oargs, pargs []any, p *amp.ProfileRecord) error {
+// (bumping its version, read as version) and the population delta, if
+// any.
+func (db *DB) storeOutcome(w *writer, t amp.Tenant, userID string, o *amp.OutcomeRecord, delta []byte, oargs, pargs []any, p *amp.ProfileRecord, version sql.NullInt64) error {
 	if _, err := w.exec(w.insOutcome, oargs...); err != nil {
 		return db.mapErr("record outcome", err)
 	}
@@ -288,9 +343,22 @@ func (db *DB) storeOutcome(w *writer, t amp.Tenant, userID string, o *amp.Outcom
 	if db.cache != nil {
 		// Copied now: apply's caller may reuse p once answered.
 		cached := storedProfile(profileKey{t, userID}, p)
-		w.afterCommit(func() { db.cache.setStoredProfile(profileKey{t, userID}, cached) })
+		next := nextVersion(version)
+		w.afterCommit(func() {
+			db.cache.setStoredProfile(profileKey{t, userID}, cached, next)
+			db.cache.decisions.del(o.RequestID)
+		})
 	}
 	return nil
+}
+
+// nextVersion is the version sqlUpsertProfile leaves a profile read at
+// version (not Valid: there was none, and the insert's default is 0).
+func nextVersion(version sql.NullInt64) int64 {
+	if !version.Valid {
+		return 0
+	}
+	return version.Int64 + 1
 }
 
 // PendingPopulations returns up to limit tenants with population deltas
@@ -457,7 +525,8 @@ func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, ap
 	// One statement changes the database: the upsert after apply.
 	err := db.writeNoSavepoint(ctx, func(w *writer) error {
 		p := &amp.ProfileRecord{Tenant: t, UserID: userID}
-		err := scanProfile(w.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p)
+		var version sql.NullInt64
+		err := scanProfile(w.profile.QueryRowContext(bg, t.AccountID, string(t.Mode), userID), p, &version)
 		created := errors.Is(err, sql.ErrNoRows)
 		if err != nil && !created {
 			return db.mapErr("update profile", err)
@@ -477,7 +546,8 @@ func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, ap
 		}
 		out = p
 		if db.cache != nil {
-			w.afterCommit(func() { db.cache.setProfile(profileKey{t, userID}, p) })
+			next := nextVersion(version)
+			w.afterCommit(func() { db.cache.setProfile(profileKey{t, userID}, p, next) })
 		}
 		return nil
 	})
@@ -507,7 +577,10 @@ func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) er
 			return db.mapErr("delete profile: decisions", err)
 		}
 		if db.cache != nil {
-			w.afterCommit(func() { db.cache.profiles.del(profileKey{t, userID}) })
+			w.afterCommit(func() {
+				db.cache.profiles.del(profileKey{t, userID})
+				db.cache.decisions.deleteIf(func(d *amp.Decision) bool { return d.Tenant == t && d.UserID == userID })
+			})
 		}
 		return nil
 	})
@@ -540,6 +613,7 @@ func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 			w.afterCommit(func() {
 				db.cache.profiles.clear()
 				db.cache.populations.clear()
+				db.cache.decisions.clear()
 			})
 		}
 		return nil
@@ -666,10 +740,10 @@ func (db *DB) Decisions(ctx context.Context, t amp.Tenant, since time.Time, limi
 	return out, nil
 }
 
-// scanProfile scans a row of profileCols into p.
-func scanProfile(s scanner, p *amp.ProfileRecord) error {
+// scanProfile scans a row of sqlProfile into p and its version.
+func scanProfile(s scanner, p *amp.ProfileRecord, version any) error {
 	var c profileScan
-	if err := s.Scan(c.dest(p)...); err != nil {
+	if err := s.Scan(append(c.dest(p), version)...); err != nil {
 		return err
 	}
 	c.into(p)

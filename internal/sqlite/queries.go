@@ -28,7 +28,7 @@ const (
 
 	profileCols = "model, manual_framing, manual_style, manual_handling, manual_encouragement, manual_set_at, " +
 		"metadata, outcome_count, created_at, updated_at"
-	sqlProfile               = "SELECT " + profileCols + " FROM profiles WHERE account_id = ? AND mode = ? AND user_id = ?"
+	sqlProfile               = "SELECT " + profileCols + ", version FROM profiles WHERE account_id = ? AND mode = ? AND user_id = ?"
 	profileInsert            = "INSERT INTO profiles (account_id, mode, user_id, " + profileCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlInsertProfileIfAbsent = profileInsert + " ON CONFLICT (account_id, mode, user_id) DO NOTHING"
 	sqlUpsertProfile         = profileInsert + ` ON CONFLICT (account_id, mode, user_id) DO UPDATE SET
@@ -70,11 +70,12 @@ const (
 		WHERE d.request_id = ? AND d.account_id = ? AND d.mode = ?`
 	// What the writer checks before storing a learned outcome: the
 	// profile's version now, whether an outcome was stored meanwhile, and
-	// whether the decision still exists.
+	// the decision's time (NULL if it no longer exists), which decides
+	// whether it still takes outcomes.
 	sqlOutcomeCheck = `SELECT
 		(SELECT version FROM profiles WHERE account_id = ?1 AND mode = ?2 AND user_id = ?3),
 		EXISTS (SELECT 1 FROM outcomes WHERE request_id = ?4),
-		EXISTS (SELECT 1 FROM decisions WHERE request_id = ?4 AND account_id = ?1 AND mode = ?2)`
+		(SELECT created_at FROM decisions WHERE request_id = ?4 AND account_id = ?1 AND mode = ?2)`
 	sqlInsertDelta = "INSERT INTO population_deltas (account_id, mode, request_id, delta) VALUES (?, ?, ?, ?)"
 
 	// The fold (FoldPopulation): tenants with pending deltas, a tenant's

@@ -60,7 +60,8 @@ func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTi
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
 
 // WithCacheBytes keeps profile and population rows in memory, up to
-// maxBytes of them (an eighth for populations), written through by the
+// maxBytes of them (an eighth for populations, an eighth for the
+// decisions saved that have no outcome yet), written through by the
 // writer after each commit, so that reads of them skip SQLite (see
 // cache.go). Entries are weighed by what they keep alive (their model,
 // metadata and ids, plus a fixed overhead) and evicted by the clock
