@@ -138,9 +138,15 @@ type DueDelivery struct {
 // DeliveryQuery selects deliveries of one account, newest first.
 type DeliveryQuery struct {
 	AccountID  string         // required
+	Mode       Mode           // "" for both modes
 	EndpointID string         // "" for every endpoint
 	Status     DeliveryStatus // "" for every status
-	Limit      int            // at most this many; backends cap it at 1000
+	EventType  EventType      // "" for every type
+	// Before, when set, is a delivery id: only the deliveries after it in
+	// the newest-first order are returned (the next page of a log whose
+	// last row was Before). An id that does not exist selects nothing.
+	Before string
+	Limit  int // at most this many; backends cap it at 1000
 }
 
 // WebhookStore persists webhook endpoints and the outbox of events and
