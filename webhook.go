@@ -31,6 +31,18 @@ var EventTypes = []EventType{
 // Valid reports whether t is a known event type.
 func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
 
+// The audited actions on webhook endpoints and quarantined keys (the
+// others are declared with AuditAction).
+const (
+	AuditWebhookCreated      AuditAction = "webhook.created"
+	AuditWebhookChanged      AuditAction = "webhook.changed"
+	AuditWebhookDeleted      AuditAction = "webhook.deleted"
+	AuditWebhookSecretRolled AuditAction = "webhook.secret_rolled"
+	AuditDeliveryReplayed    AuditAction = "webhook.delivery_replayed"
+	AuditKeyQuarantined      AuditAction = "key.quarantined"
+	AuditKeyRestored         AuditAction = "key.restored"
+)
+
 // WebhookEndpoint is a URL that receives an account's events of one mode.
 //
 // Secret is stored as is, not hashed: signing a delivery needs the secret

@@ -139,18 +139,19 @@ func (s *hookSuite) testQuarantine(t *testing.T) {
 		t.Fatalf("a new key came back quarantined: %v %q", got.QuarantinedAt, got.QuarantineReason)
 	}
 	got.QuarantinedAt, got.QuarantineReason = ptr(at(time.Minute).In(elsewhere)), "found in a public repository"
+	got.QuarantineURL = "https://github.com/example/repo/blob/main/.env"
 	noErr(t, "UpdateKey", st.UpdateKey(ctx, got))
 	again, err := st.Key(ctx, k.ID)
 	noErr(t, "Key", err)
 	if again.QuarantinedAt == nil || !again.QuarantinedAt.Equal(at(time.Minute)) || again.QuarantinedAt.Location() != time.UTC ||
-		again.QuarantineReason != "found in a public repository" {
-		t.Fatalf("quarantine came back as %v %q", again.QuarantinedAt, again.QuarantineReason)
+		again.QuarantineReason != "found in a public repository" || again.QuarantineURL != got.QuarantineURL {
+		t.Fatalf("quarantine came back as %v %q %q", again.QuarantinedAt, again.QuarantineReason, again.QuarantineURL)
 	}
-	again.QuarantinedAt, again.QuarantineReason = nil, ""
+	again.QuarantinedAt, again.QuarantineReason, again.QuarantineURL = nil, "", ""
 	noErr(t, "UpdateKey (restore)", st.UpdateKey(ctx, again))
 	keys, err := st.Keys(ctx, "acct_hook_a")
 	noErr(t, "Keys", err)
-	if len(keys) != 1 || keys[0].QuarantinedAt != nil || keys[0].QuarantineReason != "" {
+	if len(keys) != 1 || keys[0].QuarantinedAt != nil || keys[0].QuarantineReason != "" || keys[0].QuarantineURL != "" {
 		t.Fatalf("restored key came back as %+v", keys)
 	}
 	// A quarantined key is created as such too (a store restored from a
