@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/subtle"
 	"slices"
 	"time"
 
@@ -67,6 +68,20 @@ func (s *Service) WebhookEndpointsAs(ctx context.Context, sess *Session, mode am
 		}
 	}
 	return out, nil
+}
+
+// EndpointSecretIs reports whether secret is the current signing secret of
+// an endpoint of the session's account in mode, compared in constant time:
+// the page that shows a new secret once checks what it was handed.
+func (s *Service) EndpointSecretIs(ctx context.Context, sess *Session, mode amp.Mode, id, secret string) (bool, error) {
+	if err := s.Allow(sess, amp.PermRead); err != nil {
+		return false, err
+	}
+	ep, err := s.tenantEndpoint(ctx, sess, mode, id)
+	if err != nil {
+		return false, err
+	}
+	return secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(ep.Secret)) == 1, nil
 }
 
 // WebhookEndpointAs returns one endpoint of the session's account in mode,
@@ -238,7 +253,7 @@ func (s *Service) ReplayDeliveryAs(ctx context.Context, sess *Session, mode amp.
 }
 
 // QuarantinedKeys returns the quarantined keys of the session's account in
-// mode, not revoked, most recently quarantined first: any member (every
+// mode, neither revoked nor expired, most recently quarantined first: any member (every
 // page shows them in a banner).
 func (s *Service) QuarantinedKeys(ctx context.Context, sess *Session, mode amp.Mode) ([]*amp.APIKey, error) {
 	if err := s.Allow(sess, amp.PermRead); err != nil {
@@ -249,8 +264,11 @@ func (s *Service) QuarantinedKeys(ctx context.Context, sess *Session, mode amp.M
 		return nil, storeError(err, "", "")
 	}
 	var out []*amp.APIKey
+	now := s.Now()
 	for _, k := range keys {
-		if k.Mode == mode && k.RevokedAt == nil && k.Quarantined() {
+		// A quarantined key that expired (rolled, its grace over) can do
+		// no more harm.
+		if k.Mode == mode && Rollable(k, now) && k.Quarantined() {
 			out = append(out, k)
 		}
 	}
