@@ -152,7 +152,7 @@ func TestWebhookEndpointPages(t *testing.T) {
 	detail := "/dashboard/test/webhook-deliveries/" + d.ID
 	r = c.get(detail)
 	wantStatus(t, "delivery detail", r, http.StatusOK)
-	wantContains(t, "delivery detail", r.body, d.EventID, "Request body, as sent", "&#34;type&#34;: &#34;webhook.test&#34;")
+	wantContains(t, "delivery detail", r.body, d.EventID, "Request body", "The exact bytes", "&#34;type&#34;: &#34;webhook.test&#34;")
 	wantLacks(t, "pending delivery detail", r.body, "/replay")
 	wantStatus(t, "replay a pending delivery", c.submit(detail, detail+"/replay", nil), http.StatusBadRequest)
 
@@ -168,7 +168,7 @@ func TestWebhookEndpointPages(t *testing.T) {
 	wantLacks(t, "type filter", c.get("/dashboard/test/webhook-deliveries?type=key.expiring").body, `id="delivery-`+d.ID)
 	wantStatus(t, "unknown status filter", c.get("/dashboard/test/webhook-deliveries?status=nope"), http.StatusBadRequest)
 	r = c.get(detail)
-	wantContains(t, "failed delivery detail", r.body, "HTTP 500: &lt;oops&gt;", "42 ms", "/replay")
+	wantContains(t, "failed delivery detail", r.body, "HTTP 500: &lt;oops&gt;", "42.0 ms", "/replay")
 	r = c.submit(detail, detail+"/replay", nil)
 	wantStatus(t, "replay", r, http.StatusSeeOther)
 	if again, _ := e.db.WebhookDelivery(context.Background(), d.ID); again.Status != amp.DeliveryPending {
