@@ -293,6 +293,12 @@ func (s *Service) WebhookDeliveries(ctx context.Context, q amp.DeliveryQuery) ([
 	if q.Status != "" && !q.Status.Valid() {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "status must be pending, succeeded or failed.")
 	}
+	if q.Mode != "" && !q.Mode.Valid() {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "mode must be test or live.")
+	}
+	if q.EventType != "" && !q.EventType.Valid() {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "Unknown event type %q; the types are %s.", q.EventType, eventTypeList())
+	}
 	ds, err := hooks.WebhookDeliveries(ctx, q)
 	if err != nil {
 		return nil, storeError(err, "", "")

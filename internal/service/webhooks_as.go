@@ -176,9 +176,6 @@ func (s *Service) WebhookDeliveriesAs(ctx context.Context, sess *Session, mode a
 		return nil, err
 	}
 	q.AccountID, q.Mode = sess.Account().ID, mode
-	if q.EventType != "" && !q.EventType.Valid() {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "Unknown event type %q; the types are %s.", q.EventType, eventTypeList())
-	}
 	if q.EndpointID != "" {
 		if _, err := s.tenantEndpoint(ctx, sess, mode, q.EndpointID); err != nil {
 			return nil, err
