@@ -267,6 +267,11 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if !service.Rollable(k, h.svc.Now()) {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
+	if k.Quarantined() {
+		if err := h.svc.Allow(rq.sess, amp.PermQuarantine); err != nil {
+			return err
+		}
+	}
 	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))
 }
 

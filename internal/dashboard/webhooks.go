@@ -578,6 +578,9 @@ func (h *handler) restoreKey(w http.ResponseWriter, r *http.Request, rq *request
 // every page of the mode. The page matters more than its banner: a failure
 // is logged, and the page shown without it.
 func (h *handler) loadQuarantine(r *http.Request, rq *request) {
+	if rq.sess.NeedsTwoFactorSetup {
+		return // nothing is shown until two-factor sign-in is set up
+	}
 	ks, err := h.svc.QuarantinedKeys(r.Context(), rq.sess, rq.mode)
 	if err != nil {
 		h.log.Warn("dashboard: quarantined keys unavailable", "account_id", rq.account.ID, "err", err)

@@ -269,6 +269,7 @@ func TestQuarantineBanner(t *testing.T) {
 	wantContains(t, "developer's banner", r.body, `class="quarantine-banner"`, "An owner or admin can roll or restore it")
 	wantLacks(t, "developer's banner", r.body, "/keys/"+k.Key.ID+"/restore")
 	wantStatus(t, "developer restores", dev.submit("/dashboard/test/usage", "/dashboard/test/keys/"+k.Key.ID+"/restore", nil), http.StatusForbidden)
+	wantStatus(t, "developer's roll page", dev.get("/dashboard/test/keys/"+k.Key.ID+"/roll"), http.StatusForbidden)
 	wantStatus(t, "developer rolls", dev.submit("/dashboard/test/usage", "/dashboard/test/keys/"+k.Key.ID+"/roll", url.Values{"grace": {"0"}}), http.StatusForbidden)
 
 	// The owner restores it: the banner goes, the key works, it is audited.
@@ -321,4 +322,61 @@ func TestRotationDueMark(t *testing.T) {
 	c.login("owner@example.com", testPassword)
 	r := c.get("/dashboard/test/keys")
 	wantContains(t, "a 90-day-old key", r.body, "Rotation due", "Older than 90 days", "Roll now")
+}
+
+// The delivery log pages 50 at a time, newest first, and the filters
+// follow the pages.
+func TestWebhookDeliveryLogPages(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("owner@example.com")
+	acct := e.account("owner@example.com")
+	ctx := context.Background()
+	ep, err := e.svc.CreateWebhookEndpoint(ctx, acct.ID, amp.ModeTest, service.EndpointOptions{URL: "https://hooks.example.com/a", EventTypes: []amp.EventType{amp.EventKeyQuarantined}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []string // newest first
+	for range 53 {
+		e.clock.Advance(time.Second)
+		ev, err := e.svc.SendTestEvent(ctx, acct.ID, ep.Endpoint.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append([]string{ev.ID}, events...)
+	}
+	rowRE := regexp.MustCompile(`<tr id="delivery-(whd_[0-9A-Za-z]+)">`)
+	nextRE := regexp.MustCompile(`href="([^"]+)" rel="next"`)
+	page := "/dashboard/test/webhook-deliveries?type=webhook.test"
+	var seen []string
+	for range 3 {
+		r := c.get(page)
+		wantStatus(t, "log page", r, http.StatusOK)
+		for _, m := range rowRE.FindAllStringSubmatch(r.body, -1) {
+			d, err := e.db.WebhookDelivery(ctx, m[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, d.EventID)
+		}
+		m := nextRE.FindStringSubmatch(r.body)
+		if m == nil {
+			break
+		}
+		page = strings.ReplaceAll(m[1], "&amp;", "&")
+		if !strings.Contains(page, "type=webhook.test") {
+			t.Fatalf("the next page drops the filter: %s", page)
+		}
+	}
+	if len(seen) != len(events) {
+		t.Fatalf("the pages show %d deliveries, want %d", len(seen), len(events))
+	}
+	for i := range events {
+		if seen[i] != events[i] {
+			t.Fatalf("row %d: %s, want %s (newest first)", i, seen[i], events[i])
+		}
+	}
+	r := c.get("/dashboard/test/webhook-deliveries?before=whd_gone")
+	wantStatus(t, "a page that no longer exists", r, http.StatusBadRequest)
+	wantContains(t, "a page that no longer exists", r.body, "start from the first page")
 }
