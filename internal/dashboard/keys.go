@@ -34,8 +34,10 @@ type keyRow struct {
 	*amp.APIKey
 	Status   string // active, expiring, expired, revoked, quarantined
 	Warnings []string
-	// RotationDue marks a usable key older than the rotation age.
-	RotationDue bool
+	// RotationDue marks a usable key older than the rotation age;
+	// ExpiringSoon one that expires within service.ExpiryNotice, when
+	// key.expiring fires.
+	RotationDue, ExpiringSoon bool
 }
 
 // keyForm is the create form's input, kept to refill it after a mistake.
@@ -121,7 +123,8 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 			continue
 		}
 		status := k.Status(now)
-		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID], RotationDue: h.svc.RotationDue(k, now)}
+		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID], RotationDue: h.svc.RotationDue(k, now),
+			ExpiringSoon: status == amp.KeyExpiring && k.ExpiresAt.Sub(now) <= service.ExpiryNotice}
 		if status.Usable() {
 			data.Active = append(data.Active, row)
 		} else {

@@ -307,7 +307,8 @@ func TestQuarantineBanner(t *testing.T) {
 	wantLacks(t, "after rolling", owner.get("/dashboard/test/keys").body, "quarantine-banner")
 }
 
-// Keys older than the rotation age are marked, with a call to roll them.
+// Keys older than the rotation age are marked, with a call to roll them;
+// keys that expire within a week are marked too.
 func TestRotationDueMark(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
@@ -316,12 +317,17 @@ func TestRotationDueMark(t *testing.T) {
 	if _, err := e.svc.CreateKey(context.Background(), acct.ID, amp.ModeTest, serviceKey("old")); err != nil {
 		t.Fatal(err)
 	}
-	wantLacks(t, "a new key", c.get("/dashboard/test/keys").body, "Rotation due")
+	if _, err := e.svc.CreateKey(context.Background(), acct.ID, amp.ModeTest, service.KeyOptions{Name: "short", ExpiresIn: 95 * 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	r := c.get("/dashboard/test/keys")
+	wantLacks(t, "new keys", r.body, "Rotation due", "Expires soon")
+	wantContains(t, "new keys", r.body, "Expires in 95 days")
 	e.clock.Advance(90 * 24 * time.Hour)
 	c = e.client() // the old session has ended
 	c.login("owner@example.com", testPassword)
-	r := c.get("/dashboard/test/keys")
-	wantContains(t, "a 90-day-old key", r.body, "Rotation due", "Older than 90 days", "Roll now")
+	r = c.get("/dashboard/test/keys")
+	wantContains(t, "90-day-old keys", r.body, "Rotation due", "Older than 90 days", "Roll now", "Expires soon: in 5 days")
 }
 
 // The delivery log pages 50 at a time, newest first, and the filters
