@@ -45,9 +45,11 @@ type APIKey struct {
 	// QuarantinedAt is set while the key is held back because it may have
 	// leaked (a secret scanner found it): it is refused with
 	// KEY_QUARANTINED until its owner restores it. QuarantineReason says
-	// why, for the owner; it is never a secret.
+	// why, for the owner; it is never a secret. QuarantineURL is where a
+	// secret scanner found the key, when one reported it ("" otherwise).
 	QuarantinedAt    *time.Time
 	QuarantineReason string
+	QuarantineURL    string
 }
 
 // Quarantined reports whether the key is held back by a quarantine.

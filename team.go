@@ -49,6 +49,8 @@ const (
 	PermAudit      Permission = "audit"       // read the audit log: admin
 	PermOwnership  Permission = "ownership"   // transfer the account: owner
 	PermEnforce2FA Permission = "enforce_2fa" // require two-factor sign-in: owner
+	PermWebhooks   Permission = "webhooks"    // add, change, remove webhook endpoints, roll their secrets, test, replay: developer
+	PermQuarantine Permission = "quarantine"  // restore or roll a quarantined key: admin
 )
 
 var leastRole = map[Permission]Role{
@@ -60,6 +62,8 @@ var leastRole = map[Permission]Role{
 	PermAudit:      RoleAdmin,
 	PermOwnership:  RoleOwner,
 	PermEnforce2FA: RoleOwner,
+	PermWebhooks:   RoleDeveloper,
+	PermQuarantine: RoleAdmin,
 }
 
 // Can reports whether role r holds permission p. Unknown roles and

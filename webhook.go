@@ -31,6 +31,18 @@ var EventTypes = []EventType{
 // Valid reports whether t is a known event type.
 func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
 
+// The audited actions on webhook endpoints and quarantined keys (the
+// others are declared with AuditAction).
+const (
+	AuditWebhookCreated      AuditAction = "webhook.created"
+	AuditWebhookChanged      AuditAction = "webhook.changed"
+	AuditWebhookDeleted      AuditAction = "webhook.deleted"
+	AuditWebhookSecretRolled AuditAction = "webhook.secret_rolled"
+	AuditDeliveryReplayed    AuditAction = "webhook.delivery_replayed"
+	AuditKeyQuarantined      AuditAction = "key.quarantined"
+	AuditKeyRestored         AuditAction = "key.restored"
+)
+
 // WebhookEndpoint is a URL that receives an account's events of one mode.
 //
 // Secret is stored as is, not hashed: signing a delivery needs the secret
@@ -138,9 +150,15 @@ type DueDelivery struct {
 // DeliveryQuery selects deliveries of one account, newest first.
 type DeliveryQuery struct {
 	AccountID  string         // required
+	Mode       Mode           // "" for both modes
 	EndpointID string         // "" for every endpoint
 	Status     DeliveryStatus // "" for every status
-	Limit      int            // at most this many; backends cap it at 1000
+	EventType  EventType      // "" for every type
+	// Before, when set, is a delivery id: only the deliveries after it in
+	// the newest-first order are returned (the next page of a log whose
+	// last row was Before). An id that does not exist selects nothing.
+	Before string
+	Limit  int // at most this many; backends cap it at 1000
 }
 
 // WebhookStore persists webhook endpoints and the outbox of events and

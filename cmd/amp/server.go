@@ -157,7 +157,7 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		return nil, err
 	}
 	api := httpapi.New(svc, httpapi.Config{Logger: log, TrustedProxies: cfg.TrustedProxies, Metrics: reg})
-	handler, err := routeAll(cfg, log, svc, store, api, reg)
+	handler, err := routeAll(cfg, log, svc, store, api, reg, hooks)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -222,7 +222,7 @@ func metricsHandler(cfg *Config, reg *metrics.Metrics) http.Handler {
 // whose JSON 404 is the right answer for anything unknown. The metrics
 // show every tenant's activity, so without a token they are not served on
 // the API's address at all (--metrics-addr serves them apart).
-func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics) (http.Handler, error) {
+func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Store, api *httpapi.Server, reg *metrics.Metrics, hooks *webhook.Worker) (http.Handler, error) {
 	if cfg.MetricsToken != "" {
 		api.Handle(http.MethodGet, "/metrics", metricsHandler(cfg, reg), true)
 	}
@@ -231,6 +231,9 @@ func routeAll(cfg *Config, log *slog.Logger, svc *service.Service, store amp.Sto
 		Logger:    log,
 		Secure:    cfg.SecureCookies,
 		PublicURL: cfg.PublicURL,
+		// The circuit is this instance's (docs/webhooks.md): the page
+		// shows what the instance serving it would do.
+		Circuit: func(id string) string { return string(hooks.Circuit(id, time.Now())) },
 		Lift: func(ctx context.Context, t amp.Tenant, since time.Time) (*dashboard.Lift, error) {
 			r, err := evaluate.Lift(ctx, store, t, since)
 			if err != nil {

@@ -257,10 +257,13 @@ func runWebhooksDeliveries(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "webhooks deliveries", subSynopsis(webhookCommands(), "deliveries"), `
 Show the account's deliveries, newest first: status, attempts, the last
 attempt's HTTP status, latency and error, and when a pending one is next
-attempted.`, webhookSettings...)
+attempted. For the next page, give --before the last ID shown.`, webhookSettings...)
 	account := cl.fs.String("account", "", "the account's `ID`")
 	endpoint := cl.fs.String("endpoint", "", "only this endpoint's `ID`")
 	status := cl.fs.String("status", "", "only deliveries in this `STATUS`: pending, succeeded or failed")
+	mode := cl.fs.String("mode", "", "only deliveries of this `MODE`: test or live")
+	typ := cl.fs.String("type", "", "only deliveries of events of this `TYPE`, such as key.quarantined")
+	before := cl.fs.String("before", "", "only deliveries older than the delivery `ID` (the next page)")
 	limit := cl.fs.Int("limit", 50, "at most `N` deliveries (up to 1000)")
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
@@ -275,7 +278,8 @@ attempted.`, webhookSettings...)
 	if err != nil {
 		return err
 	}
-	ds, err := a.svc.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: *account, EndpointID: *endpoint, Status: amp.DeliveryStatus(*status), Limit: *limit})
+	ds, err := a.svc.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: *account, EndpointID: *endpoint, Status: amp.DeliveryStatus(*status),
+		Mode: amp.Mode(*mode), EventType: amp.EventType(*typ), Before: *before, Limit: *limit})
 	if cerr := a.Close(); err == nil {
 		err = cerr
 	}

@@ -97,6 +97,21 @@ func TestWebhooksCommands(t *testing.T) {
 	if show := mustAmp(t, lg, "webhooks", "show", "--data", dir, first); strings.Count(show, "\n") < 4 {
 		t.Fatalf("webhooks show after a replay lists fewer than 2 attempts:\n%s", show)
 	}
+	// Filters and pages: two test-mode webhook.test deliveries.
+	rows := func(out string) []string { return strings.Split(strings.TrimSpace(out), "\n")[1:] }
+	all := rows(mustAmp(t, lg, "webhooks", "deliveries", "--data", dir, "--account", acct, "--type", "webhook.test", "--mode", "test"))
+	if len(all) != 2 {
+		t.Fatalf("webhook.test deliveries of test mode: %q", all)
+	}
+	newest, older := strings.Fields(all[0])[0], strings.Fields(all[1])[0]
+	if page := rows(mustAmp(t, lg, "webhooks", "deliveries", "--data", dir, "--account", acct, "--before", newest)); len(page) != 1 || !strings.HasPrefix(page[0], older) {
+		t.Fatalf("the page after %s: %q, want %s", newest, page, older)
+	}
+	for _, f := range [][]string{{"--type", "key.expiring"}, {"--mode", "live"}} {
+		if r := rows(mustAmp(t, lg, append([]string{"webhooks", "deliveries", "--data", dir, "--account", acct}, f...)...)); len(r) != 0 {
+			t.Fatalf("deliveries %v: %q, want none", f, r)
+		}
+	}
 
 	// Quarantine through the CLI reaches the running server within a
 	// second (its key cache's TTL), and restore undoes it.

@@ -33,6 +33,10 @@ type Config struct {
 	// for the links of password reset emails. Links shown in the page use
 	// the request's own host.
 	PublicURL string
+	// Circuit reports the state of a webhook endpoint's circuit breaker on
+	// this instance ("closed", "open" or "half_open"), for the endpoints
+	// page; without it the page shows no circuit state.
+	Circuit func(endpointID string) string
 	// Lift measures what personalisation adds, for the Profiles page's
 	// learning card when the account has a holdout; without it the card
 	// says that lift is not measured.
@@ -137,6 +141,7 @@ func (h *handler) routes() {
 		mux.HandleFunc("POST "+p+"/settings/two-factor/enable", h.authed(m, h.enableTwoFactor))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/disable", h.authed(m, h.disableTwoFactor))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/require", h.authed(m, h.requireTwoFactor))
+		h.webhookRoutes(mux, m, p)
 	}
 	mux.HandleFunc(Prefix+"/", h.notFound)
 	h.mux = mux
@@ -221,6 +226,9 @@ type request struct {
 	account *amp.Account
 	mode    amp.Mode
 	csrf    string
+	// quarantined are the account's quarantined keys of mode, for the
+	// banner of every page.
+	quarantined []*amp.APIKey
 }
 
 func newRequest(sess *service.Session, mode amp.Mode) *request {
@@ -278,6 +286,9 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if mode != "" {
+			h.loadQuarantine(r, rq)
+		}
 		if err := fn(w, r, rq); err != nil {
 			h.fail(w, r, rq, err)
 		}

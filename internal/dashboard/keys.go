@@ -32,8 +32,12 @@ var graceChoices = []struct {
 // keyRow is one key of the list.
 type keyRow struct {
 	*amp.APIKey
-	Status   string // active, expiring, expired, revoked
+	Status   string // active, expiring, expired, revoked, quarantined
 	Warnings []string
+	// RotationDue marks a usable key older than the rotation age;
+	// ExpiringSoon one that expires within service.ExpiryNotice, when
+	// key.expiring fires.
+	RotationDue, ExpiringSoon bool
 }
 
 // keyForm is the create form's input, kept to refill it after a mistake.
@@ -57,6 +61,7 @@ type keysPage struct {
 	AllScopes        []amp.Scope
 	ExpiryChoices    []int
 	PlanRate         int
+	RotationDays     int // the rotation age, in days
 }
 
 type keyCreatedPage struct {
@@ -84,6 +89,8 @@ func (h *handler) keysPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	switch r.URL.Query().Get("done") {
 	case "revoked":
 		pd.Flash = "The key was revoked. Requests with it are refused from now on."
+	case "restored":
+		pd.Flash = "The key was restored from quarantine: requests with it are accepted again within a second."
 	case "welcome":
 		pd.Flash = "Welcome to AMP. Create a test key to make your first request."
 	case "joined":
@@ -108,6 +115,7 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 		AllScopes:     amp.AllScopes,
 		ExpiryChoices: expiryChoices,
 		PlanRate:      rq.account.Plan.Rate(rq.account.CustomRate),
+		RotationDays:  int(h.svc.RotationAge() / (24 * time.Hour)),
 	}
 	// Newest first.
 	for _, k := range slices.Backward(keys) {
@@ -115,7 +123,8 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 			continue
 		}
 		status := k.Status(now)
-		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID]}
+		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID], RotationDue: h.svc.RotationDue(k, now),
+			ExpiringSoon: status == amp.KeyExpiring && k.ExpiresAt.Sub(now) <= service.ExpiryNotice}
 		if status.Usable() {
 			data.Active = append(data.Active, row)
 		} else {
@@ -258,8 +267,13 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	if !k.Status(h.svc.Now()).Usable() {
+	if !service.Rollable(k, h.svc.Now()) {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
+	}
+	if k.Quarantined() {
+		if err := h.svc.Allow(rq.sess, amp.PermQuarantine); err != nil {
+			return err
+		}
 	}
 	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))
 }

@@ -151,7 +151,7 @@ func TestKeysLifecycle(t *testing.T) {
 		t.Errorf("the revoked key: %d %s, want 401 UNAUTHORIZED", status, body)
 	}
 	r = c.get("/dashboard/test/keys?done=revoked")
-	wantContains(t, "keys after revoking", r.body, "The key was revoked.", "Revoked and expired keys")
+	wantContains(t, "keys after revoking", r.body, "The key was revoked.", "Revoked, expired and quarantined keys")
 	// A revoked key offers no roll.
 	wantStatus(t, "roll a revoked key", c.get("/dashboard/test/keys/"+nk.ID+"/roll"), http.StatusNotFound)
 }

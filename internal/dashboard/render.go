@@ -91,7 +91,10 @@ type pageData struct {
 	// true), so that pages hide what the service would refuse.
 	Can  map[string]bool
 	Role amp.Role
-	Data any
+	// Quarantined are the account's quarantined keys in the page's mode,
+	// shown in a banner on every page.
+	Quarantined []*amp.APIKey
+	Data        any
 }
 
 // pages holds one template set per page, each with the shared layout.
@@ -159,10 +162,11 @@ func parsePages() (*pages, error) {
 	}
 	for _, n := range names {
 		base := strings.TrimSuffix(path.Base(n), ".html")
-		if base == "layout" {
+		if base == "layout" || strings.HasPrefix(base, "partial_") {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		// Partials (partial_*.html) define blocks the layout uses.
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", base, err)
 		}
@@ -192,23 +196,24 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 		other = amp.ModeTest
 	}
 	return &pageData{
-		Title:      title,
-		Section:    section,
-		Mode:       rq.mode,
-		OtherMode:  other,
-		SwitchPath: modePath(other, section),
-		User:       rq.user,
-		Account:    rq.account,
-		CSRF:       rq.csrf,
-		Now:        h.svc.Now(),
-		Can:        can(rq.sess.Membership.Role),
-		Role:       rq.sess.Membership.Role,
-		Data:       data,
+		Title:       title,
+		Section:     section,
+		Mode:        rq.mode,
+		OtherMode:   other,
+		SwitchPath:  modePath(other, section),
+		User:        rq.user,
+		Account:     rq.account,
+		CSRF:        rq.csrf,
+		Now:         h.svc.Now(),
+		Can:         can(rq.sess.Membership.Role),
+		Role:        rq.sess.Membership.Role,
+		Quarantined: rq.quarantined,
+		Data:        data,
 	}
 }
 
 var allPermissions = []amp.Permission{amp.PermRead, amp.PermKeys, amp.PermProfiles, amp.PermAccount,
-	amp.PermMembers, amp.PermAudit, amp.PermOwnership, amp.PermEnforce2FA}
+	amp.PermMembers, amp.PermAudit, amp.PermOwnership, amp.PermEnforce2FA, amp.PermWebhooks, amp.PermQuarantine}
 
 func can(r amp.Role) map[string]bool {
 	m := make(map[string]bool, len(allPermissions))

@@ -10,15 +10,15 @@ import (
 	amp "github.com/amp-protocol/amp"
 )
 
-const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason"
+const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason, quarantine_url"
 
-const insertKeySQL = "INSERT INTO api_keys (" + keyColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+const insertKeySQL = "INSERT INTO api_keys (" + keyColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 
 // insertKeyArgs are the arguments of insertKeySQL for k, in keyColumns'
 // order.
 func insertKeyArgs(k *amp.APIKey) []any {
 	return []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, scopeStrings(k.Scopes), k.RateLimit,
-		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason}
+		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason, k.QuarantineURL}
 }
 
 // CreateKey stores k; ErrConflict if its id or hash exists, ErrNotFound if
@@ -83,9 +83,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 		return err
 	}
 	tag, err := db.pool.Exec(ctx, `UPDATE api_keys SET name = $2, scopes = $3, rate_limit = $4, expires_at = $5, revoked_at = $6,
-			quarantined_at = $7, quarantine_reason = $8 WHERE id = $1`,
+			quarantined_at = $7, quarantine_reason = $8, quarantine_url = $9 WHERE id = $1`,
 		k.ID, k.Name, scopeStrings(k.Scopes), k.RateLimit, k.ExpiresAt, k.RevokedAt,
-		k.QuarantinedAt, k.QuarantineReason)
+		k.QuarantinedAt, k.QuarantineReason, k.QuarantineURL)
 	if err != nil {
 		return fmt.Errorf("postgres: update key %s: %w", k.ID, mapErr(err))
 	}
@@ -150,7 +150,7 @@ func scanKey(row pgx.CollectableRow) (*amp.APIKey, error) {
 	var scopes []string
 	var rate int32
 	if err := row.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &rate,
-		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt, &k.QuarantinedAt, &k.QuarantineReason); err != nil {
+		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt, &k.QuarantinedAt, &k.QuarantineReason, &k.QuarantineURL); err != nil {
 		return nil, err
 	}
 	k.Mode, k.RateLimit = amp.Mode(mode), int(rate)

@@ -235,7 +235,10 @@ func (db *DB) WebhookDeliveries(ctx context.Context, q amp.DeliveryQuery) ([]*am
 	}
 	rows, _ := db.pool.Query(ctx, "SELECT "+deliveryColumns+` FROM webhook_deliveries
 		WHERE account_id = $1 AND ($2 = '' OR endpoint_id = $2) AND ($3 = '' OR status = $3)
-		ORDER BY created_at DESC, id DESC LIMIT $4`, q.AccountID, q.EndpointID, string(q.Status), limit)
+		AND ($5 = '' OR mode = $5) AND ($6 = '' OR event_type = $6)
+		AND ($7 = '' OR (created_at, id) < (SELECT created_at, id FROM webhook_deliveries WHERE id = $7))
+		ORDER BY created_at DESC, id DESC LIMIT $4`, q.AccountID, q.EndpointID, string(q.Status), limit,
+		string(q.Mode), string(q.EventType), q.Before)
 	ds, err := pgx.CollectRows(rows, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: webhook deliveries of %s: %w", q.AccountID, mapErr(err))

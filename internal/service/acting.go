@@ -20,13 +20,24 @@ func (s *Service) CreateKeyAs(ctx context.Context, sess *Session, mode amp.Mode,
 	return s.CreateKey(sess.actor(ctx), sess.Account().ID, mode, opts)
 }
 
-// RollKeyAs rolls a key of the session's account: developer or above.
+// RollKeyAs rolls a key of the session's account: developer or above, and
+// admin or above for a quarantined key (replacing a key that may have
+// leaked is the owner's and admins' call, as restoring it is).
 func (s *Service) RollKeyAs(ctx context.Context, sess *Session, keyID string, grace time.Duration) (*CreatedKey, error) {
 	if err := s.Allow(sess, amp.PermKeys); err != nil {
 		return nil, err
 	}
 	if keyID == "" {
 		return nil, amp.Errorf(amp.CodeNotFound, "No such API key.")
+	}
+	k, err := s.findKey(ctx, sess.Account().ID, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if k.Quarantined() {
+		if err := s.Allow(sess, amp.PermQuarantine); err != nil {
+			return nil, err
+		}
 	}
 	return s.RollKey(sess.actor(ctx), sess.Account().ID, keyID, grace)
 }

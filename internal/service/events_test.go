@@ -521,6 +521,9 @@ func TestSecretScanningAlert(t *testing.T) {
 	if !k.Quarantined() {
 		t.Fatal("the found key is not quarantined")
 	}
+	if k.QuarantineURL != "https://github.com/o/r/blob/main/.env" {
+		t.Errorf("the quarantine keeps the URL %q, want where the scanner found it", k.QuarantineURL)
+	}
 	wantCode(t, func() error { _, err := f.svc.Authenticate(t.Context(), live.Secret, "192.0.2.1"); return err }(), amp.CodeKeyQuarantined)
 	clock.Advance(500 * time.Millisecond)
 	_, err = other.Authenticate(t.Context(), live.Secret, "192.0.2.1")

@@ -157,6 +157,14 @@ func (s *Service) RevokeKey(ctx context.Context, accountID, keyOrID string) (*am
 	return k, nil
 }
 
+// Rollable reports whether k can be rolled at now: it is active, expiring,
+// or quarantined and neither expired nor revoked. Rolling is how the owner
+// replaces a key that leaked; the quarantined key stays refused.
+func Rollable(k *amp.APIKey, now time.Time) bool {
+	st := k.Status(now)
+	return st.Usable() || st == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
 // RollKey issues a replacement for a key, with the same account, mode,
 // name, scopes, rate limit and lifetime, and lets the old key work for grace
 // more (0 ends it now), after which it answers KEY_EXPIRED. The new key and
@@ -171,7 +179,7 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 		return nil, err
 	}
 	now := s.Now()
-	if !old.Status(now).Usable() {
+	if !Rollable(old, now) {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 	}
 	opts := KeyOptions{Name: old.Name, Scopes: old.Scopes, RateLimit: old.RateLimit}

@@ -41,26 +41,32 @@ func (s *Service) QuarantineKey(ctx context.Context, accountID, keyOrID, reason 
 	if k.RevokedAt != nil {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "This key is revoked; a revoked key cannot be quarantined.")
 	}
-	if _, err := s.quarantine(ctx, k, reason); err != nil {
+	if _, err := s.quarantine(ctx, k, reason, ""); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-// quarantine sets k's quarantine, stores it and records key.quarantined;
-// it reports false if k was quarantined already.
-func (s *Service) quarantine(ctx context.Context, k *amp.APIKey, reason string) (bool, error) {
+// quarantine sets k's quarantine (url: where a scanner found it, or ""),
+// stores it and records key.quarantined and an audit entry; it reports
+// false if k was quarantined already.
+func (s *Service) quarantine(ctx context.Context, k *amp.APIKey, reason, url string) (bool, error) {
 	if k.Quarantined() {
 		return false, nil
 	}
 	now := s.Now()
-	k.QuarantinedAt, k.QuarantineReason = &now, reason
+	k.QuarantinedAt, k.QuarantineReason, k.QuarantineURL = &now, reason, url
 	if err := s.store.UpdateKey(ctx, k); err != nil {
 		return false, storeError(fmt.Errorf("quarantine key: %w", err), "", "")
 	}
 	s.keys.forget(k.AccountID)
 	s.log.Warn("api key quarantined", "key_id", k.ID, "account_id", k.AccountID, "mode", k.Mode, "reason", reason)
 	s.emitLogged(ctx, k.Tenant(), amp.EventKeyQuarantined, "", amp.KeyQuarantinedData{Key: eventKey(k), Reason: reason, QuarantinedAt: now})
+	detail := reason
+	if url != "" {
+		detail += ", at " + url
+	}
+	s.audit(ctx, k.AccountID, amp.AuditKeyQuarantined, keyTarget(k), detail)
 	return true, nil
 }
 
@@ -74,12 +80,14 @@ func (s *Service) RestoreKey(ctx context.Context, accountID, keyOrID string) (*a
 	if !k.Quarantined() {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "This key is not quarantined.")
 	}
-	k.QuarantinedAt, k.QuarantineReason = nil, ""
+	reason := k.QuarantineReason
+	k.QuarantinedAt, k.QuarantineReason, k.QuarantineURL = nil, "", ""
 	if err := s.store.UpdateKey(ctx, k); err != nil {
 		return nil, storeError(fmt.Errorf("restore key: %w", err), "", "")
 	}
 	s.keys.forget(k.AccountID)
 	s.log.Info("api key restored from quarantine", "key_id", k.ID, "account_id", k.AccountID)
+	s.audit(ctx, k.AccountID, amp.AuditKeyRestored, keyTarget(k), "had been quarantined: "+reason)
 	return k, nil
 }
 

@@ -109,7 +109,7 @@ func (s *Service) handleFoundToken(ctx context.Context, f *amp.FoundToken) (amp.
 		}
 		acted = true
 	default:
-		if acted, err = s.quarantine(ctx, k, reason); err != nil {
+		if acted, err = s.quarantine(ctx, k, reason, url); err != nil {
 			return "", err
 		}
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -83,6 +84,28 @@ func eventTypeList() string {
 	return strings.Join(s, ", ")
 }
 
+// endpointTarget names an endpoint in the audit log: its id, mode and host
+// (not its full URL, whose path or query may hold the receiver's token).
+func endpointTarget(ep *amp.WebhookEndpoint) string {
+	host := ep.URL
+	if u, err := url.Parse(ep.URL); err == nil {
+		host = u.Host
+	}
+	return fmt.Sprintf("%s (%s, %s)", ep.ID, ep.Mode, host)
+}
+
+func endpointDetail(ep *amp.WebhookEndpoint) string {
+	types := make([]string, len(ep.EventTypes))
+	for i, t := range ep.EventTypes {
+		types[i] = string(t)
+	}
+	d := "events " + strings.Join(types, ", ")
+	if ep.Disabled {
+		d += ", disabled"
+	}
+	return d
+}
+
 func (s *Service) newWebhookSecret() (string, error) {
 	return amp.RandomID(s.random, "whsec_", webhookSecretChars)
 }
@@ -134,6 +157,7 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, accountID string, m
 		return nil, storeError(fmt.Errorf("create webhook endpoint: %w", err), "", "")
 	}
 	s.log.Info("webhook endpoint created", "endpoint_id", id, "account_id", accountID, "mode", mode)
+	s.audit(ctx, accountID, amp.AuditWebhookCreated, endpointTarget(ep), endpointDetail(ep))
 	return &CreatedEndpoint{Secret: secret, Endpoint: ep}, nil
 }
 
@@ -197,6 +221,7 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, accountID, id strin
 	if err := s.hooks.UpdateWebhookEndpoint(ctx, ep); err != nil {
 		return nil, storeError(err, amp.CodeNotFound, "No such webhook endpoint.")
 	}
+	s.audit(ctx, ep.AccountID, amp.AuditWebhookChanged, endpointTarget(ep), endpointDetail(ep))
 	return ep, nil
 }
 
@@ -210,6 +235,7 @@ func (s *Service) DeleteWebhookEndpoint(ctx context.Context, accountID, id strin
 		return storeError(err, amp.CodeNotFound, "No such webhook endpoint.")
 	}
 	s.log.Info("webhook endpoint deleted", "endpoint_id", ep.ID, "account_id", ep.AccountID)
+	s.audit(ctx, ep.AccountID, amp.AuditWebhookDeleted, endpointTarget(ep), "")
 	return nil
 }
 
@@ -239,6 +265,7 @@ func (s *Service) RollWebhookSecret(ctx context.Context, accountID, id string, g
 		return nil, storeError(err, amp.CodeNotFound, "No such webhook endpoint.")
 	}
 	s.log.Info("webhook secret rolled", "endpoint_id", ep.ID, "grace", grace.String())
+	s.audit(ctx, ep.AccountID, amp.AuditWebhookSecretRolled, endpointTarget(ep), "old secret valid for "+grace.String())
 	return &CreatedEndpoint{Secret: secret, Endpoint: ep}, nil
 }
 
@@ -265,6 +292,12 @@ func (s *Service) WebhookDeliveries(ctx context.Context, q amp.DeliveryQuery) ([
 	}
 	if q.Status != "" && !q.Status.Valid() {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "status must be pending, succeeded or failed.")
+	}
+	if q.Mode != "" && !q.Mode.Valid() {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "mode must be test or live.")
+	}
+	if q.EventType != "" && !q.EventType.Valid() {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "Unknown event type %q; the types are %s.", q.EventType, eventTypeList())
 	}
 	ds, err := hooks.WebhookDeliveries(ctx, q)
 	if err != nil {
@@ -311,5 +344,6 @@ func (s *Service) ReplayDelivery(ctx context.Context, accountID, id string) (*am
 		return nil, storeError(err, amp.CodeNotFound, "No such delivery.")
 	}
 	s.log.Info("webhook delivery replayed", "delivery_id", d.ID, "account_id", d.AccountID)
+	s.audit(ctx, d.AccountID, amp.AuditDeliveryReplayed, d.ID, string(d.EventType)+" "+d.EventID+" to "+d.EndpointID)
 	return d, nil
 }

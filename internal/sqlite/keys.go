@@ -23,7 +23,7 @@ func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
 func insertKeyArgs(k *amp.APIKey) []any {
 	return []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, encScopes(k.Scopes), k.RateLimit,
 		encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), encTime(k.CreatedAt), encTimePtr(k.LastUsedAt),
-		encTimePtr(k.QuarantinedAt), k.QuarantineReason}
+		encTimePtr(k.QuarantinedAt), k.QuarantineReason, k.QuarantineURL}
 }
 
 // UpdateKey stores k's name, scopes, rate limit, expiry, revocation and
@@ -31,7 +31,7 @@ func insertKeyArgs(k *amp.APIKey) []any {
 // amp.ErrNotFound if there is no such key.
 func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 	args := []any{k.Name, encScopes(k.Scopes), k.RateLimit, encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt),
-		encTimePtr(k.QuarantinedAt), k.QuarantineReason, k.ID}
+		encTimePtr(k.QuarantinedAt), k.QuarantineReason, k.QuarantineURL, k.ID}
 	return db.writeNoSavepoint(ctx, func(w *writer) error {
 		n, err := w.exec(w.updKey, args...)
 		if err == nil && n == 0 {
@@ -137,7 +137,7 @@ func scanKey(s scanner) (*amp.APIKey, error) {
 		created                    int64
 	)
 	if err := s.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &k.RateLimit,
-		&expires, &revoked, &created, &lastUsed, &quarantined, &k.QuarantineReason); err != nil {
+		&expires, &revoked, &created, &lastUsed, &quarantined, &k.QuarantineReason, &k.QuarantineURL); err != nil {
 		return nil, err
 	}
 	k.Mode = amp.Mode(mode)

@@ -268,6 +268,20 @@ func (db *DB) WebhookDeliveries(ctx context.Context, q amp.DeliveryQuery) ([]*am
 		query += " AND status = ?"
 		args = append(args, string(q.Status))
 	}
+	if q.Mode != "" {
+		query += " AND mode = ?"
+		args = append(args, string(q.Mode))
+	}
+	if q.EventType != "" {
+		query += " AND event_type = ?"
+		args = append(args, string(q.EventType))
+	}
+	if q.Before != "" {
+		// A row value compared with no row is NULL: a cursor that does
+		// not exist selects nothing.
+		query += " AND (created_at, id) < (SELECT created_at, id FROM webhook_deliveries WHERE id = ?)"
+		args = append(args, q.Before)
+	}
 	query += " ORDER BY created_at DESC, id DESC LIMIT ?"
 	args = append(args, limit)
 	rows, err := db.rdb.QueryContext(ctx, query, args...)

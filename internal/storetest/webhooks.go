@@ -40,6 +40,7 @@ func RunWebhooks(t *testing.T, open func(t *testing.T) WebhookBackend, reopen fu
 	t.Run("WebhookOutbox", s.testOutbox)
 	t.Run("WebhookDedupe", s.testDedupe)
 	t.Run("WebhookDeliveryQuery", s.testQuery)
+	t.Run("WebhookDeliveryFiltersAndPages", s.testQueryPages)
 	t.Run("WebhookConcurrentClaims", s.testConcurrentClaims)
 	t.Run("WebhookPrune", s.testPrune)
 	t.Run("WebhookEndpointDelete", s.testEndpointDelete)
@@ -138,18 +139,19 @@ func (s *hookSuite) testQuarantine(t *testing.T) {
 		t.Fatalf("a new key came back quarantined: %v %q", got.QuarantinedAt, got.QuarantineReason)
 	}
 	got.QuarantinedAt, got.QuarantineReason = ptr(at(time.Minute).In(elsewhere)), "found in a public repository"
+	got.QuarantineURL = "https://github.com/example/repo/blob/main/.env"
 	noErr(t, "UpdateKey", st.UpdateKey(ctx, got))
 	again, err := st.Key(ctx, k.ID)
 	noErr(t, "Key", err)
 	if again.QuarantinedAt == nil || !again.QuarantinedAt.Equal(at(time.Minute)) || again.QuarantinedAt.Location() != time.UTC ||
-		again.QuarantineReason != "found in a public repository" {
-		t.Fatalf("quarantine came back as %v %q", again.QuarantinedAt, again.QuarantineReason)
+		again.QuarantineReason != "found in a public repository" || again.QuarantineURL != got.QuarantineURL {
+		t.Fatalf("quarantine came back as %v %q %q", again.QuarantinedAt, again.QuarantineReason, again.QuarantineURL)
 	}
-	again.QuarantinedAt, again.QuarantineReason = nil, ""
+	again.QuarantinedAt, again.QuarantineReason, again.QuarantineURL = nil, "", ""
 	noErr(t, "UpdateKey (restore)", st.UpdateKey(ctx, again))
 	keys, err := st.Keys(ctx, "acct_hook_a")
 	noErr(t, "Keys", err)
-	if len(keys) != 1 || keys[0].QuarantinedAt != nil || keys[0].QuarantineReason != "" {
+	if len(keys) != 1 || keys[0].QuarantinedAt != nil || keys[0].QuarantineReason != "" || keys[0].QuarantineURL != "" {
 		t.Fatalf("restored key came back as %+v", keys)
 	}
 	// A quarantined key is created as such too (a store restored from a
@@ -407,6 +409,67 @@ func (s *hookSuite) testQuery(t *testing.T) {
 	if len(due) != 8 {
 		t.Fatalf("ClaimDeliveries: %d, want the 8 pending", len(due))
 	}
+}
+
+// testQueryPages checks the filters by mode and event type and the pages
+// of the log: following Before from the last row of each page visits
+// every delivery once, newest first.
+func (s *hookSuite) testQueryPages(t *testing.T) {
+	st := s.store(t)
+	ctx := t.Context()
+	noErr(t, "endpoint", st.CreateWebhookEndpoint(ctx, hookEndpoint("we_l", "acct_hook_a", amp.ModeLive)))
+	noErr(t, "endpoint", st.CreateWebhookEndpoint(ctx, hookEndpoint("we_t", "acct_hook_a", amp.ModeTest)))
+	var want []string
+	for i := range 7 {
+		typ := amp.EventKeyQuarantined
+		if i%3 == 0 {
+			typ = amp.EventQuotaThreshold
+		}
+		// Two deliveries of events created at the same instant: the id
+		// breaks the tie, and pages must not skip or repeat either.
+		created := at(time.Duration(i/2) * time.Minute)
+		ev := hookEvent(fmt.Sprintf("evt_p%d", i), "acct_hook_a", typ, created)
+		_, err := st.EnqueueEvent(ctx, ev, []*amp.WebhookDelivery{hookDelivery(fmt.Sprintf("whd_p%d", i), ev, "we_l")})
+		noErr(t, "EnqueueEvent", err)
+		want = append([]string{fmt.Sprintf("whd_p%d", i)}, want...)
+	}
+	tev := hookEvent("evt_t", "acct_hook_a", amp.EventKeyQuarantined, at(time.Hour))
+	tev.Mode = amp.ModeTest
+	_, err := st.EnqueueEvent(ctx, tev, []*amp.WebhookDelivery{hookDelivery("whd_t", tev, "we_t")})
+	noErr(t, "EnqueueEvent test mode", err)
+
+	ids := func(ds []*amp.WebhookDelivery) []string {
+		out := []string{}
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	test, err := st.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: "acct_hook_a", Mode: amp.ModeTest})
+	noErr(t, "WebhookDeliveries test mode", err)
+	sameValue(t, "test-mode deliveries", ids(test), []string{"whd_t"})
+	quota, err := st.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: "acct_hook_a", EventType: amp.EventQuotaThreshold})
+	noErr(t, "WebhookDeliveries by type", err)
+	sameValue(t, "quota.threshold deliveries", ids(quota), []string{"whd_p6", "whd_p3", "whd_p0"})
+
+	var got []string
+	before := ""
+	for range 10 {
+		page, err := st.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: "acct_hook_a", Mode: amp.ModeLive, Before: before, Limit: 3})
+		noErr(t, "WebhookDeliveries page", err)
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, ids(page)...)
+		before = page[len(page)-1].ID
+	}
+	sameValue(t, "pages of the live log", got, want)
+	after, err := st.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: "acct_hook_a", Before: "whd_p3", EventType: amp.EventQuotaThreshold})
+	noErr(t, "WebhookDeliveries page by type", err)
+	sameValue(t, "quota.threshold deliveries after whd_p3", ids(after), []string{"whd_p0"})
+	none, err := st.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: "acct_hook_a", Before: "whd_missing"})
+	noErr(t, "WebhookDeliveries after a missing id", err)
+	sameValue(t, "deliveries after a missing id", ids(none), []string{})
 }
 
 func (s *hookSuite) testConcurrentClaims(t *testing.T) {

@@ -27,8 +27,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/amp-protocol/amp"
 )
@@ -45,6 +48,10 @@ const (
 
 // maxResponseBytes is how much of an answer is read; the rest is dropped.
 const maxResponseBytes = 64 << 10
+
+// maxSnippetBytes is how much of a failed answer's body the delivery log
+// keeps, after its status, to tell the owner what the receiver said.
+const maxSnippetBytes = 200
 
 // maxErrorBytes bounds the error text kept in the delivery log.
 const maxErrorBytes = 500
@@ -309,7 +316,9 @@ func (w *Worker) send(ctx context.Context, dd *amp.DueDelivery, now time.Time) (
 		}
 		return 0, time.Since(start), err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
+	head := make([]byte, maxSnippetBytes)
+	n, _ := io.ReadFull(resp.Body, head)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes-int64(n)))
 	resp.Body.Close()
 	latency := time.Since(start)
 	switch {
@@ -318,6 +327,9 @@ func (w *Worker) send(ctx context.Context, dd *amp.DueDelivery, now time.Time) (
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		return resp.StatusCode, latency, fmt.Errorf("HTTP %d: redirects are not followed; give the final URL", resp.StatusCode)
 	default:
+		if s := snippet(head[:n]); s != "" {
+			return resp.StatusCode, latency, fmt.Errorf("HTTP %d: %s", resp.StatusCode, s)
+		}
 		return resp.StatusCode, latency, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 }
@@ -331,6 +343,18 @@ func (w *Worker) backoff(n int) time.Duration {
 	}
 	d = min(d, w.maxWait)
 	return time.Duration(float64(d) * (0.75 + 0.5*w.jitter()))
+}
+
+// snippet is the start of an answer's body as one line of printable text:
+// invalid UTF-8 and control characters become spaces, runs of space one.
+func snippet(b []byte) string {
+	s := strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) || !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, string(b))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func truncate(s string, n int) string {

@@ -456,3 +456,22 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
+
+// A failed answer's body starts the delivery log's error, as one line of
+// printable text, cut short: what the receiver said, for the owner.
+func TestFailedAnswerSnippet(t *testing.T) {
+	body := "{\"error\":\n\t\"bad signature\"}\x00\xff" + strings.Repeat("x", 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	f := newFixture(t, srv.URL, webhook.Config{AllowPrivate: true})
+	f.enqueue(t, "evt_1")
+	f.tick(t)
+	d := f.delivery(t, "whd_evt_1")
+	want := `HTTP 400: {"error": "bad signature"} ` + strings.Repeat("x", 200-len("{\"error\":\n\t\"bad signature\"}\x00\xff"))
+	if d.LastStatus != http.StatusBadRequest || d.LastError != want {
+		t.Fatalf("after a 400 with a body: status %d, error %q; want %q", d.LastStatus, d.LastError, want)
+	}
+}
