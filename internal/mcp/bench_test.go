@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpapi"
 )
 
 // BenchmarkToolCall measures one stateless get_context tools/call through
 // the /mcp handler, without the network: the SDK's per-POST session and
-// decoding plus the service call. amp bench compares it with /v1/context.
+// decoding plus the service call. BenchmarkContext is its yardstick, and
+// amp bench compares the two over loopback.
 func BenchmarkToolCall(b *testing.B) {
 	f := newFixtureB(b)
 	key := f.keyB(b, amp.ModeLive)
@@ -30,6 +32,29 @@ func BenchmarkToolCall(b *testing.B) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"isError":true`) {
+			b.Fatalf("HTTP %d: %s", w.Code, w.Body.String())
+		}
+	}
+}
+
+// BenchmarkContext measures the same get_context as POST /v1/context
+// through the API's handler, with the same service, store and harness as
+// BenchmarkToolCall: what the MCP front end adds is the difference.
+func BenchmarkContext(b *testing.B) {
+	f := newFixtureB(b)
+	key := f.keyB(b, amp.ModeLive)
+	h := httpapi.New(f.svc, httpapi.Config{})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body := `{"userId":"u` + strconv.Itoa(i%100) + `","task":"build a login page"}`
+		req := httptest.NewRequest("POST", "/v1/context", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
 			b.Fatalf("HTTP %d: %s", w.Code, w.Body.String())
 		}
 	}
