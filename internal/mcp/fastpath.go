@@ -7,11 +7,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
-	gomcp "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // The fast path answers the one message that agents send most, a stateless
@@ -24,8 +24,8 @@ import (
 // 32 KiB buffer; a get_context through it cost about 330 KB and twice the
 // CPU of POST /v1/context, and no option of the SDK avoids that work. The
 // fast path decodes the envelope once, runs the same tool function the SDK
-// would run (see addTool), and encodes the answer with the SDK's own
-// types and encoder, so that the bytes on the wire are the SDK's.
+// would run (see addTool), and writes the answer in the SDK's layout, so
+// that the bytes on the wire are the SDK's.
 //
 // It is narrow on purpose. It takes only what it can prove the SDK answers
 // identically (TestFastPathMatchesSDK sends the same requests to both and
@@ -51,9 +51,10 @@ const fastMaxDepth = 64
 
 // toolCall is a tools/call the fast path can answer.
 type toolCall struct {
-	id   jsonrpc.ID
-	fn   toolFunc
-	args json.RawMessage
+	id     jsonrpc.ID
+	idJSON []byte // id as the SDK encodes it
+	fn     toolFunc
+	args   json.RawMessage
 }
 
 // serveFast answers r on the fast path and reports true, or reports false
@@ -130,8 +131,8 @@ func parseToolCall(body []byte, tools map[string]toolFunc) (toolCall, bool) {
 			seen[0] = !seen[0] && string(raw) == `"2.0"`
 			return seen[0]
 		case "id":
-			id, ok := plainID(raw)
-			call.id, seen[1] = id, !seen[1] && ok
+			id, idJSON, ok := plainID(raw)
+			call.id, call.idJSON, seen[1] = id, idJSON, !seen[1] && ok
 			return seen[1]
 		case "method":
 			seen[2] = !seen[2] && string(raw) == `"tools/call"`
@@ -248,33 +249,37 @@ func valueEnd(data []byte, i int) int {
 	return len(data)
 }
 
-// plainID returns a JSON-RPC id that both decoders read the same: an
-// integer of at most 15 digits (which a float64 holds exactly), or a
-// string without escapes.
-func plainID(raw json.RawMessage) (jsonrpc.ID, bool) {
+// plainID returns a JSON-RPC id that both decoders read the same, and its
+// JSON as the SDK encodes it: an integer of at most 15 digits (which a
+// float64 holds exactly), or a string without escapes and without U+2028
+// or U+2029 (which the SDK's encoder escapes).
+func plainID(raw []byte) (jsonrpc.ID, []byte, bool) {
 	if plainString(raw) {
+		if bytes.Contains(raw, []byte("\u2028")) || bytes.Contains(raw, []byte("\u2029")) {
+			return jsonrpc.ID{}, nil, false
+		}
 		id, err := jsonrpc.MakeID(string(raw[1 : len(raw)-1]))
-		return id, err == nil
+		return id, raw, err == nil
 	}
 	digits := raw
 	if len(digits) > 0 && digits[0] == '-' {
 		digits = digits[1:]
 	}
 	if len(digits) == 0 || len(digits) > 15 || (digits[0] == '0' && len(digits) > 1) {
-		return jsonrpc.ID{}, false
+		return jsonrpc.ID{}, nil, false
 	}
-	n := 0
+	n := int64(0)
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return jsonrpc.ID{}, false
+			return jsonrpc.ID{}, nil, false
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int64(c-'0')
 	}
 	if raw[0] == '-' {
 		n = -n
 	}
 	id, err := jsonrpc.MakeID(float64(n))
-	return id, err == nil
+	return id, strconv.AppendInt(nil, n, 10), err == nil
 }
 
 // plainString reports whether raw is a JSON string without escapes, whose
@@ -311,30 +316,40 @@ func shallow(data []byte, max int) bool {
 	return true
 }
 
-// answerToolCall runs the call and encodes its response as the SDK does:
-// Server.callTool's result (content never null), marshalled by the
-// JSON-RPC layer without HTML escaping, in the SDK's envelope.
+// answerToolCall runs the call and encodes its response as the SDK does.
+// The SDK builds the response from a CallToolResult (its content never
+// null) and passes the JSON through three re-encoding passes, which cost
+// more than the service call; the answer's JSON is compact already, so
+// the response is written out directly, in the SDK's layout: the
+// JSON-RPC envelope of jsonrpc.EncodeMessage around CallToolResult's
+// MarshalJSON, in which the text is encoded by json.Marshal (HTML
+// escaped) and the structured content passes unchanged.
+// TestFastPathMatchesSDK holds the two to the same bytes.
 func answerToolCall(ctx context.Context, call toolCall) []byte {
 	res, err := call.fn(ctx, call.args)
-	resp := &jsonrpc.Response{ID: call.id}
-	if err == nil {
-		if res.Content == nil {
-			res.Content = []gomcp.Content{}
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err = enc.Encode(res); err == nil {
-			resp.Result = bytes.TrimRight(buf.Bytes(), "\n")
-		}
-	}
 	if err != nil {
-		resp.Error = err
+		// Not reached: the tools' answers are plain JSON types. The SDK
+		// answers a failing handler with a JSON-RPC error of its text.
+		data, _ := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: call.id, Error: err})
+		return data
 	}
-	data, err := jsonrpc.EncodeMessage(resp)
+	text := res.errText
+	if res.json != nil {
+		text = string(res.json)
+	}
+	quoted, err := json.Marshal(text)
 	if err != nil {
-		// Not reached: the envelope holds an id and valid JSON or an error.
-		data, _ = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: call.id, Error: &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}})
+		quoted = []byte(`""`) // not reached: a string always encodes
 	}
-	return data
+	out := make([]byte, 0, 96+len(call.idJSON)+len(quoted)+len(res.json))
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, call.idJSON...)
+	out = append(out, `,"result":{"content":[{"type":"text","text":`...)
+	out = append(out, quoted...)
+	if res.json == nil {
+		return append(out, `}],"isError":true}}`...)
+	}
+	out = append(out, `}],"structuredContent":`...)
+	out = append(out, res.json...)
+	return append(out, `}}`...)
 }

@@ -69,7 +69,9 @@ var diffCases = []diffCase{
 	{name: "get_profile", fast: true, body: toolCall("23", "get_profile", `{"userId":"u1"}`)},
 	{name: "forbidden", fast: true, scoped: true, body: toolCall("24", "get_profile", `{"userId":"u1"}`)},
 	{name: "update_profile", fast: true, body: toolCall("25", "update_profile", `{"userId":"u1","communicationStyle":"technical"}`)},
-	{name: "bad preference", fast: true, body: toolCall("26", "update_profile", `{"userId":"u1","preferredFraming":"shouting"}`)},
+	{name: "metadata echoed", fast: true, body: toolCall("29", "update_profile", `{"userId":"u1","metadata":{"html":"<b>&amp;</b>","sep":"a`+"\u2028"+`b\u2029c","esc":"\"\\\/\t\u0001","uni":"é日本\ud83d\ude00","n":[1.50,-0,1E2]}}`)},
+	{name: "metadata read back", fast: true, body: toolCall("29", "get_profile", `{"userId":"u1"}`)},
+	{name: "bad preference", fast: true, body: toolCall("26", "update_profile", `{"userId":"u1","preferredFraming":"<shouting> & \u2028"}`)},
 	{name: "delete_profile", fast: true, body: toolCall("27", "delete_profile", `{"userId":"u1"}`)},
 	{name: "profile gone", fast: true, body: toolCall("28", "get_profile", `{"userId":"u1"}`)},
 
@@ -83,6 +85,7 @@ var diffCases = []diffCase{
 	{name: "fractional id", body: toolCall("1.5", "get_context", ctxArgs)},
 	{name: "exponent id", body: toolCall("1e2", "get_context", ctxArgs)},
 	{name: "escaped id", body: toolCall(`"\u0061"`, "get_context", ctxArgs)},
+	{name: "line separator id", body: toolCall("\"a\u2028b\"", "get_context", ctxArgs)},
 	{name: "huge id", body: toolCall("12345678901234567890", "get_context", ctxArgs)},
 	{name: "jsonrpc 1.0", body: strings.Replace(toolCall("34", "get_context", ctxArgs), `"2.0"`, `"1.0"`, 1)},
 	{name: "no jsonrpc", body: `{"id":35,"method":"tools/call","params":{"name":"get_context","arguments":` + ctxArgs + `}}`},

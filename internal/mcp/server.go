@@ -60,9 +60,29 @@ func NewServer(b Backend, version string) *gomcp.Server {
 	return s
 }
 
-// toolFunc runs one tool on the raw arguments of a tools/call and returns
-// its result, as the SDK's raw tool handler does.
-type toolFunc func(ctx context.Context, args json.RawMessage) (*gomcp.CallToolResult, error)
+// toolFunc runs one tool on the raw arguments of a tools/call. An error
+// is a failure to encode the answer, which the SDK reports as a JSON-RPC
+// error; an API error is a toolResult.
+type toolFunc func(ctx context.Context, args json.RawMessage) (toolResult, error)
+
+// toolResult is the result of a tool call: the answer's JSON, which is the
+// structured content and, as text, the content; or, when the call failed,
+// the text of the tool error.
+type toolResult struct {
+	json    []byte
+	errText string
+}
+
+// callToolResult is r as the SDK's result.
+func (r toolResult) callToolResult() *gomcp.CallToolResult {
+	if r.json == nil {
+		return &gomcp.CallToolResult{IsError: true, Content: []gomcp.Content{&gomcp.TextContent{Text: r.errText}}}
+	}
+	return &gomcp.CallToolResult{
+		StructuredContent: json.RawMessage(r.json),
+		Content:           []gomcp.Content{&gomcp.TextContent{Text: string(r.json)}},
+	}
+}
 
 // newServer is NewServer, and also returns the tools' functions by name,
 // for the fast path of Handler (see fastpath.go).
@@ -219,35 +239,32 @@ Call it only when the user explicitly asks to be forgotten or to reset what AMP 
 // tool's name, for the fast path. The handlers ignore their request, so
 // that both paths can run them on the arguments alone.
 func addTool[In, Out any](s *gomcp.Server, tools map[string]toolFunc, t *gomcp.Tool, h gomcp.ToolHandlerFor[In, Out]) {
-	fn := func(ctx context.Context, args json.RawMessage) (*gomcp.CallToolResult, error) {
+	fn := func(ctx context.Context, args json.RawMessage) (toolResult, error) {
 		var in In
 		if len(args) == 0 || string(args) == "null" {
 			args = json.RawMessage("{}")
 		}
 		if err := httpapi.DecodeJSON(args, &in); err != nil {
-			return errorResult(toolError(err)), nil
+			return toolResult{errText: toolError(err).Error()}, nil
 		}
 		_, out, err := h(ctx, nil, in)
 		if err != nil {
-			return errorResult(err), nil
+			return toolResult{errText: err.Error()}, nil
 		}
 		b, err := json.Marshal(out)
 		if err != nil {
-			return nil, fmt.Errorf("encoding the result of %s: %w", t.Name, err)
+			return toolResult{}, fmt.Errorf("encoding the result of %s: %w", t.Name, err)
 		}
-		return &gomcp.CallToolResult{
-			StructuredContent: json.RawMessage(b),
-			Content:           []gomcp.Content{&gomcp.TextContent{Text: string(b)}},
-		}, nil
+		return toolResult{json: b}, nil
 	}
 	tools[t.Name] = fn
 	s.AddTool(t, func(ctx context.Context, req *gomcp.CallToolRequest) (*gomcp.CallToolResult, error) {
-		return fn(ctx, req.Params.Arguments)
+		r, err := fn(ctx, req.Params.Arguments)
+		if err != nil {
+			return nil, err
+		}
+		return r.callToolResult(), nil
 	})
-}
-
-func errorResult(err error) *gomcp.CallToolResult {
-	return &gomcp.CallToolResult{IsError: true, Content: []gomcp.Content{&gomcp.TextContent{Text: err.Error()}}}
 }
 
 // profileURIUser returns the userId of an amp://profiles/{userId} URI; the
