@@ -21,8 +21,9 @@ import (
 // Why it exists: for each stateless POST, the SDK (v1.8) builds a server
 // session, a JSON-RPC connection and a stream, hands the call to a
 // goroutine, and decodes the body some nine times, each decode allocating a
-// 32 KiB buffer; a get_context through it cost about 330 KB and twice the
-// CPU of POST /v1/context, and no option of the SDK avoids that work. The
+// 32 KiB buffer; a get_context through it cost about 330 KB and 3.5 times
+// the instructions of POST /v1/context, and no option of the SDK avoids
+// that work (docs/agents.md, "Cost of MCP"). The
 // fast path decodes the envelope once, runs the same tool function the SDK
 // would run (see addTool), and writes the answer in the SDK's layout, so
 // that the bytes on the wire are the SDK's.
@@ -32,10 +33,10 @@ import (
 // compares the answers byte for byte): a POST whose headers the SDK accepts,
 // announcing a protocol revision before 2026-07-28 (whose per-request _meta
 // and Mcp-Method headers the SDK validates), with a body that is one
-// JSON-RPC request, valid UTF-8, nested at most 64 deep, whose only members
-// are jsonrpc "2.0", an integer or plain string id, method "tools/call" and
-// params holding the name of one of AMP's tools and, optionally, an object
-// of arguments. Anything else, including _meta, batches, notifications and
+// JSON-RPC request, valid UTF-8, nested at most 64 deep, whose only
+// members are jsonrpc "2.0", an integer or plain string id (see plainID),
+// method "tools/call" and params holding the name of one of AMP's tools
+// and, optionally, an object of arguments. Anything else, including _meta, batches, notifications and
 // unknown tools, goes to the SDK with the body as it came.
 
 // fastVersions are the values of MCP-Protocol-Version the fast path takes:

@@ -59,6 +59,8 @@ func NewHandler(svc *service.Service, cfg HandlerConfig) *Handler {
 	}
 	server, tools := newServer(&serviceBackend{h: h}, cfg.Version)
 	h.tools, h.maxBody = tools, 2*amp.MaxBodyBytes // the API's body, plus the JSON-RPC envelope
+	// The fast path (fastpath.go) answers as the SDK does with these
+	// options and no others: change them together.
 	h.sdk = gomcp.NewStreamableHTTPHandler(func(*http.Request) *gomcp.Server { return server }, &gomcp.StreamableHTTPOptions{
 		Stateless:    true,
 		JSONResponse: true,
