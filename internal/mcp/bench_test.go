@@ -1,6 +1,7 @@
 package mcp_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -56,6 +57,48 @@ func BenchmarkContext(b *testing.B) {
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
 			b.Fatalf("HTTP %d: %s", w.Code, w.Body.String())
+		}
+	}
+}
+
+// BenchmarkLoopbackToolCall and BenchmarkLoopbackContext are the two
+// benchmarks above over loopback HTTP, the client included, with /mcp
+// mounted beside the API as amp serve mounts it.
+func BenchmarkLoopbackToolCall(b *testing.B) { benchLoopback(b, true) }
+func BenchmarkLoopbackContext(b *testing.B)  { benchLoopback(b, false) }
+
+func benchLoopback(b *testing.B, viaMCP bool) {
+	f := newFixtureB(b)
+	key := f.keyB(b, amp.ModeLive)
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", f.h)
+	mux.Handle("/", httpapi.New(f.svc, httpapi.Config{}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	hc := srv.Client()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		args := `{"userId":"u` + strconv.Itoa(i%100) + `","task":"build a login page"}`
+		var req *http.Request
+		if viaMCP {
+			req, _ = http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_context","arguments":`+args+`}}`))
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("MCP-Protocol-Version", "2025-06-18")
+		} else {
+			req, _ = http.NewRequest("POST", srv.URL+"/v1/context", strings.NewReader(args))
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || strings.Contains(string(body), `"isError":true`) {
+			b.Fatalf("HTTP %d: %s (%v)", resp.StatusCode, body, err)
 		}
 	}
 }
