@@ -53,6 +53,14 @@ func TestBench(t *testing.T) {
 			t.Errorf("no %s ratio:\n%s", want, out)
 		}
 	}
+	// The MCP phase alternates with /v1/context and compares their CPU time
+	// per request too, where the platform reports it.
+	if !regexp.MustCompile(`mcp/context\s+\d+\.\d\d  \(MCP get_context vs POST /v1/context in \d+ alternating slices of \d+ms each: \d+ vs \d+ requests/s`).MatchString(out) {
+		t.Errorf("no alternating MCP measurement:\n%s", out)
+	}
+	if runtime.GOOS == "linux" && !regexp.MustCompile(`mcp cpu\s+\d+\.\d\d  \(CPU time per request, MCP get_context over POST /v1/context in the same slices: \d+µs vs \d+µs\)`).MatchString(out) {
+		t.Errorf("no MCP CPU ratio:\n%s", out)
+	}
 	if strings.Contains(out, "first error") {
 		t.Errorf("bench reported an error:\n%s", out)
 	}

@@ -39,6 +39,10 @@ type Handler struct {
 	now      func() time.Time
 	clientIP func(*http.Request) string
 	sdk      http.Handler
+	// tools and maxBody serve the fast path (fastpath.go); tools is nil
+	// when it is off.
+	tools   map[string]toolFunc
+	maxBody int64
 }
 
 // NewHandler returns the /mcp handler over svc.
@@ -53,7 +57,10 @@ func NewHandler(svc *service.Service, cfg HandlerConfig) *Handler {
 	if h.clientIP == nil {
 		h.clientIP = func(r *http.Request) string { return r.RemoteAddr }
 	}
-	server := NewServer(&serviceBackend{h: h}, cfg.Version)
+	server, tools := newServer(&serviceBackend{h: h}, cfg.Version)
+	h.tools, h.maxBody = tools, 2*amp.MaxBodyBytes // the API's body, plus the JSON-RPC envelope
+	// The fast path (fastpath.go) answers as the SDK does with these
+	// options and no others: change them together.
 	h.sdk = gomcp.NewStreamableHTTPHandler(func(*http.Request) *gomcp.Server { return server }, &gomcp.StreamableHTTPOptions{
 		Stateless:    true,
 		JSONResponse: true,
@@ -63,7 +70,7 @@ func NewHandler(svc *service.Service, cfg HandlerConfig) *Handler {
 		// network; this one trusts only the Bearer key, which a rebound
 		// page does not have.
 		DisableLocalhostProtection: true,
-		MaxRequestBodyBytes:        2 * amp.MaxBodyBytes, // the API's body, plus the JSON-RPC envelope
+		MaxRequestBodyBytes:        h.maxBody,
 		Logger:                     cfg.Logger,
 	})
 	return h
@@ -77,7 +84,8 @@ type caller struct {
 
 type callerKey struct{}
 
-// ServeHTTP authenticates the request like the /v1 routes do, then hands it
+// ServeHTTP authenticates the request like the /v1 routes do, then answers
+// it on the fast path if it is a plain tools/call (fastpath.go), or hands it
 // to the SDK. Protocol messages (initialize, tools/list …) need only a valid
 // key; each tool call, prompt or resource read is then admitted, authorised
 // and metered as one API request (see serviceBackend).
@@ -95,8 +103,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refused(ctx, nil, err, RouteMCP, ip, start)
 		return
 	}
-	ctx = context.WithValue(ctx, callerKey{}, &caller{p: p, clientIP: ip})
-	h.sdk.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(context.WithValue(ctx, callerKey{}, &caller{p: p, clientIP: ip}))
+	if h.tools != nil && h.serveFast(w, r) {
+		return
+	}
+	h.sdk.ServeHTTP(w, r)
 }
 
 // writeError answers a refused /mcp request with the API's error envelope

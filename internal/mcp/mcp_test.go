@@ -60,6 +60,7 @@ func (m *meter) Record(ev amp.RequestEvent) {
 
 type fixture struct {
 	svc     *service.Service
+	h       *mcp.Handler
 	srv     *httptest.Server
 	limiter *limiter
 	meter   *meter
@@ -68,7 +69,10 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture { return newFixtureB(t) }
 
-func newFixtureB(t testing.TB) *fixture {
+func newFixtureB(t testing.TB) *fixture { return newFixtureWith(t, mcp.NewHandler) }
+
+// newFixtureWith is a fixture whose /mcp is served by newHandler.
+func newFixtureWith(t testing.TB, newHandler func(*service.Service, mcp.HandlerConfig) *mcp.Handler) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "amp.db"), sqlite.WithLogger(slog.New(slog.DiscardHandler)))
@@ -84,7 +88,8 @@ func newFixtureB(t testing.TB) *fixture {
 	if f.acct, err = f.svc.CreateAccount(ctx, "acme", amp.PlanPro, 0); err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(mcp.NewHandler(f.svc, mcp.HandlerConfig{Version: "test"}))
+	f.h = newHandler(f.svc, mcp.HandlerConfig{Version: "test"})
+	f.srv = httptest.NewServer(f.h)
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -56,12 +56,44 @@ type UserInput struct {
 // NewServer returns an MCP server whose tools, prompt and resource template
 // call b. version is reported to clients as the server's version.
 func NewServer(b Backend, version string) *gomcp.Server {
+	s, _ := newServer(b, version)
+	return s
+}
+
+// toolFunc runs one tool on the raw arguments of a tools/call. An error
+// is a failure to encode the answer, which the SDK reports as a JSON-RPC
+// error; an API error is a toolResult.
+type toolFunc func(ctx context.Context, args json.RawMessage) (toolResult, error)
+
+// toolResult is the result of a tool call: the answer's JSON, which is the
+// structured content and, as text, the content; or, when the call failed,
+// the text of the tool error.
+type toolResult struct {
+	json    []byte
+	errText string
+}
+
+// callToolResult is r as the SDK's result.
+func (r toolResult) callToolResult() *gomcp.CallToolResult {
+	if r.json == nil {
+		return &gomcp.CallToolResult{IsError: true, Content: []gomcp.Content{&gomcp.TextContent{Text: r.errText}}}
+	}
+	return &gomcp.CallToolResult{
+		StructuredContent: json.RawMessage(r.json),
+		Content:           []gomcp.Content{&gomcp.TextContent{Text: string(r.json)}},
+	}
+}
+
+// newServer is NewServer, and also returns the tools' functions by name,
+// for the fast path of Handler (see fastpath.go).
+func newServer(b Backend, version string) (*gomcp.Server, map[string]toolFunc) {
+	tools := make(map[string]toolFunc)
 	s := gomcp.NewServer(&gomcp.Implementation{Name: serverName, Title: "AMP: Adaptive Motivation Protocol", Version: version},
 		&gomcp.ServerOptions{Instructions: serverInstructionsV1})
 	no := false
 	yes := true
 
-	addTool(s, &gomcp.Tool{
+	addTool(s, tools, &gomcp.Tool{
 		Name:  ToolGetContext,
 		Title: "Get how to present a task to a user",
 		Description: `Ask AMP how to present a task to one user, before you present it. Returns a recommendation on four dimensions (suggestedFraming, communicationStyle, complexity, encouragement), a confidence between 0 and 1, a rationale, and a requestId.
@@ -78,7 +110,7 @@ userId is your stable identifier of the user (at most 256 bytes; never an email 
 		return nil, c, nil
 	})
 
-	addTool(s, &gomcp.Tool{
+	addTool(s, tools, &gomcp.Tool{
 		Name:  ToolReportOutcome,
 		Title: "Report what the user did with a task",
 		Description: `Tell AMP what the user did with a task that get_context was called for, so that AMP learns how to present tasks to this user. Call it exactly once per requestId, within 24 hours of get_context.
@@ -93,7 +125,7 @@ started (required): whether the user began the task. completed: whether they fin
 		return nil, &amp.OutcomeResponse{Success: true, Message: amp.OutcomeReportedMessage}, nil
 	})
 
-	addTool(s, &gomcp.Tool{
+	addTool(s, tools, &gomcp.Tool{
 		Name:  ToolGetProfile,
 		Title: "Read what AMP has learned about a user",
 		Description: `Read a user's motivation profile: the preferred framing, communication style, complexity handling and encouragement level that AMP has learned, its confidence in each, the completion rate and other statistics, and the profile phase (cold_start, learning, optimised).
@@ -109,7 +141,7 @@ Use it to explain to the user what AMP knows about them. To decide how to presen
 		return nil, p, nil
 	})
 
-	addTool(s, &gomcp.Tool{
+	addTool(s, tools, &gomcp.Tool{
 		Name:  ToolUpdateProfile,
 		Title: "Set a user's stated preferences",
 		Description: `Record preferences the user stated explicitly ("just give me the answer", "walk me through it"): preferredFraming, communicationStyle, complexityPreference, encouragementLevel. Only the fields given change. AMP takes them as strong evidence that later outcomes can still overturn. metadata, when given, replaces the profile's stored metadata.
@@ -125,7 +157,7 @@ Only set what the user actually said; do not guess preferences. Returns the upda
 		return nil, p, nil
 	})
 
-	addTool(s, &gomcp.Tool{
+	addTool(s, tools, &gomcp.Tool{
 		Name:  ToolDeleteProfile,
 		Title: "Erase everything AMP knows about a user",
 		Description: `Permanently erase a user's profile, outcomes and pending requests (in the API key's mode). It cannot be undone: the user starts again from cold start.
@@ -193,7 +225,7 @@ Call it only when the user explicitly asks to be forgotten or to reset what AMP 
 		}
 		return &gomcp.ReadResourceResult{Contents: []*gomcp.ResourceContents{{URI: uri, MIMEType: "application/json", Text: string(body)}}}, nil
 	})
-	return s
+	return s, tools
 }
 
 // addTool registers a tool whose arguments are decoded by the API's own
@@ -203,34 +235,36 @@ Call it only when the user explicitly asks to be forgotten or to reset what AMP 
 // The SDK's generic AddTool would also validate arguments and results
 // against the schemas at run time, at several decodes per call; the
 // schemas are inferred from the same types, and the tests check real
-// answers against them.
-func addTool[In, Out any](s *gomcp.Server, t *gomcp.Tool, h gomcp.ToolHandlerFor[In, Out]) {
-	s.AddTool(t, func(ctx context.Context, req *gomcp.CallToolRequest) (*gomcp.CallToolResult, error) {
+// answers against them. The function is also recorded in tools under the
+// tool's name, for the fast path. The handlers ignore their request, so
+// that both paths can run them on the arguments alone.
+func addTool[In, Out any](s *gomcp.Server, tools map[string]toolFunc, t *gomcp.Tool, h gomcp.ToolHandlerFor[In, Out]) {
+	fn := func(ctx context.Context, args json.RawMessage) (toolResult, error) {
 		var in In
-		args := []byte(req.Params.Arguments)
 		if len(args) == 0 || string(args) == "null" {
-			args = []byte("{}")
+			args = json.RawMessage("{}")
 		}
 		if err := httpapi.DecodeJSON(args, &in); err != nil {
-			return errorResult(toolError(err)), nil
+			return toolResult{errText: toolError(err).Error()}, nil
 		}
-		_, out, err := h(ctx, req, in)
+		_, out, err := h(ctx, nil, in)
 		if err != nil {
-			return errorResult(err), nil
+			return toolResult{errText: err.Error()}, nil
 		}
 		b, err := json.Marshal(out)
 		if err != nil {
-			return nil, fmt.Errorf("encoding the result of %s: %w", t.Name, err)
+			return toolResult{}, fmt.Errorf("encoding the result of %s: %w", t.Name, err)
 		}
-		return &gomcp.CallToolResult{
-			StructuredContent: json.RawMessage(b),
-			Content:           []gomcp.Content{&gomcp.TextContent{Text: string(b)}},
-		}, nil
+		return toolResult{json: b}, nil
+	}
+	tools[t.Name] = fn
+	s.AddTool(t, func(ctx context.Context, req *gomcp.CallToolRequest) (*gomcp.CallToolResult, error) {
+		r, err := fn(ctx, req.Params.Arguments)
+		if err != nil {
+			return nil, err
+		}
+		return r.callToolResult(), nil
 	})
-}
-
-func errorResult(err error) *gomcp.CallToolResult {
-	return &gomcp.CallToolResult{IsError: true, Content: []gomcp.Content{&gomcp.TextContent{Text: err.Error()}}}
 }
 
 // profileURIUser returns the userId of an amp://profiles/{userId} URI; the
