@@ -311,7 +311,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 		h.log.Error("dashboard: request failed", "request_id", info.ID, "route", info.Route, "err", err)
 		h.renderError(w, r, rq, http.StatusInternalServerError)
 	case status == http.StatusNotFound:
-		h.renderError(w, r, rq, status)
+		// The message says what is missing ("No such API key.", "Unknown
+		// window …"), never whether it exists elsewhere.
+		h.renderErrorMessage(w, r, rq, status, amp.ErrorMessage(err))
 	default:
 		// Forms check their input before calling the service; this is a
 		// rule only the service knows, and its message is for the user.

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,9 +31,15 @@ var graceChoices = []struct {
 // keyRow is one key of the list.
 type keyRow struct {
 	*amp.APIKey
-	Status   string // active, expiring, expired, revoked
+	Status   string // an amp.KeyStatus: active, expiring, rolled, expired, revoked, quarantined
 	Warnings []string
+	// Replacement is the key a roll replaced this one with, and Replaces
+	// the key this one replaced, when the account still has them.
+	Replacement, Replaces *amp.APIKey
 }
+
+// Rollable reports whether the row's key can be rolled.
+func (r keyRow) Rollable() bool { return amp.KeyStatus(r.Status).Rollable() }
 
 // keyForm is the create form's input, kept to refill it after a mistake.
 type keyForm struct {
@@ -109,13 +114,17 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 		ExpiryChoices: expiryChoices,
 		PlanRate:      rq.account.Plan.Rate(rq.account.CustomRate),
 	}
+	byID := make(map[string]*amp.APIKey, len(keys))
+	for _, k := range keys {
+		byID[k.ID] = k
+	}
 	// Newest first.
 	for _, k := range slices.Backward(keys) {
 		if k.Mode != rq.mode {
 			continue
 		}
 		status := k.Status(now)
-		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID]}
+		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID], Replacement: byID[k.RolledTo], Replaces: byID[k.RolledFrom]}
 		if status.Usable() {
 			data.Active = append(data.Active, row)
 		} else {
@@ -196,7 +205,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 		return h.render(w, http.StatusBadRequest, "keys", pd)
 	}
 	h.log.Info("dashboard: key created", "user_id", rq.user.ID, "key_id", created.Key.ID, "mode", created.Key.Mode)
-	return h.showSecret(w, r, rq, created, nil)
+	return h.showSecret(w, r, created)
 }
 
 // newKeyCookie carries a new key's secret from the post that created it to
@@ -209,14 +218,10 @@ const newKeyCookie = "amp_new_key"
 func createdPath(k *amp.APIKey) string { return modePath(k.Mode, "keys/"+k.ID+"/created") }
 
 // showSecret sends the browser to the page that shows the new key once.
-func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request, created *service.CreatedKey, rolled *amp.APIKey) error {
+func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, created *service.CreatedKey) error {
 	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Value: created.Secret, Path: createdPath(created.Key), MaxAge: 120,
 		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
-	dest := createdPath(created.Key)
-	if rolled != nil {
-		dest += "?rolled=" + url.QueryEscape(rolled.ID)
-	}
-	http.Redirect(w, r, dest, http.StatusSeeOther)
+	http.Redirect(w, r, createdPath(created.Key), http.StatusSeeOther)
 	return nil
 }
 
@@ -236,8 +241,8 @@ func (h *handler) keyCreated(w http.ResponseWriter, r *http.Request, rq *request
 	base := h.requestBase(r)
 	data.APIBase, data.Endpoint = base, base+"/v1/context"
 	title := "Your new key"
-	if id := r.URL.Query().Get("rolled"); id != "" {
-		if old, err := h.ownKey(r.Context(), rq, id); err == nil {
+	if k.RolledFrom != "" {
+		if old, err := h.ownKey(r.Context(), rq, k.RolledFrom); err == nil {
 			data.Rolled, title = old, "Your rolled key"
 		}
 	}
@@ -258,7 +263,9 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	if !k.Status(h.svc.Now()).Usable() {
+	if st := k.Status(h.svc.Now()); st == amp.KeyRolled {
+		return amp.Errorf(amp.CodeNotFound, "This key was rolled already: roll its replacement.")
+	} else if !st.Rollable() {
 		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
 	}
 	return h.render(w, http.StatusOK, "key_roll", h.page(rq, "keys", "Roll key", &keyActionPage{Key: k, GraceChoices: graceChoices}))
@@ -282,17 +289,15 @@ func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) e
 	}
 	created, err := h.svc.RollKeyAs(r.Context(), rq.sess, k.ID, grace)
 	if amp.ErrorCode(err) == amp.CodeInvalidRequest {
-		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
+		// A key that cannot be rolled has no roll page: the same 404 as
+		// the page's, with the service's reason.
+		return amp.Errorf(amp.CodeNotFound, "%s", amp.ErrorMessage(err))
 	}
-	if err != nil {
-		return err
-	}
-	old, err := h.ownKey(r.Context(), rq, k.ID)
 	if err != nil {
 		return err
 	}
 	h.log.Info("dashboard: key rolled", "user_id", rq.user.ID, "key_id", k.ID, "new_key_id", created.Key.ID)
-	return h.showSecret(w, r, rq, created, old)
+	return h.showSecret(w, r, created)
 }
 
 func (h *handler) revokePage(w http.ResponseWriter, r *http.Request, rq *request) error {

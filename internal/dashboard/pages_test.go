@@ -121,6 +121,30 @@ func TestKeysLifecycle(t *testing.T) {
 	if after := len(e.keys(acct.ID)); after != before {
 		t.Errorf("reloading created keys: %d → %d", before, after)
 	}
+	wantContains(t, "reloaded page", r.body, "Your rolled key", "keeps working until")
+	// The list marks the old key rolled, with its end and its
+	// replacement, and each key's actions are labelled with its own mask;
+	// the old key offers no second roll.
+	var oldKey, newKey *amp.APIKey
+	for _, kk := range e.keys(acct.ID) {
+		switch {
+		case kk.ID == k.ID:
+			oldKey = kk
+		case kk.Name == "backend":
+			newKey = kk
+		}
+	}
+	if oldKey == nil || newKey == nil || oldKey.RolledTo != newKey.ID || newKey.RolledFrom != oldKey.ID {
+		t.Fatalf("the keys of a roll do not name each other: old %+v, new %+v", oldKey, newKey)
+	}
+	r = c.get("/dashboard/test/keys")
+	wantContains(t, "keys after a roll", r.body, "Rolled · expires in 1 hour", "Replaced by", "Replaces",
+		`aria-label="Roll key backend (`+newKey.Masked()+`)"`, `aria-label="Revoke key backend (`+oldKey.Masked()+`), rolled"`)
+	wantLacks(t, "keys after a roll", r.body, `aria-label="Roll key backend (`+oldKey.Masked()+`)"`)
+	wantStatus(t, "roll a rolled key", c.get("/dashboard/test/keys/"+k.ID+"/roll"), http.StatusNotFound)
+	r = c.submit("/dashboard/test/keys", "/dashboard/test/keys/"+k.ID+"/roll", url.Values{"grace": {"1h"}})
+	wantStatus(t, "a second roll of the rolled key", r, http.StatusNotFound)
+	wantContains(t, "a second roll of the rolled key", r.body, "rolled already")
 	if status, _ := e.api("POST", "/v1/context", secret, "", contextBody("user-1")); status != http.StatusOK {
 		t.Errorf("the old key within its grace: %d, want 200", status)
 	}

@@ -171,8 +171,8 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 		return nil, err
 	}
 	now := s.Now()
-	if !old.Status(now).Usable() {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
+	if err := rollable(old, now); err != nil {
+		return nil, err
 	}
 	opts := KeyOptions{Name: old.Name, Scopes: old.Scopes, RateLimit: old.RateLimit}
 	if amp.ValidateKeyName(old.Name) != nil {
@@ -198,9 +198,17 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	if old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
 		old.ExpiresAt = &end
 	}
+	// The two keys name each other: the old one shows as rolled, and
+	// which key replaced it.
+	created.Key.RolledFrom, old.RolledTo = old.ID, created.Key.ID
 	switch err := s.store.RollKey(ctx, old, created.Key); {
 	case errors.Is(err, amp.ErrConflict):
-		// Revoked since findKey read it.
+		// Revoked or rolled since findKey read it.
+		if k, kerr := s.store.Key(ctx, old.ID); kerr == nil {
+			if err := rollable(k, now); err != nil {
+				return nil, err
+			}
+		}
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 	case err != nil:
 		return nil, storeError(fmt.Errorf("roll key: %w", err), amp.CodeNotFound, "No such API key.")
@@ -210,6 +218,19 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	s.audit(ctx, old.AccountID, amp.AuditKeyRolled, keyTarget(old),
 		fmt.Sprintf("replaced by %s, old key ends %s", keyTarget(created.Key), old.ExpiresAt.Format(time.RFC3339)))
 	return created, nil
+}
+
+// rollable says why k cannot be rolled at now, if it cannot: only a
+// usable key that no roll has replaced yet can be; a rolled key's
+// replacement is the one to roll.
+func rollable(k *amp.APIKey, now time.Time) error {
+	switch st := k.Status(now); {
+	case st == amp.KeyRolled:
+		return amp.Errorf(amp.CodeInvalidRequest, "This key was rolled already: roll its replacement, %s.", k.RolledTo)
+	case !st.Rollable():
+		return amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
+	}
+	return nil
 }
 
 // CreateAccount creates an account on a plan. customRate sets an enterprise
