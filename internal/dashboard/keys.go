@@ -209,18 +209,15 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 }
 
 // newKeyCookie carries a new key's secret from the post that created it to
-// the one page that shows it (post, redirect, get): reloading that page
-// creates nothing. The cookie is scoped to that page's path, HttpOnly,
-// SameSite=Strict, lives two minutes at most and is cleared by the first
-// view; the page checks the secret against the key's hash.
+// the one page that shows it (setOnce): reloading that page creates
+// nothing. The page checks the secret against the key's hash.
 const newKeyCookie = "amp_new_key"
 
 func createdPath(k *amp.APIKey) string { return modePath(k.Mode, "keys/"+k.ID+"/created") }
 
 // showSecret sends the browser to the page that shows the new key once.
 func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, created *service.CreatedKey) error {
-	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Value: created.Secret, Path: createdPath(created.Key), MaxAge: 120,
-		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
+	h.setOnce(w, newKeyCookie, created.Secret, createdPath(created.Key))
 	http.Redirect(w, r, createdPath(created.Key), http.StatusSeeOther)
 	return nil
 }
@@ -234,10 +231,9 @@ func (h *handler) keyCreated(w http.ResponseWriter, r *http.Request, rq *request
 		return err
 	}
 	data := &keyCreatedPage{Key: k}
-	if c, err := r.Cookie(newKeyCookie); err == nil && amp.HashKey(c.Value) == k.Hash {
-		data.Secret = c.Value
+	if secret := h.takeOnce(w, r, newKeyCookie, createdPath(k)); secret != "" && amp.HashKey(secret) == k.Hash {
+		data.Secret = secret
 	}
-	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Path: createdPath(k), MaxAge: -1, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
 	base := h.requestBase(r)
 	data.APIBase, data.Endpoint = base, base+"/v1/context"
 	title := "Your new key"

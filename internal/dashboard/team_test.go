@@ -24,7 +24,9 @@ var inviteLinkRE = regexp.MustCompile(`id="invite-url" class="mono" type="text" 
 func (c *client) invite(email string, role amp.Role) string {
 	c.t.Helper()
 	r := c.submit("/dashboard/test/members", "/dashboard/test/members/invite", url.Values{"email": {email}, "role": {string(role)}})
-	wantStatus(c.t, "invite", r, http.StatusOK)
+	wantStatus(c.t, "invite", r, http.StatusSeeOther)
+	r = c.follow(r)
+	wantStatus(c.t, "invitation page", r, http.StatusOK)
 	m := inviteLinkRE.FindStringSubmatch(r.body)
 	if m == nil {
 		c.t.Fatalf("no invitation link in:\n%s", r.body)
@@ -53,6 +55,31 @@ func TestMembersPages(t *testing.T) {
 	owner.signup("owner@example.com")
 
 	link := owner.invite("dev@example.com", amp.RoleDeveloper)
+	// Post, redirect, get: a second view of the page the invitation landed
+	// on invites no one more and shows the link no more.
+	ownerUser, err := e.db.DashboardUserByEmail(context.Background(), "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := func() int {
+		ts, err := e.db.DashboardTokens(context.Background(), ownerUser.AccountID, amp.TokenInvite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ts)
+	}
+	if n := pending(); n != 1 {
+		t.Fatalf("%d invitations after one invite, want 1", n)
+	}
+	hash := service.LinkHash(mustURL(t, e.srv.URL+link).Query().Get("t"))
+	r := owner.get("/dashboard/test/members/invited/" + hash)
+	wantStatus(t, "invitation page reloaded", r, http.StatusOK)
+	wantLacks(t, "invitation page reloaded", r.body, `id="invite-url"`)
+	wantContains(t, "invitation page reloaded", r.body, "was shown once")
+	if n := pending(); n != 1 {
+		t.Errorf("%d invitations after reloading the invitation page, want 1", n)
+	}
+	wantStatus(t, "an unknown invitation's page", owner.get("/dashboard/test/members/invited/"+strings.Repeat("0", 64)), http.StatusNotFound)
 	joinPage := e.client().get(link)
 	wantStatus(t, "join page", joinPage, http.StatusOK)
 	wantContains(t, "join page", joinPage.body, "as a <strong>developer</strong>", `value="dev@example.com"`)
@@ -60,7 +87,7 @@ func TestMembersPages(t *testing.T) {
 	// field, and the link still works.
 	other := e.client()
 	tok := mustURL(t, e.srv.URL+link).Query().Get("t")
-	r := other.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"eve@example.com"}, "password": {testPassword}})
+	r = other.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"eve@example.com"}, "password": {testPassword}})
 	wantStatus(t, "join with another email", r, http.StatusBadRequest)
 	wantContains(t, "join with another email", r.body, `class="field-error" id="email-error"`, "another email address")
 	dev := e.join(link, "dev@example.com")
@@ -176,6 +203,8 @@ var totpSecretRE = regexp.MustCompile(`<code class="mono" id="totp-secret">([A-Z
 func (c *client) setupTwoFactor() string {
 	c.t.Helper()
 	r := c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor", nil)
+	wantStatus(c.t, "two-factor setup", r, http.StatusSeeOther)
+	r = c.follow(r)
 	wantStatus(c.t, "two-factor setup", r, http.StatusOK)
 	wantContains(c.t, "two-factor setup", r.body, `src="data:image/png;base64,`)
 	m := totpSecretRE.FindStringSubmatch(r.body)
@@ -190,8 +219,16 @@ func (c *client) setupTwoFactor() string {
 		c.t.Fatal(err)
 	}
 	r = c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor/enable", url.Values{"secret": {m[1]}, "code": {code}})
-	wantStatus(c.t, "two-factor enable", r, http.StatusOK)
-	wantContains(c.t, "two-factor enable", r.body, `aria-label="Recovery codes"`)
+	wantStatus(c.t, "two-factor enable", r, http.StatusSeeOther)
+	codesPage := r.location()
+	r = c.follow(r)
+	wantStatus(c.t, "recovery codes", r, http.StatusOK)
+	wantContains(c.t, "recovery codes", r.body, `aria-label="Recovery codes"`)
+	// A reload shows the codes no more.
+	r = c.get(codesPage)
+	wantStatus(c.t, "recovery codes reloaded", r, http.StatusOK)
+	wantLacks(c.t, "recovery codes reloaded", r.body, `aria-label="Recovery codes"`)
+	wantContains(c.t, "recovery codes reloaded", r.body, "were shown once")
 	return m[1]
 }
 

@@ -282,6 +282,11 @@ func (s *Service) AuditLog(ctx context.Context, sess *Session, before int64, lim
 
 // newLink returns a fresh one-time link secret and the hash it is stored
 // by.
+// LinkHash is the stored form of a one-time link's secret
+// (amp.DashboardToken.Hash), for a front end that must tell which link a
+// secret it holds is.
+func LinkHash(secret string) string { return hashToken(secret) }
+
 func (s *Service) newLink() (secret, hash string, err error) {
 	secret, err = s.NewToken()
 	if err != nil {
