@@ -522,3 +522,39 @@ func TestUsagePageShowsRefused(t *testing.T) {
 	wantContains(t, "usage", r.body, `<dd id="usage-requests">15</dd>`, `<dd id="usage-rate-limited">4</dd>`,
 		`<dd id="usage-over-quota">0</dd>`, `<dd id="usage-failed-key">1</dd>`, "revoked, quarantined or expired")
 }
+
+// TestUnknownFilterValues: a window, key or page cursor that the pages do
+// not offer is a 404 in the dashboard's frame that says what is missing,
+// never another page's figures.
+func TestUnknownFilterValues(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	acct := e.account("ada@example.com")
+	c.createKey(amp.ModeLive, keyForm("prod", amp.ModeLive, amp.AllScopes...))
+	live := e.keyByName(acct.ID, "prod")
+	for _, w := range []string{"1h", "24h", "7d", "30d", ""} {
+		wantStatus(t, "usage window "+w, c.get("/dashboard/live/usage?window="+w), http.StatusOK)
+	}
+	for _, c2 := range []struct{ path, says string }{
+		{"/dashboard/live/usage?window=999d", "No such usage window"},
+		{"/dashboard/live/usage?window=24H", "No such usage window"},
+		{"/dashboard/test/usage?key=" + live.ID, "No such API key in test mode"},
+		{"/dashboard/live/usage?key=key_nope", "No such API key in live mode"},
+		{"/dashboard/test/requests?key=" + live.ID, "No such API key in test mode"},
+		{"/dashboard/live/requests?before=yesterday", "No such page of the request log"},
+		{"/dashboard/live/profiles?after=yesterday", "No such page of the profile list"},
+		{"/dashboard/live/audit?before=-1", "No such page of the audit log"},
+		{"/dashboard/live/nowhere", "There is nothing here"},
+	} {
+		r := c.get(c2.path)
+		wantStatus(t, c2.path, r, http.StatusNotFound)
+		// In the frame of a signed-in page: the navigation is there.
+		wantContains(t, c2.path, r.body, c2.says, `aria-label="Dashboard"`)
+	}
+	// A malformed search is the form's mistake: 400, next to its field.
+	r := c.get("/dashboard/live/requests?status=abc")
+	wantStatus(t, "requests with a bad status", r, http.StatusBadRequest)
+	wantContains(t, "requests with a bad status", r.body, `id="rq-status-error"`)
+	wantStatus(t, "requests of a live key", c.get("/dashboard/live/requests?key="+live.ID), http.StatusOK)
+}
