@@ -218,4 +218,7 @@ type TeamStore interface {
 	// AuditEvents returns up to limit events of an account with an ID
 	// below before (all when before is 0), newest first.
 	AuditEvents(ctx context.Context, accountID string, before int64, limit int) ([]*AuditEvent, error)
+	// PruneAudit deletes the events of every account whose At is before
+	// before, and returns how many it deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }

@@ -52,6 +52,8 @@ type auditPage struct {
 	Events []*amp.AuditEvent
 	// Older is the "before" of the next page; 0 when there is none.
 	Older int64
+	// Retention says how long events are kept; "" for ever.
+	Retention string
 }
 
 func (h *handler) membersData(r *http.Request, rq *request, form inviteForm) (*membersPage, error) {
@@ -227,6 +229,9 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request, rq *request)
 		return err
 	}
 	data := &auditPage{Events: es}
+	if d := h.svc.AuditRetention(); d > 0 {
+		data.Retention = inWords(d)
+	}
 	if len(es) > auditPageSize {
 		data.Events = es[:auditPageSize]
 		data.Older = data.Events[auditPageSize-1].ID

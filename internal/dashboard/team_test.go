@@ -142,7 +142,7 @@ func TestMembersPages(t *testing.T) {
 	// The audit log shows it all, without secrets.
 	r = owner.get("/dashboard/test/audit")
 	wantStatus(t, "audit log", r, http.StatusOK)
-	wantContains(t, "audit log", r.body, "member.removed", "member.joined", "member.invited", "key.created", "dev@example.com")
+	wantContains(t, "audit log", r.body, "Events are kept 400 days.", "member.removed", "member.joined", "member.invited", "key.created", "dev@example.com")
 	wantLacks(t, "audit log", r.body, tok)
 }
 

@@ -215,6 +215,18 @@ func (db *DB) AppendAudit(ctx context.Context, e *amp.AuditEvent) error {
 	return nil
 }
 
+// PruneAudit deletes the audit events of every account older than before.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	if err := db.checkOpen(); err != nil {
+		return 0, err
+	}
+	tag, err := db.pool.Exec(ctx, "DELETE FROM audit_events WHERE at < $1", before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune audit events: %w", mapErr(err))
+	}
+	return tag.RowsAffected(), nil
+}
+
 // AuditEvents returns an account's events below before, newest first.
 func (db *DB) AuditEvents(ctx context.Context, accountID string, before int64, limit int) ([]*amp.AuditEvent, error) {
 	if err := db.checkOpen(); err != nil {

@@ -280,13 +280,42 @@ func (s *Service) AuditLog(ctx context.Context, sess *Session, before int64, lim
 	return es, nil
 }
 
-// newLink returns a fresh one-time link secret and the hash it is stored
-// by.
 // LinkHash is the stored form of a one-time link's secret
 // (amp.DashboardToken.Hash), for a front end that must tell which link a
 // secret it holds is.
 func LinkHash(secret string) string { return hashToken(secret) }
 
+// DefaultAuditRetention is how long audit events are kept when
+// Config.AuditRetention is zero: 400 days. An audit log answers "who did
+// this, and when" long after the fact, in yearly access reviews and
+// security audits that look back twelve months; 400 days covers a year
+// with a month to spare. The request log, a debugging aid, keeps days.
+const DefaultAuditRetention = 400 * 24 * time.Hour
+
+// auditPruneEvery is how often runJobs prunes the audit log.
+const auditPruneEvery = time.Hour
+
+// AuditRetention is how long audit events are kept; 0 when kept for ever.
+func (s *Service) AuditRetention() time.Duration { return max(s.auditRetention, 0) }
+
+// PruneAuditLog deletes the audit events older than the retention, of
+// every account, and returns how many; runJobs calls it every hour.
+func (s *Service) PruneAuditLog(ctx context.Context) (int64, error) {
+	if s.users == nil || s.auditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := s.users.PruneAudit(ctx, s.Now().Add(-s.auditRetention))
+	if err != nil {
+		return 0, storeError(fmt.Errorf("prune audit log: %w", err), "", "")
+	}
+	if n > 0 {
+		s.log.Info("pruned the audit log", "events", n, "retention", s.auditRetention.String())
+	}
+	return n, nil
+}
+
+// newLink returns a fresh one-time link secret and the hash it is stored
+// by.
 func (s *Service) newLink() (secret, hash string, err error) {
 	secret, err = s.NewToken()
 	if err != nil {

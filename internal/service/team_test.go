@@ -366,3 +366,59 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// The audit log keeps DefaultAuditRetention (400 days) by default: the
+// background jobs' prune removes older events, of every account, and
+// keeps the rest.
+func TestAuditRetention(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if got := tm.svc.AuditRetention(); got != 400*24*time.Hour {
+		t.Fatalf("AuditRetention() = %v, want 400 days", got)
+	}
+	old, err := tm.svc.CreateKeyAs(ctx, tm.owner, amp.ModeTest, service.KeyOptions{Name: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.clock.Advance(300 * 24 * time.Hour)
+	recent, err := tm.svc.CreateKeyAs(ctx, tm.owner, amp.ModeTest, service.KeyOptions{Name: "recent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := func() string {
+		es, err := tm.db.AuditEvents(ctx, tm.owner.Account().ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range es {
+			b.WriteString(e.Target + "\n")
+		}
+		return b.String()
+	}
+	// 300 days on, nothing is old enough.
+	if n, err := tm.svc.PruneAuditLog(ctx); err != nil || n != 0 {
+		t.Fatalf("prune at 300 days: %d, %v; want 0", n, err)
+	}
+	tm.clock.Advance(100*24*time.Hour + time.Second)
+	n, err := tm.svc.PruneAuditLog(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("prune at 400 days: %d, %v; want the first key's event gone", n, err)
+	}
+	if got := targets(); strings.Contains(got, old.Key.ID) || !strings.Contains(got, recent.Key.ID) {
+		t.Errorf("after pruning at 400 days the log holds:\n%s\nwant %s and not %s", got, recent.Key.ID, old.Key.ID)
+	}
+
+	// A negative retention keeps every event.
+	forever, err := service.New(service.Config{Store: tm.db, Learner: fixedLearner{}, Now: tm.clock.Now, Seed: 2, Users: tm.db, AuditRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.clock.Advance(10 * 365 * 24 * time.Hour)
+	if n, err := forever.PruneAuditLog(ctx); err != nil || n != 0 || !strings.Contains(targets(), recent.Key.ID) {
+		t.Errorf("prune with retention -1: %d, %v; want nothing pruned", n, err)
+	}
+	if forever.AuditRetention() != 0 {
+		t.Errorf("AuditRetention() of a log kept for ever = %v, want 0", forever.AuditRetention())
+	}
+}

@@ -229,6 +229,22 @@ func (db *DB) AuditEvents(ctx context.Context, accountID string, before int64, l
 	return out, db.mapErr("audit events", rows.Err())
 }
 
+// PruneAudit deletes the audit events of every account older than before.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(w *writer) error {
+		res, err := w.conn.ExecContext(bg, "DELETE FROM audit_events WHERE at < ?", encTime(before))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return db.mapErr("prune audit events", err)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // SetDashboardTOTP sets a user's TOTP secret and recovery codes.
 func (db *DB) SetDashboardTOTP(ctx context.Context, userID, secret string, recoveryHashes []string) error {
 	return db.write(ctx, func(w *writer) error {

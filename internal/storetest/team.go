@@ -364,6 +364,32 @@ func (s *dashSuite) testAudit(t *testing.T) {
 	if len(none) != 0 {
 		t.Errorf("unknown account has %d events", len(none))
 	}
+
+	// Pruning by age, the clock being the events' times: everything
+	// before the cutoff goes, of every account; the cutoff itself and
+	// later stay.
+	n, err := st.PruneAudit(ctx, at(2*time.Minute).In(elsewhere))
+	noErr(t, "PruneAudit", err)
+	if n != 2+5 { // acct_a's first two, and acct_b's five at at(0)
+		t.Errorf("PruneAudit deleted %d events, want 7", n)
+	}
+	left, err := st.AuditEvents(ctx, "acct_a", 0, 10)
+	noErr(t, "AuditEvents after pruning", err)
+	if len(left) != 3 || left[2].ID != ids[2] || !left[2].At.Equal(at(2*time.Minute)) {
+		t.Errorf("after pruning acct_a keeps %d events, want its 3 from the cutoff on", len(left))
+	}
+	if b, _ := st.AuditEvents(ctx, "acct_b", 0, 10); len(b) != 0 {
+		t.Errorf("after pruning acct_b keeps %d events, want none", len(b))
+	}
+	if n, err := st.PruneAudit(ctx, at(2*time.Minute)); err != nil || n != 0 {
+		t.Errorf("pruning again: %d, %v; want 0, nil", n, err)
+	}
+	// The ids go on increasing after a prune.
+	e = &amp.AuditEvent{AccountID: "acct_a", At: at(time.Hour), Action: amp.AuditKeyRevoked, Target: "key_9"}
+	noErr(t, "AppendAudit after pruning", st.AppendAudit(ctx, e))
+	if e.ID <= ids[4] {
+		t.Errorf("an event appended after pruning has id %d, not above %d", e.ID, ids[4])
+	}
 }
 
 // A TOTP secret reads back with the user; steps only move forward; a

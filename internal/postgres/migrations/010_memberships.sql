@@ -5,3 +5,7 @@
 -- transaction.
 ALTER TABLE api_keys ADD COLUMN rolled_from text NOT NULL DEFAULT '';
 ALTER TABLE api_keys ADD COLUMN rolled_to text NOT NULL DEFAULT '';
+
+-- Audit events are pruned by age (--audit-retention), for every account
+-- at once.
+CREATE INDEX audit_events_at ON audit_events (at);
