@@ -93,6 +93,8 @@ func (h *handler) keysPage(w http.ResponseWriter, r *http.Request, rq *request) 
 		pd.Flash = "Welcome to AMP. Create a test key to make your first request."
 	case "joined":
 		pd.Flash = "Welcome to " + rq.account.Name + ". You are " + string(rq.sess.Membership.Role) + " of this account."
+	case "switched":
+		pd.Flash = "You are now working in " + rq.account.Name + ", as " + string(rq.sess.Membership.Role) + "."
 	}
 	return h.render(w, http.StatusOK, "keys", pd)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/httpx"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 //go:embed templates/*.html
@@ -91,7 +92,10 @@ type pageData struct {
 	// true), so that pages hide what the service would refuse.
 	Can  map[string]bool
 	Role amp.Role
-	Data any
+	// Accounts are the accounts the user may switch to, when they are a
+	// member of more than one (the header's account switcher).
+	Accounts []service.Membership
+	Data     any
 }
 
 // pages holds one template set per page, each with the shared layout.
@@ -191,7 +195,7 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 	if rq.mode == amp.ModeLive {
 		other = amp.ModeTest
 	}
-	return &pageData{
+	pd := &pageData{
 		Title:      title,
 		Section:    section,
 		Mode:       rq.mode,
@@ -205,6 +209,10 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 		Role:       rq.sess.Membership.Role,
 		Data:       data,
 	}
+	if len(rq.sess.Accounts) > 1 {
+		pd.Accounts = rq.sess.Accounts
+	}
+	return pd
 }
 
 var allPermissions = []amp.Permission{amp.PermRead, amp.PermKeys, amp.PermProfiles, amp.PermAccount,

@@ -171,6 +171,22 @@ func (h *handler) invited(w http.ResponseWriter, r *http.Request, rq *request) e
 	return h.render(w, http.StatusOK, "members", pd)
 }
 
+// switchAccount makes the session act for another of the user's accounts
+// and opens its keys page in the mode the user was in.
+func (h *handler) switchAccount(w http.ResponseWriter, r *http.Request, rq *request) error {
+	s, err := h.svc.SwitchAccount(r.Context(), rq.sess, r.PostFormValue("account"))
+	if err != nil {
+		return err
+	}
+	mode := amp.Mode(r.PostFormValue("mode"))
+	if !mode.Valid() {
+		mode = amp.ModeTest
+	}
+	h.log.Info("dashboard: account switched", "user_id", rq.user.ID, "account_id", s.Account().ID)
+	http.Redirect(w, r, modePath(mode, "keys")+"?done=switched", http.StatusSeeOther)
+	return nil
+}
+
 // requestBase is the scheme and host the browser reached the dashboard at.
 func (h *handler) requestBase(r *http.Request) string {
 	if r.TLS != nil || h.cfg.Secure {

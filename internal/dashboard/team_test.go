@@ -368,3 +368,78 @@ func TestKeyFormFieldErrors(t *testing.T) {
 	wantContains(t, "rate above the plan", r.body, `id="key-rate-error"`)
 	wantLacks(t, "rate above the plan", r.body, `id="key-name-error"`)
 }
+
+// One login in two accounts: an invitation to an email with a login is
+// accepted by signing in with it; the header switches accounts; each page
+// shows the role of the account it shows; removal from one account keeps
+// the other.
+func TestOneLoginTwoAccounts(t *testing.T) {
+	e := newEnv(t)
+	owner := e.client()
+	owner.signup("owner@example.com")
+	team := e.account("owner@example.com")
+	ada := e.client()
+	ada.signup("ada@example.com")
+	home := e.account("ada@example.com")
+	r := ada.get("/dashboard/test/keys")
+	wantLacks(t, "one account's header", r.body, `aria-label="Switch account"`)
+
+	link := owner.invite("ada@example.com", amp.RoleDeveloper)
+	tok := mustURL(t, e.srv.URL+link).Query().Get("t")
+	// Without a session, a new login for her email is refused, with the
+	// way to sign in and come back.
+	stranger := e.client()
+	r = stranger.get(link)
+	wantContains(t, "join page, signed out", r.body, "Already have an AMP login?", "/dashboard/login?next=")
+	r = stranger.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"ada@example.com"}, "password": {testPassword}})
+	wantStatus(t, "a new login for a taken email", r, http.StatusBadRequest)
+	wantContains(t, "a new login for a taken email", r.body, "already has an AMP login", `id="email-error"`)
+
+	// Signed in, she joins with her login.
+	r = ada.get(link)
+	wantStatus(t, "join page, signed in", r, http.StatusOK)
+	wantContains(t, "join page, signed in", r.body, "You are signed in as <strong>ada@example.com</strong>", `action="/dashboard/join/as"`)
+	r = ada.submit(link, "/dashboard/join/as", url.Values{"t": {tok}})
+	wantStatus(t, "join as ada", r, http.StatusSeeOther)
+	r = ada.follow(r)
+	wantContains(t, "keys after joining", r.body, "Welcome to "+html.EscapeString(team.Name), `aria-label="Switch account"`,
+		html.EscapeString(home.Name), "(developer)")
+	// The link was used once.
+	wantStatus(t, "the used link", ada.get(link), http.StatusNotFound)
+
+	// In Team she is a developer: keys yes, members no.
+	ada.createKey(amp.ModeTest, keyForm("ada-in-team", amp.ModeTest, amp.AllScopes...))
+	if k := e.keyByName(team.ID, "ada-in-team"); k.AccountID != team.ID {
+		t.Fatalf("her key went to %s", k.AccountID)
+	}
+	r = ada.get("/dashboard/test/members")
+	wantLacks(t, "a developer's members page", r.body, "Invite a member")
+	r = ada.get("/dashboard/test/audit")
+	wantStatus(t, "a developer's audit log", r, http.StatusForbidden)
+
+	// Switched home, she is the owner there.
+	r = ada.submit("/dashboard/test/keys", "/dashboard/switch", url.Values{"account": {home.ID}, "mode": {"live"}})
+	wantStatus(t, "switch", r, http.StatusSeeOther)
+	if r.location() != "/dashboard/live/keys?done=switched" {
+		t.Errorf("switch goes to %q", r.location())
+	}
+	r = ada.follow(r)
+	wantContains(t, "keys after switching", r.body, "You are now working in "+html.EscapeString(home.Name)+", as owner.", "(owner)")
+	wantStatus(t, "the owner's audit log", ada.get("/dashboard/test/audit"), http.StatusOK)
+	wantLacks(t, "keys at home", ada.get("/dashboard/test/keys").body, "ada-in-team")
+	// An account she is not in.
+	r = ada.submit("/dashboard/test/keys", "/dashboard/switch", url.Values{"account": {"acct_nope"}})
+	wantStatus(t, "switch to another's account", r, http.StatusNotFound)
+
+	// Team's owner removes her: her session, at home, goes on; the
+	// switcher is gone.
+	adaUser, err := e.db.DashboardUserByEmail(context.Background(), "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = owner.submit("/dashboard/test/members", "/dashboard/test/members/"+adaUser.ID+"/remove", nil)
+	wantStatus(t, "remove ada", r, http.StatusSeeOther)
+	r = ada.get("/dashboard/test/keys")
+	wantStatus(t, "ada at home after the removal", r, http.StatusOK)
+	wantLacks(t, "ada at home after the removal", r.body, `aria-label="Switch account"`)
+}
