@@ -143,11 +143,22 @@ const navAudit = `(async () => {
   if (h > tallest * 1.5) problems.push('the navigation is ' + h.toFixed(0) + 'px tall, more than one row of ' + tallest.toFixed(0) + 'px links');
   const tops = new Set(links.map(a => Math.round(a.getBoundingClientRect().top)));
   if (tops.size !== 1) problems.push('the navigation links sit on ' + tops.size + ' rows');
+  const inView = a => {
+    const r = a.getBoundingClientRect(), v = row.getBoundingClientRect();
+    return r.left >= v.left - 1 && r.right <= v.right + 1;
+  };
   const cur = row.querySelector('a[aria-current=page]');
-  if (cur) {
-    const r = cur.getBoundingClientRect(), v = row.getBoundingClientRect();
-    if (r.left < v.left - 1 || r.right > v.right + 1) problems.push('the current page\'s link "' + cur.textContent.trim() + '" is scrolled out of view');
-  }
+  if (cur && !inView(cur)) problems.push('the current page\'s link "' + cur.textContent.trim() + '" is scrolled out of view');
+  // Every link is a Tab away and comes into view when focused: the last
+  // one, here; focus and scroll are put back afterwards.
+  const last = links[links.length - 1], before = document.activeElement, left = row.scrollLeft;
+  last.focus();
+  await new Promise(r => requestAnimationFrame(r));
+  if (document.activeElement !== last) problems.push('the last navigation link takes no focus');
+  else if (!inView(last)) problems.push('the focused link "' + last.textContent.trim() + '" stays out of view');
+  last.blur();
+  if (before && before.focus) before.focus({preventScroll: true});
+  row.scrollLeft = left;
   return problems;
 })()`
 

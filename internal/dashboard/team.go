@@ -87,7 +87,7 @@ func (h *handler) membersPage(w http.ResponseWriter, r *http.Request, rq *reques
 	case "role":
 		pd.Flash = "Role changed."
 	case "removed":
-		pd.Flash = "The member was removed and signed out everywhere."
+		pd.Flash = "The member was removed: their sessions in this account ended, and their login keeps only the other accounts it belongs to."
 	case "transferred":
 		pd.Flash = "Ownership transferred. You are now an admin of this account."
 	case "revoked":

@@ -89,4 +89,9 @@ document.addEventListener("focusin", function (ev) {
   };
   show();
   window.addEventListener("resize", show);
+  // A browser scrolls a focused link into view only when none of it is
+  // showing: bring a half-hidden one fully in, for keyboard users.
+  row.addEventListener("focusin", function (ev) {
+    if (ev.target.scrollIntoView) ev.target.scrollIntoView({ block: "nearest", inline: "nearest" });
+  });
 })();
