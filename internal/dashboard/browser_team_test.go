@@ -168,6 +168,12 @@ func TestBrowserTeam(t *testing.T) {
 	join(viewerLink, "viewer@example.com", "join-viewer")
 	b.open("/dashboard/test/usage", "main h1")
 	b.page("usage-viewer")
+	// An unknown window is a 404 in the dashboard's frame.
+	b.open("/dashboard/test/usage?window=999d", "main h1")
+	if got := b.text("main"); !strings.Contains(got, "No such usage window") {
+		t.Errorf("the page of an unknown window says %q", got)
+	}
+	b.page("usage-unknown-window")
 	b.open("/dashboard/test/requests", "main h1")
 	b.page("requests-viewer")
 	b.open("/dashboard/test/keys", "table.keys")
