@@ -5,16 +5,23 @@ import (
 	"time"
 )
 
-// DashboardUser is a person who signs in to the web dashboard. Each user
-// is a member of exactly one account, with a role: the owner of the
-// account created at sign-up, or whatever role an invitation gave.
+// DashboardUser is a person who signs in to the web dashboard: one login
+// (an email names one user) that is a member of one or more accounts
+// (DashboardMembership), with a role in each: the owner of the account
+// created at sign-up, or whatever role an invitation gave.
 type DashboardUser struct {
 	ID           string
 	Email        string // normalised: trimmed and lower-cased
 	PasswordHash string // a PHC string ("$argon2id$v=19$m=…,t=…,p=…$salt$hash"); never the password
-	AccountID    string
-	Role         Role
-	CreatedAt    time.Time
+	// AccountID is an account the user is a member of, Role their role in
+	// it and JoinedAt when they joined it. Read by id or email, it is the
+	// account a new session acts for: the last one the user joined or
+	// switched to. Read as a member of an account (DashboardUsers), it is
+	// that account.
+	AccountID string
+	Role      Role
+	JoinedAt  time.Time
+	CreatedAt time.Time
 	// PasswordChangedAt is when the password was last set; sessions created
 	// before it are no longer valid.
 	PasswordChangedAt time.Time
@@ -26,7 +33,16 @@ type DashboardUser struct {
 	TOTPStep int64
 }
 
-// Role is what a dashboard user may do in the account they are a member
+// DashboardMembership makes a user a member of an account, with a role.
+// An account has at most one owner.
+type DashboardMembership struct {
+	AccountID string
+	UserID    string
+	Role      Role
+	CreatedAt time.Time
+}
+
+// Role is what a dashboard user may do in an account they are a member
 // of (see Roles and Role.Can).
 type Role string
 
@@ -38,8 +54,11 @@ const RoleOwner Role = "owner"
 // only in the browser's cookie; the store keeps its SHA-256, so that a copy
 // of the database does not let anyone sign in.
 type DashboardSession struct {
-	TokenHash  string // hex SHA-256 of the token
-	UserID     string
+	TokenHash string // hex SHA-256 of the token
+	UserID    string
+	// AccountID is the account the session acts for, one the user is a
+	// member of; the header's account switcher changes it.
+	AccountID  string
 	CreatedAt  time.Time
 	LastSeenAt time.Time // for the idle timeout; refreshed at most once a minute
 	ExpiresAt  time.Time // absolute end, whatever the activity
@@ -50,11 +69,12 @@ type DashboardSession struct {
 // ErrConflict or ErrUnavailable (wrapped) for those conditions.
 type DashboardStore interface {
 	TeamStore
-	// CreateDashboardUser stores u. When a is not nil, the account is
-	// created in the same transaction, so that a failed sign-up leaves no
-	// account behind. ErrConflict if the email, the user id or the account
-	// id is taken, or if u is an owner and the account has one; ErrNotFound if a is
-	// nil and u.AccountID does not exist.
+	// CreateDashboardUser stores u and its membership of u.AccountID with
+	// u.Role. When a is not nil, the account is created in the same
+	// transaction, so that a failed sign-up leaves no account behind.
+	// ErrConflict if the email, the user id or the account id is taken, or
+	// if u is an owner and the account has one; ErrNotFound if a is nil
+	// and u.AccountID does not exist.
 	CreateDashboardUser(ctx context.Context, u *DashboardUser, a *Account) error
 	// DashboardUser returns a user by id, or ErrNotFound.
 	DashboardUser(ctx context.Context, id string) (*DashboardUser, error)
@@ -68,6 +88,11 @@ type DashboardStore interface {
 	// CreateDashboardSession stores s. ErrConflict if the token hash exists;
 	// ErrNotFound if the user does not.
 	CreateDashboardSession(ctx context.Context, s *DashboardSession) error
+	// SetDashboardSessionAccount makes the session act for accountID, and
+	// makes accountID the account the user's next sessions start in, in
+	// one transaction. ErrNotFound if there is no such session or its user
+	// is not a member of accountID.
+	SetDashboardSessionAccount(ctx context.Context, tokenHash, accountID string) error
 	// DashboardSession returns the session with the token hash, expired or
 	// not (the caller decides), or ErrNotFound.
 	DashboardSession(ctx context.Context, tokenHash string) (*DashboardSession, error)

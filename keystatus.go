@@ -10,9 +10,12 @@ const (
 	// KeyActive keys work and have no end.
 	KeyActive KeyStatus = "active"
 	// KeyExpiring keys work until their ExpiresAt: keys created with a
-	// lifetime, and rolled keys in their grace period (rolling sets the
-	// old key's ExpiresAt to the end of the grace).
+	// lifetime.
 	KeyExpiring KeyStatus = "expiring"
+	// KeyRolled keys were replaced by a roll and work until the end of
+	// their grace period (rolling sets the old key's ExpiresAt to it);
+	// they cannot be rolled again.
+	KeyRolled KeyStatus = "rolled"
 	// KeyExpired keys have reached their ExpiresAt, which is the first
 	// moment they no longer work; they answer KEY_EXPIRED.
 	KeyExpired KeyStatus = "expired"
@@ -34,6 +37,8 @@ func (k *APIKey) Status(now time.Time) KeyStatus {
 		return KeyQuarantined
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return KeyExpired
+	case k.RolledTo != "" && k.ExpiresAt != nil:
+		return KeyRolled
 	case k.ExpiresAt != nil:
 		return KeyExpiring
 	}
@@ -41,4 +46,8 @@ func (k *APIKey) Status(now time.Time) KeyStatus {
 }
 
 // Usable reports whether a key of this status authenticates requests.
-func (s KeyStatus) Usable() bool { return s == KeyActive || s == KeyExpiring }
+func (s KeyStatus) Usable() bool { return s == KeyActive || s == KeyExpiring || s == KeyRolled }
+
+// Rollable reports whether a key of this status can be rolled: a usable
+// key not rolled already (its replacement is what to roll).
+func (s KeyStatus) Rollable() bool { return s == KeyActive || s == KeyExpiring }

@@ -50,6 +50,12 @@ type APIKey struct {
 	QuarantinedAt    *time.Time
 	QuarantineReason string
 	QuarantineURL    string
+	// RolledFrom is the id of the key this one replaced when it was made
+	// by a roll, and RolledTo the id of the key that replaced this one:
+	// the link between the two keys of a roll, which share a name ("" when
+	// there is none). A rolled key is not rolled again.
+	RolledFrom string
+	RolledTo   string
 }
 
 // Quarantined reports whether the key is held back by a quarantine.
@@ -207,11 +213,13 @@ type KeyStore interface {
 	// UpdateKey stores a key's name, scopes, rate limit, expiry, revocation
 	// and quarantine.
 	UpdateKey(ctx context.Context, k *APIKey) error
-	// RollKey stores, in one transaction, the new key next and old's new
-	// expiry (old.ExpiresAt, the end of its grace period; its other fields
-	// are not written). ErrConflict if next's id or hash exists or old is
-	// revoked; ErrNotFound if old or next's account does not exist. On any
-	// error nothing is stored: a roll never leaves two keys without an end.
+	// RollKey stores, in one transaction, the new key next (whose
+	// RolledFrom is old.ID) and old's new expiry (old.ExpiresAt, the end of
+	// its grace period) with old.RolledTo = next.ID; old's other fields are
+	// not written. ErrConflict if next's id or hash exists or old is
+	// revoked or already rolled; ErrNotFound if old or next's account does
+	// not exist. On any error nothing is stored: a roll never leaves two
+	// keys without an end, nor one key with two replacements.
 	RollKey(ctx context.Context, old, next *APIKey) error
 	// TouchKey sets a key's last-used time if at is later than the stored one.
 	TouchKey(ctx context.Context, id string, at time.Time) error

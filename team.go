@@ -7,8 +7,8 @@ import (
 )
 
 // Teams: an account has members, each with one role. A dashboard user is a
-// member of exactly one account (DashboardUser.AccountID) and holds one
-// role in it; an account has at most one owner.
+// member of one or more accounts (DashboardMembership) and holds one role
+// in each; an account has at most one owner.
 
 // The roles, from most to least rights. RoleOwner is declared with
 // DashboardUser.
@@ -111,8 +111,12 @@ type DashboardToken struct {
 // TokenUse is what using a one-time link does, in the same transaction as
 // marking it used.
 type TokenUse struct {
-	// NewUser is created (invite, setup).
+	// NewUser is created, a member of NewUser.AccountID (invite, setup).
 	NewUser *DashboardUser
+	// NewMember makes an existing user a member of an account (invite,
+	// setup, accepted by a user who is signed in); the account becomes the
+	// one the user's next sessions start in.
+	NewMember *DashboardMembership
 	// Password replaces UserID's password hash (reset); every session of
 	// the user is deleted.
 	Password *PasswordChange
@@ -168,16 +172,24 @@ const MaxAuditPage = 200
 // TeamStore persists an account's members, one-time links and audit log.
 // Backends that implement it pass storetest.RunDashboard.
 type TeamStore interface {
-	// DashboardUsers returns the members of an account, oldest first.
+	// DashboardUsers returns the members of an account, first joined
+	// first, each with AccountID, Role and JoinedAt of their membership of
+	// it.
 	DashboardUsers(ctx context.Context, accountID string) ([]*DashboardUser, error)
+	// DashboardMemberships returns the memberships of a user, first joined
+	// first; none for an unknown user.
+	DashboardMemberships(ctx context.Context, userID string) ([]*DashboardMembership, error)
 	// SetDashboardRoles gives users of accountID new roles, in one
 	// transaction: demotions first, so that a transfer of ownership never
 	// has two owners. ErrNotFound if a user is not a member of accountID;
 	// ErrConflict if the account would have two owners.
 	SetDashboardRoles(ctx context.Context, accountID string, roles map[string]Role) error
-	// DeleteDashboardUser removes a member of accountID and their
-	// sessions. ErrNotFound if there is no such member.
-	DeleteDashboardUser(ctx context.Context, accountID, userID string) error
+	// RemoveDashboardMember ends userID's membership of accountID and the
+	// user's sessions acting for it, in one transaction. A user left in no
+	// account is deleted with every session; one whose next sessions
+	// started in accountID starts them in their oldest remaining account.
+	// ErrNotFound if there is no such member.
+	RemoveDashboardMember(ctx context.Context, accountID, userID string) error
 
 	// CreateDashboardToken stores t. ErrConflict if the hash exists;
 	// ErrNotFound if the account does not.
@@ -194,8 +206,9 @@ type TeamStore interface {
 	DeleteDashboardTokens(ctx context.Context, accountID string, purpose TokenPurpose, hash string) (int64, error)
 	// UseDashboardToken marks the link used and applies use, in one
 	// transaction. ErrNotFound if the link is used, expired at now or
-	// missing; ErrConflict if the new user's email or id is taken or the
-	// account would get a second owner (the link stays unused).
+	// missing, or the new member's user does not exist; ErrConflict if the
+	// new user's email or id is taken, the new member is a member already,
+	// or the account would get a second owner (the link stays unused).
 	UseDashboardToken(ctx context.Context, hash string, now time.Time, use TokenUse) error
 
 	// SetDashboardTOTP sets a user's TOTP secret ("" turns two-factor
@@ -222,4 +235,7 @@ type TeamStore interface {
 	// AuditEvents returns up to limit events of an account with an ID
 	// below before (all when before is 0), newest first.
 	AuditEvents(ctx context.Context, accountID string, before int64, limit int) ([]*AuditEvent, error)
+	// PruneAudit deletes the events of every account whose At is before
+	// before, and returns how many it deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }

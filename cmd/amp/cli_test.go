@@ -115,10 +115,17 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("keys revoke -: %q, %v", out, err)
 	}
 	kl = mustAmp(t, nil, "keys", "list", "--data", dir, "--account", acct)
-	// The rolled key works for its grace hour (expiring); its replacement is revoked.
-	if strings.Count(kl, "revoked") != 1 || strings.Count(kl, " expiring ") != 1 || strings.Contains(kl, " active ") {
+	// The rolled key works for its grace hour (rolled); its replacement is
+	// revoked; each names the other.
+	if strings.Count(kl, "revoked") != 1 || strings.Count(kl, " rolled ") != 1 || strings.Contains(kl, " active ") {
 		t.Errorf("after roll and revoke, keys list:\n%s", kl)
 	}
+	newID := regexp.MustCompile(`(?m)^(key_\S+).*\srevoked\s`).FindStringSubmatch(kl)
+	if newID == nil || !regexp.MustCompile(`(?m)^`+id+`\s.*\srolled\s.*to `+newID[1]+`$`).MatchString(kl) ||
+		!regexp.MustCompile(`(?m)^`+newID[1]+`\s.*from `+id+`$`).MatchString(kl) {
+		t.Errorf("keys list does not link the keys of the roll:\n%s", kl)
+	}
+	fails(t, "rolled already", "keys", "roll", "--data", dir, id)
 	fails(t, "No such API key", "keys", "revoke", "--data", dir, "key_nope")
 	fails(t, "No such API key", "keys", "revoke", "--data", dir, "--account", big, id)
 	fails(t, "want 1 argument", "keys", "revoke", "--data", dir)

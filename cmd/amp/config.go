@@ -87,6 +87,9 @@ type Config struct {
 	// requests (--request-log-retention, AMP_REQUEST_LOG_RETENTION); it
 	// also keeps at most 10,000 per account and mode.
 	RequestLogRetention time.Duration
+	// AuditRetention is how long the audit log keeps events
+	// (--audit-retention, AMP_AUDIT_RETENTION); 0 keeps them for ever.
+	AuditRetention time.Duration
 	// SMTPURL is the mail server that sends password reset links
 	// (--smtp-url, AMP_SMTP_URL); without it users ask the operator.
 	SMTPURL string
@@ -125,6 +128,7 @@ const (
 	DefaultRateLimitSustained  = 10 * time.Minute
 	DefaultWebhookTimeout      = 10 * time.Second
 	DefaultRequestLogRetention = 7 * 24 * time.Hour
+	DefaultAuditRetention      = 400 * 24 * time.Hour // service.DefaultAuditRetention, which says why
 	DefaultCacheBytes          = 256 << 20
 	DefaultMaxConns            = 4096
 	DefaultMaxConnsPerIP       = 256
@@ -145,6 +149,7 @@ func DefaultConfig() Config {
 		RateLimitSustained:  DefaultRateLimitSustained,
 		WebhookTimeout:      DefaultWebhookTimeout,
 		RequestLogRetention: DefaultRequestLogRetention,
+		AuditRetention:      DefaultAuditRetention,
 		CacheBytes:          DefaultCacheBytes,
 		MaxConns:            DefaultMaxConns,
 		MaxConnsPerIP:       DefaultMaxConnsPerIP,
@@ -405,6 +410,23 @@ var settings = []setting{
 			return nil
 		},
 	}, {
+		field: "AuditRetention", flag: "audit-retention", env: "AMP_AUDIT_RETENTION", meta: "DURATION", def: "400d",
+		doc: "how long the dashboard's audit log keeps events, pruned hourly; 0 keeps them for ever",
+		set: func(c *Config, v string) error {
+			d, err := parseDuration(v)
+			if err != nil {
+				return errors.New("must be a duration such as 400d or 9600h")
+			}
+			c.AuditRetention = d
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.AuditRetention != 0 && (c.AuditRetention < 24*time.Hour || c.AuditRetention > 3650*24*time.Hour) {
+				return errors.New("must be 0 (kept for ever) or between 1d and 3650d")
+			}
+			return nil
+		},
+	}, {
 		field: "SMTPURL", flag: "smtp-url", env: "AMP_SMTP_URL", meta: "URL",
 		doc: "mail server for password reset emails: smtp://USER:PASS@HOST:587?from=ADDRESS (smtps:// for port 465); needs --public-url",
 		set: func(c *Config, v string) error { c.SMTPURL = v; return nil },
@@ -655,6 +677,11 @@ func (c *Config) value(field string) string {
 		return redactURL(c.SMTPURL)
 	case "RequestLogRetention":
 		return c.RequestLogRetention.String()
+	case "AuditRetention":
+		if c.AuditRetention%(24*time.Hour) == 0 {
+			return strconv.FormatInt(int64(c.AuditRetention/(24*time.Hour)), 10) + "d"
+		}
+		return c.AuditRetention.String()
 	case "CacheBytes":
 		return strconv.FormatInt(c.CacheBytes, 10)
 	case "MaxConns":

@@ -53,7 +53,7 @@ func TestConfigPrecedence(t *testing.T) {
 			TrustedProxies:  []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")},
 			ShutdownTimeout: 3 * time.Second, DatabaseURL: "postgres://amp@db/amp", Signup: "closed", SecureCookies: true,
 			KeyRotationAge: DefaultKeyRotationAge, RateLimitSustained: DefaultRateLimitSustained, WebhookTimeout: DefaultWebhookTimeout,
-			PublicURL: "https://amp.example.com", RequestLogRetention: 24 * time.Hour,
+			PublicURL: "https://amp.example.com", RequestLogRetention: 24 * time.Hour, AuditRetention: DefaultAuditRetention,
 			CacheBytes: 64 << 20, MaxConns: 1000, MaxConnsPerIP: 10, IdleTimeout: 30 * time.Second,
 			MetricsAddr: "127.0.0.1:9090", MetricsToken: "0123456789abcdef",
 		}
@@ -186,6 +186,10 @@ func TestTeamSettings(t *testing.T) {
 		{"AMP_REQUEST_LOG_RETENTION": "-1h"},
 		{"AMP_REQUEST_LOG_RETENTION": "2161h"},
 		{"AMP_REQUEST_LOG_RETENTION": "a week"},
+		{"AMP_AUDIT_RETENTION": "12h"},
+		{"AMP_AUDIT_RETENTION": "3651d"},
+		{"AMP_AUDIT_RETENTION": "-1d"},
+		{"AMP_AUDIT_RETENTION": "a year"},
 	} {
 		if _, err := parseServe(t, bad); err == nil {
 			t.Errorf("%v accepted", bad)
@@ -197,5 +201,14 @@ func TestTeamSettings(t *testing.T) {
 	}
 	if v := cfg.value("SMTPURL"); strings.Contains(v, "secret") {
 		t.Errorf("the SMTP password is shown: %s", v)
+	}
+	if v := cfg.value("AuditRetention"); v != "400d" {
+		t.Errorf("default audit retention shown as %q, want 400d", v)
+	}
+	for v, want := range map[string]time.Duration{"0": 0, "30d": 30 * 24 * time.Hour, "9600h": 400 * 24 * time.Hour} {
+		cfg, err := parseServe(t, map[string]string{"AMP_AUDIT_RETENTION": v})
+		if err != nil || cfg.AuditRetention != want {
+			t.Errorf("AMP_AUDIT_RETENTION=%s: %v, %v; want %v", v, cfg.AuditRetention, err, want)
+		}
 	}
 }

@@ -89,9 +89,11 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "keys list", subSynopsis(keyCommands(), "list"), `
 List an account's keys, oldest first. Keys are shown masked (mode and last
 4 characters): the full key is never stored, so it cannot be shown again.
-STATUS is active, expiring (a key with a lifetime, or a rolled key in its
-grace period), expired, revoked or quarantined; an active key older than
---key-rotation-age is marked "rotation due".`,
+STATUS is active, expiring (a key with a lifetime), rolled (replaced by a
+roll and working until the end of its grace period, in EXPIRES), expired,
+revoked or quarantined; an active key older than --key-rotation-age is
+marked "rotation due". ROLL links the two keys of a roll: "to key_…" on
+the old key, "from key_…" on its replacement.`,
 		append([]string{"key-rotation-age"}, adminSettings...)...)
 	account := cl.fs.String("account", "", "the account's `ID`")
 	if _, done, err := cl.parse(args, 0, 0); done {
@@ -117,7 +119,7 @@ grace period), expired, revoked or quarantined; an active key older than
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKEY\tNAME\tSTATUS\tSCOPES\tRATE/S\tEXPIRES\tCREATED\tLAST USED")
+	fmt.Fprintln(tw, "ID\tKEY\tNAME\tSTATUS\tSCOPES\tRATE/S\tEXPIRES\tCREATED\tLAST USED\tROLL")
 	for _, k := range keys {
 		rate := "plan"
 		if k.RateLimit > 0 {
@@ -127,8 +129,15 @@ grace period), expired, revoked or quarantined; an active key older than
 		for i, s := range k.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(amp.PrintableName(k.Name)), keyStatus(k, now, cl.cfg.KeyRotationAge),
-			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt))
+		roll := "-"
+		switch {
+		case k.RolledTo != "":
+			roll = "to " + k.RolledTo
+		case k.RolledFrom != "":
+			roll = "from " + k.RolledFrom
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Masked(), dash(amp.PrintableName(k.Name)), keyStatus(k, now, cl.cfg.KeyRotationAge),
+			strings.Join(scopes, ","), rate, timeOrDash(k.ExpiresAt), k.CreatedAt.UTC().Format(time.RFC3339), timeOrDash(k.LastUsedAt), roll)
 	}
 	return tw.Flush()
 }

@@ -100,7 +100,10 @@ func newServer(cfg *Config, log *slog.Logger, store amp.Store, opts ...serverOpt
 		}
 	}()
 	scfg := service.Config{Store: tr.Store(store, storeKindName(cfg)), Learner: newLearner(), Logger: log, Limiter: limiter, Tracer: tr.Tracer(),
-		AllowSignup: cfg.Signup == "open", Users: store, Usage: store, Quota: limiter}
+		AllowSignup: cfg.Signup == "open", Users: store, Usage: store, Quota: limiter, AuditRetention: cfg.AuditRetention}
+	if cfg.AuditRetention == 0 {
+		scfg.AuditRetention = -1 // kept for ever
+	}
 	if cfg.RequestLogRetention > 0 {
 		scfg.Requests, scfg.Country, scfg.RequestLogRetention = store, meter.Country, cfg.RequestLogRetention
 	}

@@ -71,7 +71,7 @@ func TestBrowserTeam(t *testing.T) {
 	b := &browserRun{t: t, ctx: ctx, e: e, dir: dir}
 	signOut := func() {
 		t.Helper()
-		b.do("sign out", chromedp.Click(chromedp.CSS(`.who button`)), chromedp.WaitVisible(chromedp.CSS("#email")))
+		b.do("sign out", chromedp.Click(chromedp.CSS(`.who form[action="/dashboard/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email")))
 	}
 	join := func(link, email, name string) {
 		t.Helper()
@@ -168,6 +168,12 @@ func TestBrowserTeam(t *testing.T) {
 	join(viewerLink, "viewer@example.com", "join-viewer")
 	b.open("/dashboard/test/usage", "main h1")
 	b.page("usage-viewer")
+	// An unknown window is a 404 in the dashboard's frame.
+	b.open("/dashboard/test/usage?window=999d", "main h1")
+	if got := b.text("main"); !strings.Contains(got, "No such usage window") {
+		t.Errorf("the page of an unknown window says %q", got)
+	}
+	b.page("usage-unknown-window")
 	b.open("/dashboard/test/requests", "main h1")
 	b.page("requests-viewer")
 	b.open("/dashboard/test/keys", "table.keys")
@@ -225,4 +231,37 @@ func TestBrowserTeam(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table.keys")),
 	)
 	b.keyboard("/dashboard/forgot", "main h1")
+
+	// One login, two accounts: another account's owner invites the
+	// viewer, who joins with her login, signed in, and switches between
+	// the accounts from the header.
+	second := e.client()
+	second.signup("second@example.com")
+	secondLink := second.invite("viewer@example.com", amp.RoleAdmin)
+	b.open(secondLink, "#join-as")
+	b.page("join-signed-in")
+	b.do("join as the viewer", chromedp.Click(chromedp.CSS("#join-as")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got := b.text(".flash"); !strings.Contains(got, "admin of this account") {
+		t.Errorf("after joining with her login the flash says %q", got)
+	}
+	b.do("open the account switcher", chromedp.Click(chromedp.CSS(".account-switch summary")),
+		chromedp.WaitVisible(chromedp.CSS(`.account-switch form[action="/dashboard/switch"] button`)))
+	b.page("account-switch")
+	// The page it leaves has a flash too: take it away, so that the flash
+	// waited for is the next page's.
+	eval[bool](b, "remove the old flash", `document.querySelector('.flash').remove() === undefined`)
+	b.do("switch to the default account", chromedp.Click(chromedp.CSS(`.account-switch form[action="/dashboard/switch"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got := b.text(".flash"); !strings.Contains(got, "as viewer") {
+		t.Errorf("after switching the flash says %q", got)
+	}
+	if n := eval[int](b, "key actions", `document.querySelectorAll('#key-name, a[href$="/roll"], a[href$="/revoke"]').length`); n != 0 {
+		t.Errorf("back in the default account the viewer sees %d key actions", n)
+	}
+	// The switcher works from the keyboard: focus its summary, open it
+	// with Enter.
+	b.do("keyboard switcher", chromedp.Focus(chromedp.CSS(".account-switch summary")), chromedp.KeyEvent(kb.Enter))
+	if open := eval[bool](b, "switcher open", `document.querySelector('.account-switch').open`); !open {
+		t.Errorf("Enter on the account switcher does not open it")
+	}
 }

@@ -126,6 +126,42 @@ const a11yAudit = `(() => {
   return problems;
 })()`
 
+// navAudit returns the problems of the page's navigation at phone width:
+// the dashboard's links must sit on one row (the row is no taller than
+// its tallest link), and the current page's link must be in view. It
+// waits two frames first: the page's resize handler, which brings that
+// link into view after the viewport changed, runs before them.
+const navAudit = `(async () => {
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const problems = [];
+  const nav = document.querySelector('nav.sidebar');
+  if (!nav) return problems;
+  const row = nav.querySelector('ul');
+  const links = [...row.querySelectorAll('a')];
+  const tallest = Math.max(...links.map(a => a.getBoundingClientRect().height));
+  const h = row.getBoundingClientRect().height;
+  if (h > tallest * 1.5) problems.push('the navigation is ' + h.toFixed(0) + 'px tall, more than one row of ' + tallest.toFixed(0) + 'px links');
+  const tops = new Set(links.map(a => Math.round(a.getBoundingClientRect().top)));
+  if (tops.size !== 1) problems.push('the navigation links sit on ' + tops.size + ' rows');
+  const inView = a => {
+    const r = a.getBoundingClientRect(), v = row.getBoundingClientRect();
+    return r.left >= v.left - 1 && r.right <= v.right + 1;
+  };
+  const cur = row.querySelector('a[aria-current=page]');
+  if (cur && !inView(cur)) problems.push('the current page\'s link "' + cur.textContent.trim() + '" is scrolled out of view');
+  // Every link is a Tab away and comes into view when focused: the last
+  // one, here; focus and scroll are put back afterwards.
+  const last = links[links.length - 1], before = document.activeElement, left = row.scrollLeft;
+  last.focus();
+  await new Promise(r => requestAnimationFrame(r));
+  if (document.activeElement !== last) problems.push('the last navigation link takes no focus');
+  else if (!inView(last)) problems.push('the focused link "' + last.textContent.trim() + '" stays out of view');
+  last.blur();
+  if (before && before.focus) before.focus({preventScroll: true});
+  row.scrollLeft = left;
+  return problems;
+})()`
+
 // keyboardAudit checks, from a freshly loaded page, that the first Tab
 // lands on the skip link with a visible focus ring. The caller then presses
 // Enter and checks where focus went.
@@ -199,6 +235,11 @@ func (b *browserRun) page(name string) {
 		b.do("viewport "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, opts...))
 		for _, p := range eval[[]string](b, "audit "+name, a11yAudit) {
 			b.t.Errorf("%s (%s): %s", name, vp.name, p)
+		}
+		if vp.mobile {
+			for _, p := range eval[[]string](b, "navigation of "+name, navAudit, chromedp.EvalAwaitPromise) {
+				b.t.Errorf("%s (%s): %s", name, vp.name, p)
+			}
 		}
 		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100 gives a PNG, less a JPEG
 		if err != nil {

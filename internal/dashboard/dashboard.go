@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/httpx"
@@ -99,9 +100,11 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET "+Prefix+"/signup", h.signupPage)
 	mux.HandleFunc("POST "+Prefix+"/signup", h.signup)
 	mux.HandleFunc("POST "+Prefix+"/logout", h.authed("", h.logout))
+	mux.HandleFunc("POST "+Prefix+"/switch", h.authed("", h.switchAccount))
 	mux.HandleFunc("POST "+Prefix+"/login/code", h.loginCode)
 	mux.HandleFunc("GET "+Prefix+"/join", h.joinPage)
 	mux.HandleFunc("POST "+Prefix+"/join", h.join)
+	mux.HandleFunc("POST "+Prefix+"/join/as", h.authed("", h.joinAs))
 	mux.HandleFunc("GET "+Prefix+"/reset", h.resetPage)
 	mux.HandleFunc("POST "+Prefix+"/reset", h.reset)
 	mux.HandleFunc("GET "+Prefix+"/forgot", h.forgotPage)
@@ -131,6 +134,7 @@ func (h *handler) routes() {
 		mux.HandleFunc("POST "+p+"/settings/sessions", h.authed(m, h.endOtherSessions))
 		mux.HandleFunc("GET "+p+"/members", h.authed(m, h.membersPage))
 		mux.HandleFunc("POST "+p+"/members/invite", h.authed(m, h.invite))
+		mux.HandleFunc("GET "+p+"/members/invited/{hash}", h.authed(m, h.invited))
 		mux.HandleFunc("POST "+p+"/members/invitations/revoke", h.authed(m, h.revokeInvitation))
 		mux.HandleFunc("POST "+p+"/members/{id}/role", h.authed(m, h.changeRole))
 		mux.HandleFunc("POST "+p+"/members/{id}/remove", h.authed(m, h.removeMember))
@@ -138,7 +142,9 @@ func (h *handler) routes() {
 		mux.HandleFunc("GET "+p+"/audit", h.authed(m, h.auditPage))
 		mux.HandleFunc("GET "+p+"/requests", h.authed(m, h.requestsPage))
 		mux.HandleFunc("POST "+p+"/settings/two-factor", h.authed(m, h.beginTwoFactor))
+		mux.HandleFunc("GET "+p+"/settings/two-factor/setup", h.authed(m, h.twoFactorSetupPage))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/enable", h.authed(m, h.enableTwoFactor))
+		mux.HandleFunc("GET "+p+"/settings/two-factor/codes", h.authed(m, h.recoveryCodesPage))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/disable", h.authed(m, h.disableTwoFactor))
 		mux.HandleFunc("POST "+p+"/settings/two-factor/require", h.authed(m, h.requireTwoFactor))
 		h.webhookRoutes(mux, m, p)
@@ -279,7 +285,8 @@ func (h *handler) authed(mode amp.Mode, fn pageFunc) http.HandlerFunc {
 					MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
 			}
 		}
-		if s.NeedsTwoFactorSetup && r.Method == http.MethodGet && mode != "" && r.URL.Path != modePath(mode, "settings") {
+		if s.NeedsTwoFactorSetup && r.Method == http.MethodGet && mode != "" && r.URL.Path != modePath(mode, "settings") &&
+			!strings.HasPrefix(r.URL.Path, modePath(mode, "settings/two-factor/")) {
 			// The owner requires two-factor sign-in: nothing else until
 			// it is set up (the service refuses every action too).
 			http.Redirect(w, r, modePath(mode, "settings")+"?done=two-factor-required", http.StatusSeeOther)
@@ -322,7 +329,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, rq *request, err 
 		h.log.Error("dashboard: request failed", "request_id", info.ID, "route", info.Route, "err", err)
 		h.renderError(w, r, rq, http.StatusInternalServerError)
 	case status == http.StatusNotFound:
-		h.renderError(w, r, rq, status)
+		// The message says what is missing ("No such API key.", "Unknown
+		// window …"), never whether it exists elsewhere.
+		h.renderErrorMessage(w, r, rq, status, amp.ErrorMessage(err))
 	default:
 		// Forms check their input before calling the service; this is a
 		// rule only the service knows, and its message is for the user.

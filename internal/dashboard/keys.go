@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,13 +31,19 @@ var graceChoices = []struct {
 // keyRow is one key of the list.
 type keyRow struct {
 	*amp.APIKey
-	Status   string // active, expiring, expired, revoked, quarantined
+	Status   string // an amp.KeyStatus: active, expiring, rolled, expired, revoked, quarantined
 	Warnings []string
 	// RotationDue marks a usable key older than the rotation age;
 	// ExpiringSoon one that expires within service.ExpiryNotice, when
 	// key.expiring fires.
 	RotationDue, ExpiringSoon bool
+	// Replacement is the key a roll replaced this one with, and Replaces
+	// the key this one replaced, when the account still has them.
+	Replacement, Replaces *amp.APIKey
 }
+
+// Rollable reports whether the row's key can be rolled.
+func (r keyRow) Rollable() bool { return amp.KeyStatus(r.Status).Rollable() }
 
 // keyForm is the create form's input, kept to refill it after a mistake.
 type keyForm struct {
@@ -95,6 +100,8 @@ func (h *handler) keysPage(w http.ResponseWriter, r *http.Request, rq *request) 
 		pd.Flash = "Welcome to AMP. Create a test key to make your first request."
 	case "joined":
 		pd.Flash = "Welcome to " + rq.account.Name + ". You are " + string(rq.sess.Membership.Role) + " of this account."
+	case "switched":
+		pd.Flash = "You are now working in " + rq.account.Name + ", as " + string(rq.sess.Membership.Role) + "."
 	}
 	return h.render(w, http.StatusOK, "keys", pd)
 }
@@ -117,6 +124,10 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 		PlanRate:      rq.account.Plan.Rate(rq.account.CustomRate),
 		RotationDays:  int(h.svc.RotationAge() / (24 * time.Hour)),
 	}
+	byID := make(map[string]*amp.APIKey, len(keys))
+	for _, k := range keys {
+		byID[k.ID] = k
+	}
 	// Newest first.
 	for _, k := range slices.Backward(keys) {
 		if k.Mode != rq.mode {
@@ -124,7 +135,8 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 		}
 		status := k.Status(now)
 		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID], RotationDue: h.svc.RotationDue(k, now),
-			ExpiringSoon: status == amp.KeyExpiring && k.ExpiresAt.Sub(now) <= service.ExpiryNotice}
+			ExpiringSoon: status == amp.KeyExpiring && k.ExpiresAt.Sub(now) <= service.ExpiryNotice,
+			Replacement: byID[k.RolledTo], Replaces: byID[k.RolledFrom]}
 		if status.Usable() {
 			data.Active = append(data.Active, row)
 		} else {
@@ -205,27 +217,20 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, rq *request)
 		return h.render(w, http.StatusBadRequest, "keys", pd)
 	}
 	h.log.Info("dashboard: key created", "user_id", rq.user.ID, "key_id", created.Key.ID, "mode", created.Key.Mode)
-	return h.showSecret(w, r, rq, created, nil)
+	return h.showSecret(w, r, created)
 }
 
 // newKeyCookie carries a new key's secret from the post that created it to
-// the one page that shows it (post, redirect, get): reloading that page
-// creates nothing. The cookie is scoped to that page's path, HttpOnly,
-// SameSite=Strict, lives two minutes at most and is cleared by the first
-// view; the page checks the secret against the key's hash.
+// the one page that shows it (setOnce): reloading that page creates
+// nothing. The page checks the secret against the key's hash.
 const newKeyCookie = "amp_new_key"
 
 func createdPath(k *amp.APIKey) string { return modePath(k.Mode, "keys/"+k.ID+"/created") }
 
 // showSecret sends the browser to the page that shows the new key once.
-func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, rq *request, created *service.CreatedKey, rolled *amp.APIKey) error {
-	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Value: created.Secret, Path: createdPath(created.Key), MaxAge: 120,
-		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
-	dest := createdPath(created.Key)
-	if rolled != nil {
-		dest += "?rolled=" + url.QueryEscape(rolled.ID)
-	}
-	http.Redirect(w, r, dest, http.StatusSeeOther)
+func (h *handler) showSecret(w http.ResponseWriter, r *http.Request, created *service.CreatedKey) error {
+	h.setOnce(w, newKeyCookie, created.Secret, createdPath(created.Key))
+	http.Redirect(w, r, createdPath(created.Key), http.StatusSeeOther)
 	return nil
 }
 
@@ -238,15 +243,14 @@ func (h *handler) keyCreated(w http.ResponseWriter, r *http.Request, rq *request
 		return err
 	}
 	data := &keyCreatedPage{Key: k}
-	if c, err := r.Cookie(newKeyCookie); err == nil && amp.HashKey(c.Value) == k.Hash {
-		data.Secret = c.Value
+	if secret := h.takeOnce(w, r, newKeyCookie, createdPath(k)); secret != "" && amp.HashKey(secret) == k.Hash {
+		data.Secret = secret
 	}
-	http.SetCookie(w, &http.Cookie{Name: newKeyCookie, Path: createdPath(k), MaxAge: -1, HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteStrictMode})
 	base := h.requestBase(r)
 	data.APIBase, data.Endpoint = base, base+"/v1/context"
 	title := "Your new key"
-	if id := r.URL.Query().Get("rolled"); id != "" {
-		if old, err := h.ownKey(r.Context(), rq, id); err == nil {
+	if k.RolledFrom != "" {
+		if old, err := h.ownKey(r.Context(), rq, k.RolledFrom); err == nil {
 			data.Rolled, title = old, "Your rolled key"
 		}
 	}
@@ -267,8 +271,8 @@ func (h *handler) rollPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	if !service.Rollable(k, h.svc.Now()) {
-		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
+	if err := service.Rollable(k, h.svc.Now()); err != nil {
+		return amp.Errorf(amp.CodeNotFound, "%s", amp.ErrorMessage(err))
 	}
 	if k.Quarantined() {
 		if err := h.svc.Allow(rq.sess, amp.PermQuarantine); err != nil {
@@ -296,17 +300,15 @@ func (h *handler) rollKey(w http.ResponseWriter, r *http.Request, rq *request) e
 	}
 	created, err := h.svc.RollKeyAs(r.Context(), rq.sess, k.ID, grace)
 	if amp.ErrorCode(err) == amp.CodeInvalidRequest {
-		return amp.Errorf(amp.CodeNotFound, "Only an active key can be rolled.")
+		// A key that cannot be rolled has no roll page: the same 404 as
+		// the page's, with the service's reason.
+		return amp.Errorf(amp.CodeNotFound, "%s", amp.ErrorMessage(err))
 	}
-	if err != nil {
-		return err
-	}
-	old, err := h.ownKey(r.Context(), rq, k.ID)
 	if err != nil {
 		return err
 	}
 	h.log.Info("dashboard: key rolled", "user_id", rq.user.ID, "key_id", k.ID, "new_key_id", created.Key.ID)
-	return h.showSecret(w, r, rq, created, old)
+	return h.showSecret(w, r, created)
 }
 
 func (h *handler) revokePage(w http.ResponseWriter, r *http.Request, rq *request) error {

@@ -121,6 +121,30 @@ func TestKeysLifecycle(t *testing.T) {
 	if after := len(e.keys(acct.ID)); after != before {
 		t.Errorf("reloading created keys: %d → %d", before, after)
 	}
+	wantContains(t, "reloaded page", r.body, "Your rolled key", "keeps working until")
+	// The list marks the old key rolled, with its end and its
+	// replacement, and each key's actions are labelled with its own mask;
+	// the old key offers no second roll.
+	var oldKey, newKey *amp.APIKey
+	for _, kk := range e.keys(acct.ID) {
+		switch {
+		case kk.ID == k.ID:
+			oldKey = kk
+		case kk.Name == "backend":
+			newKey = kk
+		}
+	}
+	if oldKey == nil || newKey == nil || oldKey.RolledTo != newKey.ID || newKey.RolledFrom != oldKey.ID {
+		t.Fatalf("the keys of a roll do not name each other: old %+v, new %+v", oldKey, newKey)
+	}
+	r = c.get("/dashboard/test/keys")
+	wantContains(t, "keys after a roll", r.body, "Rolled · expires in 1 hour", "Replaced by", "Replaces",
+		`aria-label="Roll key backend (`+newKey.Masked()+`)"`, `aria-label="Revoke key backend (`+oldKey.Masked()+`), rolled"`)
+	wantLacks(t, "keys after a roll", r.body, `aria-label="Roll key backend (`+oldKey.Masked()+`)"`)
+	wantStatus(t, "roll a rolled key", c.get("/dashboard/test/keys/"+k.ID+"/roll"), http.StatusNotFound)
+	r = c.submit("/dashboard/test/keys", "/dashboard/test/keys/"+k.ID+"/roll", url.Values{"grace": {"1h"}})
+	wantStatus(t, "a second roll of the rolled key", r, http.StatusNotFound)
+	wantContains(t, "a second roll of the rolled key", r.body, "rolled already")
 	if status, _ := e.api("POST", "/v1/context", secret, "", contextBody("user-1")); status != http.StatusOK {
 		t.Errorf("the old key within its grace: %d, want 200", status)
 	}
@@ -497,4 +521,40 @@ func TestUsagePageShowsRefused(t *testing.T) {
 	wantStatus(t, "usage", r, http.StatusOK)
 	wantContains(t, "usage", r.body, `<dd id="usage-requests">15</dd>`, `<dd id="usage-rate-limited">4</dd>`,
 		`<dd id="usage-over-quota">0</dd>`, `<dd id="usage-failed-key">1</dd>`, "revoked, quarantined or expired")
+}
+
+// TestUnknownFilterValues: a window, key or page cursor that the pages do
+// not offer is a 404 in the dashboard's frame that says what is missing,
+// never another page's figures.
+func TestUnknownFilterValues(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signup("ada@example.com")
+	acct := e.account("ada@example.com")
+	c.createKey(amp.ModeLive, keyForm("prod", amp.ModeLive, amp.AllScopes...))
+	live := e.keyByName(acct.ID, "prod")
+	for _, w := range []string{"1h", "24h", "7d", "30d", ""} {
+		wantStatus(t, "usage window "+w, c.get("/dashboard/live/usage?window="+w), http.StatusOK)
+	}
+	for _, c2 := range []struct{ path, says string }{
+		{"/dashboard/live/usage?window=999d", "No such usage window"},
+		{"/dashboard/live/usage?window=24H", "No such usage window"},
+		{"/dashboard/test/usage?key=" + live.ID, "No such API key in test mode"},
+		{"/dashboard/live/usage?key=key_nope", "No such API key in live mode"},
+		{"/dashboard/test/requests?key=" + live.ID, "No such API key in test mode"},
+		{"/dashboard/live/requests?before=yesterday", "No such page of the request log"},
+		{"/dashboard/live/profiles?after=yesterday", "No such page of the profile list"},
+		{"/dashboard/live/audit?before=-1", "No such page of the audit log"},
+		{"/dashboard/live/nowhere", "There is nothing here"},
+	} {
+		r := c.get(c2.path)
+		wantStatus(t, c2.path, r, http.StatusNotFound)
+		// In the frame of a signed-in page: the navigation is there.
+		wantContains(t, c2.path, r.body, c2.says, `aria-label="Dashboard"`)
+	}
+	// A malformed search is the form's mistake: 400, next to its field.
+	r := c.get("/dashboard/live/requests?status=abc")
+	wantStatus(t, "requests with a bad status", r, http.StatusBadRequest)
+	wantContains(t, "requests with a bad status", r.body, `id="rq-status-error"`)
+	wantStatus(t, "requests of a live key", c.get("/dashboard/live/requests?key="+live.ID), http.StatusOK)
 }

@@ -21,6 +21,12 @@ type linkPage struct {
 	FieldErrors map[string]string
 	ByEmail     bool // forgot: the server can send email
 	Sent        bool
+	// SignedIn is the email of the user signed in in this browser, who
+	// can join with their login (the form posts with SessionCSRF).
+	SignedIn    string
+	SessionCSRF string
+	// LoginURL signs in and comes back to the link.
+	LoginURL string
 }
 
 // fieldErrors puts the service's refusal next to the field it names
@@ -43,7 +49,35 @@ func (h *handler) joinPage(w http.ResponseWriter, r *http.Request) {
 		h.linkRefused(w, r, "join", "Join an account", &linkPage{}, err)
 		return
 	}
-	h.renderPublic(w, r, http.StatusOK, "join", "Join "+info.AccountName, &linkPage{Token: tok, Info: info, Email: info.Email}, "", "")
+	h.renderPublic(w, r, http.StatusOK, "join", "Join "+info.AccountName, h.joinData(r, tok, info), "", "")
+}
+
+// joinData is the join page's data: a browser with a session joins with
+// that login, any other chooses a new one or signs in first.
+func (h *handler) joinData(r *http.Request, tok string, info *service.LinkInfo) *linkPage {
+	data := &linkPage{Token: tok, Info: info, Email: info.Email, LoginURL: loginURL(Prefix + "/join?t=" + url.QueryEscape(tok))}
+	if s, err := h.session(r); err == nil {
+		data.SignedIn, data.SessionCSRF = s.User.Email, csrfToken(s.Token)
+	}
+	return data
+}
+
+// joinAs uses the link for the signed-in user: their login becomes a
+// member of the link's account, and the session acts for it.
+func (h *handler) joinAs(w http.ResponseWriter, r *http.Request, rq *request) error {
+	tok := r.PostFormValue("t")
+	s, err := h.svc.JoinAs(r.Context(), rq.sess, tok)
+	if err != nil {
+		info, lerr := h.svc.Link(r.Context(), tok)
+		if lerr != nil || httpx.Status(amp.ErrorCode(err)) != http.StatusBadRequest {
+			return err
+		}
+		h.renderPublic(w, r, http.StatusBadRequest, "join", "Join "+info.AccountName, h.joinData(r, tok, info), amp.ErrorMessage(err), "")
+		return nil
+	}
+	h.log.Info("dashboard: joined with an existing login", "user_id", rq.user.ID, "account_id", s.Account().ID)
+	http.Redirect(w, r, modePath(amp.ModeTest, "keys")+"?done=joined", http.StatusSeeOther)
+	return nil
 }
 
 // linkRefused renders a link page with the service's answer.
@@ -76,7 +110,7 @@ func (h *handler) join(w http.ResponseWriter, r *http.Request) {
 		h.linkRefused(w, r, "join", "Join an account", &linkPage{}, err)
 		return
 	}
-	data.Info = info
+	data.Info, data.LoginURL = info, loginURL(Prefix+"/join?t="+url.QueryEscape(tok))
 	s, err := h.svc.AcceptInvitation(r.Context(), service.Join{Secret: tok, Email: data.Email, Password: r.PostFormValue("password"),
 		ClientIP: httpx.RequestClientIP(r), Replaces: h.sessionToken(r)})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/httpx"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 //go:embed templates/*.html
@@ -94,7 +95,10 @@ type pageData struct {
 	// Quarantined are the account's quarantined keys in the page's mode,
 	// shown in a banner on every page.
 	Quarantined []*amp.APIKey
-	Data        any
+	// Accounts are the accounts the user may switch to, when they are a
+	// member of more than one (the header's account switcher).
+	Accounts []service.Membership
+	Data     any
 }
 
 // pages holds one template set per page, each with the shared layout.
@@ -195,7 +199,7 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 	if rq.mode == amp.ModeLive {
 		other = amp.ModeTest
 	}
-	return &pageData{
+	pd := &pageData{
 		Title:       title,
 		Section:     section,
 		Mode:        rq.mode,
@@ -210,6 +214,10 @@ func (h *handler) page(rq *request, section, title string, data any) *pageData {
 		Quarantined: rq.quarantined,
 		Data:        data,
 	}
+	if len(rq.sess.Accounts) > 1 {
+		pd.Accounts = rq.sess.Accounts
+	}
+	return pd
 }
 
 var allPermissions = []amp.Permission{amp.PermRead, amp.PermKeys, amp.PermProfiles, amp.PermAccount,

@@ -53,6 +53,11 @@ func (h *handler) requestsPage(w http.ResponseWriter, r *http.Request, rq *reque
 			data.KeyNames[k.ID] = name
 		}
 	}
+	if _, ok := data.KeyNames[query.KeyID]; query.KeyID != "" && !ok {
+		// The key filter is a list of this mode's keys: another value is
+		// a page that does not exist.
+		return amp.Errorf(amp.CodeNotFound, "No such API key in %s mode.", rq.mode)
+	}
 	status := http.StatusOK
 	es, err := h.svc.RequestLog(r.Context(), rq.sess, rq.mode, query)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/httpx"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 // The members and audit log pages. Who may see and do what is the
@@ -51,6 +52,8 @@ type auditPage struct {
 	Events []*amp.AuditEvent
 	// Older is the "before" of the next page; 0 when there is none.
 	Older int64
+	// Retention says how long events are kept; "" for ever.
+	Retention string
 }
 
 func (h *handler) membersData(r *http.Request, rq *request, form inviteForm) (*membersPage, error) {
@@ -84,7 +87,7 @@ func (h *handler) membersPage(w http.ResponseWriter, r *http.Request, rq *reques
 	case "role":
 		pd.Flash = "Role changed."
 	case "removed":
-		pd.Flash = "The member was removed and signed out everywhere."
+		pd.Flash = "The member was removed: their sessions in this account ended, and their login keeps only the other accounts it belongs to."
 	case "transferred":
 		pd.Flash = "Ownership transferred. You are now an admin of this account."
 	case "revoked":
@@ -116,18 +119,72 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request, rq *request) er
 		pd.Error = "The invitation was not created: see the form below."
 		return h.render(w, status, "members", pd)
 	}
-	data, err := h.membersData(r, rq, inviteForm{Role: form.Role})
-	if err != nil {
-		return err
-	}
-	data.Link, data.LinkRole, data.LinkEmail = h.requestBase(r)+Prefix+"/join?t="+url.QueryEscape(inv.Secret), inv.Token.Role, inv.Token.Email
+	dest := invitedPath(rq.mode, inv.Token.Hash)
 	if h.cfg.PublicURL != "" {
 		// The emailed link points at the configured address, never at the
 		// request's Host header.
-		data.Emailed = h.svc.EmailInvitation(r.Context(), rq.sess, inv, h.cfg.PublicURL+Prefix+"/join?t="+url.QueryEscape(inv.Secret))
+		if h.svc.EmailInvitation(r.Context(), rq.sess, inv, h.cfg.PublicURL+Prefix+"/join?t="+url.QueryEscape(inv.Secret)) {
+			dest += "?emailed=1"
+		}
 	}
 	h.log.Info("dashboard: member invited", "user_id", rq.user.ID, "account_id", rq.account.ID, "role", inv.Token.Role)
-	return h.render(w, http.StatusOK, "members", h.page(rq, "members", "Members", data))
+	h.setOnce(w, newInviteCookie, inv.Secret, invitedPath(rq.mode, inv.Token.Hash))
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+	return nil
+}
+
+// newInviteCookie carries an invitation's secret from the post that made
+// it to the one page that shows its link (setOnce): reloading that page
+// invites no one more.
+const newInviteCookie = "amp_new_invite"
+
+// invitedPath is the page of the invitation whose stored hash is hash; the
+// hash is no secret (the revoke buttons carry it too).
+func invitedPath(m amp.Mode, hash string) string { return modePath(m, "members/invited/"+hash) }
+
+// invited is the members page with a new invitation's link, shown once.
+// A reload, or an invitation used or revoked since, shows no link.
+func (h *handler) invited(w http.ResponseWriter, r *http.Request, rq *request) error {
+	hash := r.PathValue("hash")
+	secret := h.takeOnce(w, r, newInviteCookie, invitedPath(rq.mode, hash))
+	data, err := h.membersData(r, rq, inviteForm{Role: amp.RoleDeveloper})
+	if err != nil {
+		return err
+	}
+	var inv *inviteRow
+	for i := range data.Invitations {
+		if data.Invitations[i].Hash == hash {
+			inv = &data.Invitations[i]
+		}
+	}
+	if inv == nil {
+		return amp.Errorf(amp.CodeNotFound, "No such invitation: it was used or revoked.")
+	}
+	data.Form.Role = inv.Role
+	pd := h.page(rq, "members", "Members", data)
+	if secret != "" && service.LinkHash(secret) == hash {
+		data.Link, data.LinkRole, data.LinkEmail = h.requestBase(r)+Prefix+"/join?t="+url.QueryEscape(secret), inv.Role, inv.Email
+		data.Emailed = inv.Email != "" && r.URL.Query().Get("emailed") == "1"
+	} else {
+		pd.Flash = "The link of this invitation was shown once. If it was not sent, revoke the invitation below and invite again."
+	}
+	return h.render(w, http.StatusOK, "members", pd)
+}
+
+// switchAccount makes the session act for another of the user's accounts
+// and opens its keys page in the mode the user was in.
+func (h *handler) switchAccount(w http.ResponseWriter, r *http.Request, rq *request) error {
+	s, err := h.svc.SwitchAccount(r.Context(), rq.sess, r.PostFormValue("account"))
+	if err != nil {
+		return err
+	}
+	mode := amp.Mode(r.PostFormValue("mode"))
+	if !mode.Valid() {
+		mode = amp.ModeTest
+	}
+	h.log.Info("dashboard: account switched", "user_id", rq.user.ID, "account_id", s.Account().ID)
+	http.Redirect(w, r, modePath(mode, "keys")+"?done=switched", http.StatusSeeOther)
+	return nil
 }
 
 // requestBase is the scheme and host the browser reached the dashboard at.
@@ -188,6 +245,9 @@ func (h *handler) auditPage(w http.ResponseWriter, r *http.Request, rq *request)
 		return err
 	}
 	data := &auditPage{Events: es}
+	if d := h.svc.AuditRetention(); d > 0 {
+		data.Retention = inWords(d)
+	}
 	if len(es) > auditPageSize {
 		data.Events = es[:auditPageSize]
 		data.Older = data.Events[auditPageSize-1].ID

@@ -24,7 +24,9 @@ var inviteLinkRE = regexp.MustCompile(`id="invite-url" class="mono" type="text" 
 func (c *client) invite(email string, role amp.Role) string {
 	c.t.Helper()
 	r := c.submit("/dashboard/test/members", "/dashboard/test/members/invite", url.Values{"email": {email}, "role": {string(role)}})
-	wantStatus(c.t, "invite", r, http.StatusOK)
+	wantStatus(c.t, "invite", r, http.StatusSeeOther)
+	r = c.follow(r)
+	wantStatus(c.t, "invitation page", r, http.StatusOK)
 	m := inviteLinkRE.FindStringSubmatch(r.body)
 	if m == nil {
 		c.t.Fatalf("no invitation link in:\n%s", r.body)
@@ -53,6 +55,31 @@ func TestMembersPages(t *testing.T) {
 	owner.signup("owner@example.com")
 
 	link := owner.invite("dev@example.com", amp.RoleDeveloper)
+	// Post, redirect, get: a second view of the page the invitation landed
+	// on invites no one more and shows the link no more.
+	ownerUser, err := e.db.DashboardUserByEmail(context.Background(), "owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := func() int {
+		ts, err := e.db.DashboardTokens(context.Background(), ownerUser.AccountID, amp.TokenInvite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ts)
+	}
+	if n := pending(); n != 1 {
+		t.Fatalf("%d invitations after one invite, want 1", n)
+	}
+	hash := service.LinkHash(mustURL(t, e.srv.URL+link).Query().Get("t"))
+	r := owner.get("/dashboard/test/members/invited/" + hash)
+	wantStatus(t, "invitation page reloaded", r, http.StatusOK)
+	wantLacks(t, "invitation page reloaded", r.body, `id="invite-url"`)
+	wantContains(t, "invitation page reloaded", r.body, "was shown once")
+	if n := pending(); n != 1 {
+		t.Errorf("%d invitations after reloading the invitation page, want 1", n)
+	}
+	wantStatus(t, "an unknown invitation's page", owner.get("/dashboard/test/members/invited/"+strings.Repeat("0", 64)), http.StatusNotFound)
 	joinPage := e.client().get(link)
 	wantStatus(t, "join page", joinPage, http.StatusOK)
 	wantContains(t, "join page", joinPage.body, "as a <strong>developer</strong>", `value="dev@example.com"`)
@@ -60,7 +87,7 @@ func TestMembersPages(t *testing.T) {
 	// field, and the link still works.
 	other := e.client()
 	tok := mustURL(t, e.srv.URL+link).Query().Get("t")
-	r := other.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"eve@example.com"}, "password": {testPassword}})
+	r = other.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"eve@example.com"}, "password": {testPassword}})
 	wantStatus(t, "join with another email", r, http.StatusBadRequest)
 	wantContains(t, "join with another email", r.body, `class="field-error" id="email-error"`, "another email address")
 	dev := e.join(link, "dev@example.com")
@@ -115,7 +142,7 @@ func TestMembersPages(t *testing.T) {
 	// The audit log shows it all, without secrets.
 	r = owner.get("/dashboard/test/audit")
 	wantStatus(t, "audit log", r, http.StatusOK)
-	wantContains(t, "audit log", r.body, "member.removed", "member.joined", "member.invited", "key.created", "dev@example.com")
+	wantContains(t, "audit log", r.body, "Events are kept 400 days.", "member.removed", "member.joined", "member.invited", "key.created", "dev@example.com")
 	wantLacks(t, "audit log", r.body, tok)
 }
 
@@ -176,6 +203,8 @@ var totpSecretRE = regexp.MustCompile(`<code class="mono" id="totp-secret">([A-Z
 func (c *client) setupTwoFactor() string {
 	c.t.Helper()
 	r := c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor", nil)
+	wantStatus(c.t, "two-factor setup", r, http.StatusSeeOther)
+	r = c.follow(r)
 	wantStatus(c.t, "two-factor setup", r, http.StatusOK)
 	wantContains(c.t, "two-factor setup", r.body, `src="data:image/png;base64,`)
 	m := totpSecretRE.FindStringSubmatch(r.body)
@@ -190,8 +219,16 @@ func (c *client) setupTwoFactor() string {
 		c.t.Fatal(err)
 	}
 	r = c.submit("/dashboard/test/settings", "/dashboard/test/settings/two-factor/enable", url.Values{"secret": {m[1]}, "code": {code}})
-	wantStatus(c.t, "two-factor enable", r, http.StatusOK)
-	wantContains(c.t, "two-factor enable", r.body, `aria-label="Recovery codes"`)
+	wantStatus(c.t, "two-factor enable", r, http.StatusSeeOther)
+	codesPage := r.location()
+	r = c.follow(r)
+	wantStatus(c.t, "recovery codes", r, http.StatusOK)
+	wantContains(c.t, "recovery codes", r.body, `aria-label="Recovery codes"`)
+	// A reload shows the codes no more.
+	r = c.get(codesPage)
+	wantStatus(c.t, "recovery codes reloaded", r, http.StatusOK)
+	wantLacks(c.t, "recovery codes reloaded", r.body, `aria-label="Recovery codes"`)
+	wantContains(c.t, "recovery codes reloaded", r.body, "were shown once")
 	return m[1]
 }
 
@@ -330,4 +367,79 @@ func TestKeyFormFieldErrors(t *testing.T) {
 	wantStatus(t, "rate above the plan", r, http.StatusBadRequest)
 	wantContains(t, "rate above the plan", r.body, `id="key-rate-error"`)
 	wantLacks(t, "rate above the plan", r.body, `id="key-name-error"`)
+}
+
+// One login in two accounts: an invitation to an email with a login is
+// accepted by signing in with it; the header switches accounts; each page
+// shows the role of the account it shows; removal from one account keeps
+// the other.
+func TestOneLoginTwoAccounts(t *testing.T) {
+	e := newEnv(t)
+	owner := e.client()
+	owner.signup("owner@example.com")
+	team := e.account("owner@example.com")
+	ada := e.client()
+	ada.signup("ada@example.com")
+	home := e.account("ada@example.com")
+	r := ada.get("/dashboard/test/keys")
+	wantLacks(t, "one account's header", r.body, `aria-label="Switch account"`)
+
+	link := owner.invite("ada@example.com", amp.RoleDeveloper)
+	tok := mustURL(t, e.srv.URL+link).Query().Get("t")
+	// Without a session, a new login for her email is refused, with the
+	// way to sign in and come back.
+	stranger := e.client()
+	r = stranger.get(link)
+	wantContains(t, "join page, signed out", r.body, "Already have an AMP login?", "/dashboard/login?next=")
+	r = stranger.submit(link, "/dashboard/join", url.Values{"t": {tok}, "email": {"ada@example.com"}, "password": {testPassword}})
+	wantStatus(t, "a new login for a taken email", r, http.StatusBadRequest)
+	wantContains(t, "a new login for a taken email", r.body, "already has an AMP login", `id="email-error"`)
+
+	// Signed in, she joins with her login.
+	r = ada.get(link)
+	wantStatus(t, "join page, signed in", r, http.StatusOK)
+	wantContains(t, "join page, signed in", r.body, "You are signed in as <strong>ada@example.com</strong>", `action="/dashboard/join/as"`)
+	r = ada.submit(link, "/dashboard/join/as", url.Values{"t": {tok}})
+	wantStatus(t, "join as ada", r, http.StatusSeeOther)
+	r = ada.follow(r)
+	wantContains(t, "keys after joining", r.body, "Welcome to "+html.EscapeString(team.Name), `aria-label="Switch account"`,
+		html.EscapeString(home.Name), "(developer)")
+	// The link was used once.
+	wantStatus(t, "the used link", ada.get(link), http.StatusNotFound)
+
+	// In Team she is a developer: keys yes, members no.
+	ada.createKey(amp.ModeTest, keyForm("ada-in-team", amp.ModeTest, amp.AllScopes...))
+	if k := e.keyByName(team.ID, "ada-in-team"); k.AccountID != team.ID {
+		t.Fatalf("her key went to %s", k.AccountID)
+	}
+	r = ada.get("/dashboard/test/members")
+	wantLacks(t, "a developer's members page", r.body, "Invite a member")
+	r = ada.get("/dashboard/test/audit")
+	wantStatus(t, "a developer's audit log", r, http.StatusForbidden)
+
+	// Switched home, she is the owner there.
+	r = ada.submit("/dashboard/test/keys", "/dashboard/switch", url.Values{"account": {home.ID}, "mode": {"live"}})
+	wantStatus(t, "switch", r, http.StatusSeeOther)
+	if r.location() != "/dashboard/live/keys?done=switched" {
+		t.Errorf("switch goes to %q", r.location())
+	}
+	r = ada.follow(r)
+	wantContains(t, "keys after switching", r.body, "You are now working in "+html.EscapeString(home.Name)+", as owner.", "(owner)")
+	wantStatus(t, "the owner's audit log", ada.get("/dashboard/test/audit"), http.StatusOK)
+	wantLacks(t, "keys at home", ada.get("/dashboard/test/keys").body, "ada-in-team")
+	// An account she is not in.
+	r = ada.submit("/dashboard/test/keys", "/dashboard/switch", url.Values{"account": {"acct_nope"}})
+	wantStatus(t, "switch to another's account", r, http.StatusNotFound)
+
+	// Team's owner removes her: her session, at home, goes on; the
+	// switcher is gone.
+	adaUser, err := e.db.DashboardUserByEmail(context.Background(), "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = owner.submit("/dashboard/test/members", "/dashboard/test/members/"+adaUser.ID+"/remove", nil)
+	wantStatus(t, "remove ada", r, http.StatusSeeOther)
+	r = ada.get("/dashboard/test/keys")
+	wantStatus(t, "ada at home after the removal", r, http.StatusOK)
+	wantLacks(t, "ada at home after the removal", r.body, `aria-label="Switch account"`)
 }

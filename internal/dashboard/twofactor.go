@@ -5,9 +5,11 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/amp-protocol/amp"
 	"github.com/amp-protocol/amp/internal/httpx"
+	"github.com/amp-protocol/amp/internal/service"
 )
 
 // Two-factor sign-in on the settings page. Setting it up takes two posts:
@@ -49,7 +51,15 @@ func (h *handler) settingsFor(r *http.Request, rq *request) (*settingsPage, erro
 	return sp, h.twoFactorData(r, rq, sp)
 }
 
+// beginTwoFactor answers the "Set up" button with the setup page (post,
+// redirect, get): drawing a secret stores nothing, so the page draws one
+// at every view, and a reload asks nothing of the browser.
 func (h *handler) beginTwoFactor(w http.ResponseWriter, r *http.Request, rq *request) error {
+	http.Redirect(w, r, modePath(rq.mode, "settings/two-factor/setup"), http.StatusSeeOther)
+	return nil
+}
+
+func (h *handler) twoFactorSetupPage(w http.ResponseWriter, r *http.Request, rq *request) error {
 	setup, err := h.svc.BeginTwoFactor(r.Context(), rq.sess)
 	if err != nil {
 		return err
@@ -80,10 +90,35 @@ func (h *handler) enableTwoFactor(w http.ResponseWriter, r *http.Request, rq *re
 		sp.TwoFactor.Setup = setup
 		return h.settingsProblem(w, r, rq, sp, err)
 	}
-	sp.TwoFactor.RecoveryCodes = codes
 	h.log.Info("dashboard: two-factor sign-in turned on", "user_id", rq.user.ID)
+	// The codes go to the one page that shows them (post, redirect, get),
+	// as a new key's secret does: a reload neither resends the code nor
+	// shows them again.
+	h.setOnce(w, recoveryCodesCookie, strings.Join(codes, " "), recoveryCodesPath(rq.mode))
+	http.Redirect(w, r, recoveryCodesPath(rq.mode), http.StatusSeeOther)
+	return nil
+}
+
+// recoveryCodesCookie carries the recovery codes from the post that made
+// them to the page that shows them once (see setOnce).
+const recoveryCodesCookie = "amp_recovery_codes"
+
+func recoveryCodesPath(m amp.Mode) string { return modePath(m, "settings/two-factor/codes") }
+
+func (h *handler) recoveryCodesPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	sp, err := h.settingsFor(r, rq)
+	if err != nil {
+		return err
+	}
+	codes := strings.Fields(h.takeOnce(w, r, recoveryCodesCookie, recoveryCodesPath(rq.mode)))
 	pd := h.page(rq, "settings", "Settings", sp)
-	pd.Flash = "Two-factor sign-in is on. Save your recovery codes now: they are shown only this once."
+	switch {
+	case len(codes) == service.RecoveryCodeCount && sp.TwoFactor.On:
+		sp.TwoFactor.RecoveryCodes = codes
+		pd.Flash = "Two-factor sign-in is on. Save your recovery codes now: they are shown only this once."
+	case sp.TwoFactor.On:
+		pd.Flash = "Two-factor sign-in is on. Your recovery codes were shown once; if you did not save them, set two-factor sign-in up again for new ones."
+	}
 	return h.render(w, http.StatusOK, "settings", pd)
 }
 

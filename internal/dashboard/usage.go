@@ -70,6 +70,20 @@ type usageCountry struct {
 	New bool
 }
 
+// usageWindow is the span of a window's value ("" for the default, 24h),
+// and false for a value the page does not offer.
+func usageWindow(v string) (time.Duration, bool) {
+	if v == "" {
+		v = "24h"
+	}
+	for _, uw := range usageWindows {
+		if uw.Value == v {
+			return uw.D, true
+		}
+	}
+	return 0, false
+}
+
 func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request) error {
 	ctx := r.Context()
 	data := &usagePage{Enabled: h.svc.UsageRecorded(), Window: "24h", Windows: usageWindows}
@@ -81,11 +95,14 @@ func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request)
 	if !data.Enabled {
 		return h.render(w, http.StatusOK, "usage", h.page(rq, "usage", "Usage", data))
 	}
-	window := 24 * time.Hour
-	for _, uw := range usageWindows {
-		if uw.Value == r.URL.Query().Get("window") {
-			data.Window, window = uw.Value, uw.D
-		}
+	window, ok := usageWindow(r.URL.Query().Get("window"))
+	if !ok {
+		// A window the page does not offer is a page that does not exist:
+		// a 404 that says which do, not another window's figures.
+		return amp.Errorf(amp.CodeNotFound, "No such usage window: choose 1h, 24h, 7d or 30d.")
+	}
+	if v := r.URL.Query().Get("window"); v != "" {
+		data.Window = v
 	}
 	keys, err := h.svc.Keys(ctx, rq.account.ID)
 	if err != nil {
@@ -101,6 +118,9 @@ func (h *handler) usagePage(w http.ResponseWriter, r *http.Request, rq *request)
 	now := h.svc.Now()
 	data.Updated = now
 	data.KeyID = r.URL.Query().Get("key")
+	if _, ok := byID[data.KeyID]; data.KeyID != "" && !ok {
+		return amp.Errorf(amp.CodeNotFound, "No such API key in %s mode.", rq.mode)
+	}
 	rep, _, err := h.svc.Usage(ctx, service.UsageSelection{AccountID: rq.account.ID, Mode: rq.mode, KeyOrID: data.KeyID, Window: window})
 	if err != nil {
 		return err

@@ -11,15 +11,24 @@ import (
 )
 
 // The dashboard's users and sessions (amp.DashboardStore; see
-// 003_dashboard.sql). Uniqueness (email, user id, one user per account) and
-// the existence of the account and user are the schema's constraints, which
-// mapErr turns into ErrConflict and ErrNotFound.
+// 003_dashboard.sql and 010_memberships.sql). Uniqueness (email, user id,
+// one membership per user and account) and the existence of the account
+// and user are the schema's constraints, which mapErr turns into
+// ErrConflict and ErrNotFound.
 
 var _ amp.DashboardStore = (*DB)(nil)
 
 const (
-	dashUserColumns    = "id, email, password_hash, account_id, role, created_at, password_changed_at, totp_secret, totp_step"
-	dashSessionColumns = "token_hash, user_id, created_at, last_seen_at, expires_at"
+	dashUserColumns    = "id, email, password_hash, account_id, created_at, password_changed_at, totp_secret, totp_step"
+	dashSessionColumns = "token_hash, user_id, account_id, created_at, last_seen_at, expires_at"
+	sqlInsMember       = "INSERT INTO dashboard_memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)"
+	// dashUserRead reads users (u) with a membership (m), in
+	// scanDashUser's order.
+	dashUserRead = "SELECT u.id, u.email, u.password_hash, m.account_id, m.role, m.created_at, u.created_at, u.password_changed_at, u.totp_secret, u.totp_step " +
+		"FROM dashboard_users u JOIN dashboard_memberships m ON m.user_id = u.id "
+	// dashUserDefault reads a user with the membership their next session
+	// starts in.
+	dashUserDefault = dashUserRead + "AND m.account_id = u.account_id "
 )
 
 // CreateDashboardUser stores u, and a with it in one transaction when a is
@@ -32,6 +41,7 @@ func (db *DB) CreateDashboardUser(ctx context.Context, u *amp.DashboardUser, a *
 				a.ID, a.Name, string(a.Plan), a.CustomRate, a.HoldoutPercent, a.CreatedAt)
 		}
 		b.Queue(sqlInsDashUser, dashUserArgs(u)...)
+		b.Queue(sqlInsMember, u.AccountID, u.ID, string(u.Role), u.CreatedAt)
 		return mapErr(tx.SendBatch(ctx, b).Close())
 	})
 	if err != nil {
@@ -42,13 +52,13 @@ func (db *DB) CreateDashboardUser(ctx context.Context, u *amp.DashboardUser, a *
 
 // DashboardUser returns the user id, or ErrNotFound.
 func (db *DB) DashboardUser(ctx context.Context, id string) (*amp.DashboardUser, error) {
-	return db.dashUser(ctx, "dashboard user", "id", id)
+	return db.dashUser(ctx, "dashboard user", "u.id", id)
 }
 
 // DashboardUserByEmail returns the user with the (normalised) email, or
 // ErrNotFound.
 func (db *DB) DashboardUserByEmail(ctx context.Context, email string) (*amp.DashboardUser, error) {
-	return db.dashUser(ctx, "dashboard user by email", "email", email)
+	return db.dashUser(ctx, "dashboard user by email", "u.email", email)
 }
 
 // dashUser looks a user up by column, one of the two fixed names above.
@@ -56,17 +66,17 @@ func (db *DB) dashUser(ctx context.Context, op, column, value string) (*amp.Dash
 	if err := db.checkOpen(); err != nil {
 		return nil, err
 	}
-	u, err := scanDashUser(db.pool.QueryRow(ctx, "SELECT "+dashUserColumns+" FROM dashboard_users WHERE "+column+" = $1", value))
+	u, err := scanDashUser(db.pool.QueryRow(ctx, dashUserDefault+"WHERE "+column+" = $1", value))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", op, mapErr(err))
 	}
 	return u, nil
 }
 
-const sqlInsDashUser = "INSERT INTO dashboard_users (" + dashUserColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+const sqlInsDashUser = "INSERT INTO dashboard_users (" + dashUserColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 
 func dashUserArgs(u *amp.DashboardUser) []any {
-	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, string(u.Role), u.CreatedAt, u.PasswordChangedAt, u.TOTPSecret, u.TOTPStep}
+	return []any{u.ID, u.Email, u.PasswordHash, u.AccountID, u.CreatedAt, u.PasswordChangedAt, u.TOTPSecret, u.TOTPStep}
 }
 
 func scanDashUser(row pgx.Row) (*amp.DashboardUser, error) {
@@ -74,10 +84,10 @@ func scanDashUser(row pgx.Row) (*amp.DashboardUser, error) {
 		u    amp.DashboardUser
 		role string
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &u.CreatedAt, &u.PasswordChangedAt, &u.TOTPSecret, &u.TOTPStep); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.AccountID, &role, &u.JoinedAt, &u.CreatedAt, &u.PasswordChangedAt, &u.TOTPSecret, &u.TOTPStep); err != nil {
 		return nil, err
 	}
-	u.Role, u.CreatedAt, u.PasswordChangedAt = amp.Role(role), u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
+	u.Role, u.JoinedAt, u.CreatedAt, u.PasswordChangedAt = amp.Role(role), u.JoinedAt.UTC(), u.CreatedAt.UTC(), u.PasswordChangedAt.UTC()
 	return &u, nil
 }
 
@@ -104,8 +114,8 @@ func (db *DB) CreateDashboardSession(ctx context.Context, s *amp.DashboardSessio
 	if err := db.checkOpen(); err != nil {
 		return err
 	}
-	_, err := db.pool.Exec(ctx, "INSERT INTO dashboard_sessions ("+dashSessionColumns+") VALUES ($1, $2, $3, $4, $5)",
-		s.TokenHash, s.UserID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
+	_, err := db.pool.Exec(ctx, "INSERT INTO dashboard_sessions ("+dashSessionColumns+") VALUES ($1, $2, $3, $4, $5, $6)",
+		s.TokenHash, s.UserID, s.AccountID, s.CreatedAt, s.LastSeenAt, s.ExpiresAt)
 	if err != nil {
 		// The token hash stands for a secret: it stays out of the error.
 		return fmt.Errorf("postgres: create dashboard session: %w", mapErr(err))
@@ -121,12 +131,33 @@ func (db *DB) DashboardSession(ctx context.Context, tokenHash string) (*amp.Dash
 	}
 	var s amp.DashboardSession
 	err := db.pool.QueryRow(ctx, "SELECT "+dashSessionColumns+" FROM dashboard_sessions WHERE token_hash = $1", tokenHash).
-		Scan(&s.TokenHash, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
+		Scan(&s.TokenHash, &s.UserID, &s.AccountID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: dashboard session: %w", mapErr(err))
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
 	return &s, nil
+}
+
+// SetDashboardSessionAccount makes the session act for accountID, which
+// its user's next sessions start in too, in one transaction; ErrNotFound
+// unless the session's user is a member of accountID.
+func (db *DB) SetDashboardSessionAccount(ctx context.Context, tokenHash, accountID string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var userID string
+		err := tx.QueryRow(ctx, `UPDATE dashboard_sessions s SET account_id = $2 WHERE token_hash = $1
+			AND EXISTS (SELECT 1 FROM dashboard_memberships m WHERE m.user_id = s.user_id AND m.account_id = $2) RETURNING user_id`,
+			tokenHash, accountID).Scan(&userID)
+		if err != nil {
+			return mapErr(err)
+		}
+		_, err = tx.Exec(ctx, "UPDATE dashboard_users SET account_id = $2 WHERE id = $1", userID, accountID)
+		return mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set dashboard session account: %w", err)
+	}
+	return nil
 }
 
 // TouchDashboardSession moves a session's last-seen time forward to at; a

@@ -24,3 +24,28 @@ func (db *DB) FailWriteWith(ctx context.Context, err error) error {
 
 // MapErr is mapErr, for the external tests.
 var MapErr = mapErr
+
+// MigrateBelow applies, on conn, the embedded migrations below version and
+// records them, as a database an older binary migrated would be.
+func MigrateBelow(ctx context.Context, conn *pgx.Conn, version int) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version >= version {
+			continue
+		}
+		if _, err := conn.Exec(ctx, m.sql); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}

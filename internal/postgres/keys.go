@@ -10,15 +10,15 @@ import (
 	amp "github.com/amp-protocol/amp"
 )
 
-const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason, quarantine_url"
+const keyColumns = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason, quarantine_url, rolled_from, rolled_to"
 
-const insertKeySQL = "INSERT INTO api_keys (" + keyColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+const insertKeySQL = "INSERT INTO api_keys (" + keyColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 
 // insertKeyArgs are the arguments of insertKeySQL for k, in keyColumns'
 // order.
 func insertKeyArgs(k *amp.APIKey) []any {
 	return []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, scopeStrings(k.Scopes), k.RateLimit,
-		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason, k.QuarantineURL}
+		k.ExpiresAt, k.RevokedAt, k.CreatedAt, k.LastUsedAt, k.QuarantinedAt, k.QuarantineReason, k.QuarantineURL, k.RolledFrom, k.RolledTo}
 }
 
 // CreateKey stores k; ErrConflict if its id or hash exists, ErrNotFound if
@@ -96,24 +96,28 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 }
 
 // RollKey stores next and old's new expiry (old.ExpiresAt, the end of its
-// grace) in one transaction. ErrConflict if next's id or hash exists or old
-// is revoked, ErrNotFound if old or next's account does not exist: either
-// way nothing is stored.
+// grace) and replacement (next.ID) in one transaction. ErrConflict if
+// next's id or hash exists or old is revoked or rolled already,
+// ErrNotFound if old or next's account does not exist: either way nothing
+// is stored.
 func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, insertKeySQL, insertKeyArgs(next)...); err != nil {
 			return fmt.Errorf("postgres: roll key %s: new key %s: %w", old.ID, next.ID, mapErr(err))
 		}
-		// A revoked key keeps its expiry, and the roll fails: the key was
-		// revoked after the caller read it.
+		// A revoked or rolled key keeps its expiry, and the roll fails: the
+		// key was revoked or rolled after the caller read it. The row lock
+		// of the update orders concurrent rolls of one key.
 		var live bool
-		err := tx.QueryRow(ctx, `UPDATE api_keys SET expires_at = CASE WHEN revoked_at IS NULL THEN $2 ELSE expires_at END
-			WHERE id = $1 RETURNING revoked_at IS NULL`, old.ID, old.ExpiresAt).Scan(&live)
+		err := tx.QueryRow(ctx, `UPDATE api_keys SET
+				expires_at = CASE WHEN revoked_at IS NULL AND rolled_to = '' THEN $2 ELSE expires_at END,
+				rolled_to = CASE WHEN revoked_at IS NULL AND rolled_to = '' THEN $3 ELSE rolled_to END
+			WHERE id = $1 RETURNING revoked_at IS NULL AND rolled_to = $3`, old.ID, old.ExpiresAt, next.ID).Scan(&live)
 		if err != nil {
 			return fmt.Errorf("postgres: roll key %s: %w", old.ID, mapErr(err))
 		}
 		if !live {
-			return fmt.Errorf("postgres: roll key %s: revoked: %w", old.ID, amp.ErrConflict)
+			return fmt.Errorf("postgres: roll key %s: revoked or rolled: %w", old.ID, amp.ErrConflict)
 		}
 		return nil
 	})
@@ -150,7 +154,7 @@ func scanKey(row pgx.CollectableRow) (*amp.APIKey, error) {
 	var scopes []string
 	var rate int32
 	if err := row.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &rate,
-		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt, &k.QuarantinedAt, &k.QuarantineReason, &k.QuarantineURL); err != nil {
+		&k.ExpiresAt, &k.RevokedAt, &k.CreatedAt, &k.LastUsedAt, &k.QuarantinedAt, &k.QuarantineReason, &k.QuarantineURL, &k.RolledFrom, &k.RolledTo); err != nil {
 		return nil, err
 	}
 	k.Mode, k.RateLimit = amp.Mode(mode), int(rate)

@@ -129,3 +129,48 @@ func TestClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestMigration010CarriesMembers: the users and sessions of a database at
+// version 9 (one account and role per user) become members with the same
+// role, and sessions acting for that account.
+func TestMigration010CarriesMembers(t *testing.T) {
+	u, _ := newSchema(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := postgres.MigrateBelow(ctx, conn, 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO accounts (id, name, plan, custom_rate, holdout_percent, created_at) VALUES ('acct_1', 'One', 'starter', 0, 0, now())",
+		`INSERT INTO dashboard_users (id, email, password_hash, account_id, created_at, password_changed_at, role) VALUES
+			('usr_o', 'o@example.com', 'h', 'acct_1', '2026-01-01T00:00:00Z', now(), 'owner'),
+			('usr_v', 'v@example.com', 'h', 'acct_1', '2026-01-02T00:00:00Z', now(), 'viewer')`,
+		"INSERT INTO dashboard_sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES ('hash_v', 'usr_v', now(), now(), now() + interval '1 day')",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db := openURL(t, u)
+	us, err := db.DashboardUsers(ctx, "acct_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 2 || us[0].ID != "usr_o" || us[0].Role != amp.RoleOwner || us[1].ID != "usr_v" || us[1].Role != amp.RoleViewer ||
+		us[1].JoinedAt.Day() != 2 {
+		t.Fatalf("members after 010: %+v", us)
+	}
+	if got, err := db.DashboardUser(ctx, "usr_v"); err != nil || got.AccountID != "acct_1" || got.Role != amp.RoleViewer {
+		t.Errorf("usr_v after 010: %+v, %v", got, err)
+	}
+	if s, err := db.DashboardSession(ctx, "hash_v"); err != nil || s.AccountID != "acct_1" {
+		t.Errorf("session after 010: %+v, %v", s, err)
+	}
+	if err := db.SetDashboardRoles(ctx, "acct_1", map[string]amp.Role{"usr_v": amp.RoleOwner}); !errors.Is(err, amp.ErrConflict) {
+		t.Errorf("a second owner after 010: %v, want ErrConflict", err)
+	}
+}

@@ -25,7 +25,7 @@ func (db *DB) DashboardUsers(ctx context.Context, accountID string) ([]*amp.Dash
 	if err := db.checkOpen(); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+dashUserColumns+" FROM dashboard_users WHERE account_id = $1 ORDER BY created_at, id", accountID)
+	rows, err := db.pool.Query(ctx, dashUserRead+"WHERE m.account_id = $1 ORDER BY m.created_at, u.id", accountID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: dashboard users: %w", mapErr(err))
 	}
@@ -44,6 +44,30 @@ func (db *DB) DashboardUsers(ctx context.Context, accountID string) ([]*amp.Dash
 	return out, nil
 }
 
+// DashboardMemberships returns the accounts a user is a member of, first
+// joined first.
+func (db *DB) DashboardMemberships(ctx context.Context, userID string) ([]*amp.DashboardMembership, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, _ := db.pool.Query(ctx, "SELECT account_id, user_id, role, created_at FROM dashboard_memberships WHERE user_id = $1 ORDER BY created_at, account_id", userID)
+	ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*amp.DashboardMembership, error) {
+		var (
+			m    amp.DashboardMembership
+			role string
+		)
+		if err := row.Scan(&m.AccountID, &m.UserID, &role, &m.CreatedAt); err != nil {
+			return nil, err
+		}
+		m.Role, m.CreatedAt = amp.Role(role), m.CreatedAt.UTC()
+		return &m, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: dashboard memberships: %w", mapErr(err))
+	}
+	return ms, nil
+}
+
 // SetDashboardRoles gives members new roles in one transaction, demotions
 // from owner first so that the one-owner index holds after each statement.
 func (db *DB) SetDashboardRoles(ctx context.Context, accountID string, roles map[string]amp.Role) error {
@@ -53,7 +77,7 @@ func (db *DB) SetDashboardRoles(ctx context.Context, accountID string, roles map
 				if (r == amp.RoleOwner) != (pass == 1) {
 					continue
 				}
-				tag, err := tx.Exec(ctx, "UPDATE dashboard_users SET role = $1 WHERE id = $2 AND account_id = $3", string(r), id, accountID)
+				tag, err := tx.Exec(ctx, "UPDATE dashboard_memberships SET role = $1 WHERE user_id = $2 AND account_id = $3", string(r), id, accountID)
 				if err != nil {
 					return mapErr(err)
 				}
@@ -70,17 +94,27 @@ func (db *DB) SetDashboardRoles(ctx context.Context, accountID string, roles map
 	return nil
 }
 
-// DeleteDashboardUser removes a member; the schema deletes their sessions.
-func (db *DB) DeleteDashboardUser(ctx context.Context, accountID, userID string) error {
-	if err := db.checkOpen(); err != nil {
-		return err
-	}
-	tag, err := db.pool.Exec(ctx, "DELETE FROM dashboard_users WHERE id = $1 AND account_id = $2", userID, accountID)
+// RemoveDashboardMember ends a membership and the sessions acting for it,
+// in one transaction; a user left in no account is deleted, and the schema
+// deletes the rest of their sessions and their recovery codes.
+func (db *DB) RemoveDashboardMember(ctx context.Context, accountID, userID string) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM dashboard_memberships WHERE user_id = $1 AND account_id = $2", userID, accountID)
+		if err != nil {
+			return mapErr(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return amp.ErrNotFound
+		}
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM dashboard_sessions WHERE user_id = $1 AND account_id = $2", userID, accountID)
+		b.Queue("DELETE FROM dashboard_users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM dashboard_memberships WHERE user_id = $1)", userID)
+		b.Queue(`UPDATE dashboard_users SET account_id = (SELECT account_id FROM dashboard_memberships
+			WHERE user_id = $1 ORDER BY created_at, account_id LIMIT 1) WHERE id = $1 AND account_id = $2`, userID, accountID)
+		return mapErr(tx.SendBatch(ctx, b).Close())
+	})
 	if err != nil {
-		return fmt.Errorf("postgres: delete dashboard user: %w", mapErr(err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: delete dashboard user: %w", amp.ErrNotFound)
+		return fmt.Errorf("postgres: remove dashboard member: %w", err)
 	}
 	return nil
 }
@@ -181,6 +215,17 @@ func (db *DB) UseDashboardToken(ctx context.Context, hash string, now time.Time,
 			if _, err := tx.Exec(ctx, sqlInsDashUser, dashUserArgs(u)...); err != nil {
 				return mapErr(err)
 			}
+			if _, err := tx.Exec(ctx, sqlInsMember, u.AccountID, u.ID, string(u.Role), u.CreatedAt); err != nil {
+				return mapErr(err)
+			}
+		}
+		if m := use.NewMember; m != nil {
+			if _, err := tx.Exec(ctx, sqlInsMember, m.AccountID, m.UserID, string(m.Role), m.CreatedAt); err != nil {
+				return mapErr(err)
+			}
+			if _, err := tx.Exec(ctx, "UPDATE dashboard_users SET account_id = $1 WHERE id = $2", m.AccountID, m.UserID); err != nil {
+				return mapErr(err)
+			}
 		}
 		if p := use.Password; p != nil {
 			tag, err := tx.Exec(ctx, "UPDATE dashboard_users SET password_hash = $1, password_changed_at = $2 WHERE id = $3", p.Hash, p.At, p.UserID)
@@ -213,6 +258,18 @@ func (db *DB) AppendAudit(ctx context.Context, e *amp.AuditEvent) error {
 		return fmt.Errorf("postgres: append audit event: %w", mapErr(err))
 	}
 	return nil
+}
+
+// PruneAudit deletes the audit events of every account older than before.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	if err := db.checkOpen(); err != nil {
+		return 0, err
+	}
+	tag, err := db.pool.Exec(ctx, "DELETE FROM audit_events WHERE at < $1", before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune audit events: %w", mapErr(err))
+	}
+	return tag.RowsAffected(), nil
 }
 
 // AuditEvents returns an account's events below before, newest first.

@@ -157,12 +157,20 @@ func (s *Service) RevokeKey(ctx context.Context, accountID, keyOrID string) (*am
 	return k, nil
 }
 
-// Rollable reports whether k can be rolled at now: it is active, expiring,
-// or quarantined and neither expired nor revoked. Rolling is how the owner
-// replaces a key that leaked; the quarantined key stays refused.
-func Rollable(k *amp.APIKey, now time.Time) bool {
+// Rollable says why k cannot be rolled at now, or nil when it can: it is
+// active, expiring, or quarantined and neither expired nor revoked (rolling
+// is how the owner replaces a key that leaked; the quarantined key stays
+// refused). A key rolled already is not rolled again: its replacement is
+// what to roll.
+func Rollable(k *amp.APIKey, now time.Time) error {
 	st := k.Status(now)
-	return st.Usable() || st == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+	switch {
+	case k.RolledTo != "" && st != amp.KeyRevoked && st != amp.KeyExpired:
+		return amp.Errorf(amp.CodeInvalidRequest, "This key was rolled already: roll its replacement, %s.", k.RolledTo)
+	case st.Rollable(), st == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt)):
+		return nil
+	}
+	return amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 }
 
 // RollKey issues a replacement for a key, with the same account, mode,
@@ -179,8 +187,8 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 		return nil, err
 	}
 	now := s.Now()
-	if !Rollable(old, now) {
-		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
+	if err := Rollable(old, now); err != nil {
+		return nil, err
 	}
 	opts := KeyOptions{Name: old.Name, Scopes: old.Scopes, RateLimit: old.RateLimit}
 	if amp.ValidateKeyName(old.Name) != nil {
@@ -206,9 +214,17 @@ func (s *Service) RollKey(ctx context.Context, accountID, keyOrID string, grace 
 	if old.ExpiresAt == nil || end.Before(*old.ExpiresAt) {
 		old.ExpiresAt = &end
 	}
+	// The two keys name each other: the old one shows as rolled, and
+	// which key replaced it.
+	created.Key.RolledFrom, old.RolledTo = old.ID, created.Key.ID
 	switch err := s.store.RollKey(ctx, old, created.Key); {
 	case errors.Is(err, amp.ErrConflict):
-		// Revoked since findKey read it.
+		// Revoked or rolled since findKey read it.
+		if k, kerr := s.store.Key(ctx, old.ID); kerr == nil {
+			if err := Rollable(k, now); err != nil {
+				return nil, err
+			}
+		}
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
 	case err != nil:
 		return nil, storeError(fmt.Errorf("roll key: %w", err), amp.CodeNotFound, "No such API key.")

@@ -83,6 +83,10 @@ type Config struct {
 	// DefaultRequestLogRetention and DefaultRequestLogKeep when zero.
 	RequestLogRetention time.Duration
 	RequestLogKeep      int
+	// AuditRetention is how long audit events are kept, after which
+	// the background jobs delete them; DefaultAuditRetention when zero,
+	// for ever when negative.
+	AuditRetention time.Duration
 	// Mailer sends password reset links by email; without it users ask
 	// the operator for one (IssueResetLink).
 	Mailer Mailer
@@ -123,6 +127,7 @@ type Service struct {
 	users           amp.DashboardStore
 	mailer          Mailer
 	requests        *requestLog
+	auditRetention  time.Duration // < 0: kept for ever
 	allowSignup     bool
 	passwords       *password.Hasher
 	sessionIdle     time.Duration
@@ -156,6 +161,7 @@ func New(cfg Config) (*Service, error) {
 		users:           cfg.Users,
 		mailer:          cfg.Mailer,
 		requests:        newRequestLog(cfg),
+		auditRetention:  cmp.Or(cfg.AuditRetention, DefaultAuditRetention),
 		allowSignup:     cfg.AllowSignup,
 		sessionIdle:     cmp.Or(max(cfg.SessionIdle, 0), DefaultSessionIdle),
 		sessionLifetime: cmp.Or(max(cfg.SessionLifetime, 0), DefaultSessionLifetime),
@@ -291,12 +297,12 @@ func (s *Service) Close() error {
 // tenants' pending population deltas (at start and every second), the
 // monthly reset of test-mode data, the writing of keys' last-used times, the
 // sweeping of expired dashboard sessions, the writing and pruning of the
-// request log, and the periodic checks that raise webhook events
-// (CheckEvents).
+// request log, the pruning of the audit log (hourly), and the periodic
+// checks that raise webhook events (CheckEvents).
 func (s *Service) runJobs(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	var lastResetCheck, lastSweep, lastEventCheck time.Time
+	var lastResetCheck, lastSweep, lastEventCheck, lastAuditPrune time.Time
 	for {
 		if now := s.now(); now.Sub(lastResetCheck) >= time.Minute {
 			lastResetCheck = now
@@ -313,6 +319,12 @@ func (s *Service) runJobs(ctx context.Context) {
 		if now := s.Now(); now.Sub(lastSweep) >= sweepEvery {
 			lastSweep = now
 			s.sweepSessions(ctx, now)
+		}
+		if now := s.Now(); now.Sub(lastAuditPrune) >= auditPruneEvery {
+			lastAuditPrune = now
+			if _, err := s.PruneAuditLog(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("pruning the audit log failed", "err", err)
+			}
 		}
 		// Close does not cut a write of last-used times short: the times it
 		// took from the queue would be lost. It waits for it instead.

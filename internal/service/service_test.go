@@ -213,6 +213,20 @@ func TestKeyLifecycle(t *testing.T) {
 		if rolled.Key.Name != "prod" || len(rolled.Key.Scopes) != 1 || rolled.Key.Mode != amp.ModeLive {
 			t.Fatalf("rolled key %+v does not keep name, scopes and mode", rolled.Key)
 		}
+		// The two keys name each other, and the old one is rolled: it
+		// cannot be rolled a second time, its replacement can.
+		p, err := f.svc.Authenticate(ctx, old, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Key.RolledTo != rolled.Key.ID || rolled.Key.RolledFrom != p.Key.ID || p.Key.Status(f.clock.Now()) != amp.KeyRolled {
+			t.Fatalf("old key %+v, new key %+v: not linked, or the old one not rolled", p.Key, rolled.Key)
+		}
+		_, err = f.svc.RollKey(ctx, f.acct.ID, old, time.Hour)
+		wantCode(t, err, amp.CodeInvalidRequest)
+		if !strings.Contains(amp.ErrorMessage(err), rolled.Key.ID) {
+			t.Errorf("a second roll: %q does not name the replacement", amp.ErrorMessage(err))
+		}
 		for _, k := range []string{old, rolled.Secret} {
 			if _, err := f.svc.Authenticate(ctx, k, "d"); err != nil {
 				t.Fatalf("during grace: %v", err)

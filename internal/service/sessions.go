@@ -47,7 +47,8 @@ type Membership struct {
 	Role    amp.Role
 }
 
-// Session is a signed-in user acting for one account.
+// Session is a signed-in user acting for one account, one of those they
+// are a member of.
 type Session struct {
 	// Token is the session's secret, for the user's browser only: it is
 	// never stored (the store keeps its SHA-256) or logged.
@@ -57,7 +58,12 @@ type Session struct {
 	// its next sign-ins (SignInAttempt.Device); like Token, never logged.
 	DeviceToken string
 	User        *amp.DashboardUser
-	Membership  Membership
+	// Membership is the account the session acts for and the user's role
+	// in it: what every permission check of the session reads.
+	Membership Membership
+	// Accounts are every account the user is a member of, first joined
+	// first, for the front end's account switcher (SwitchAccount).
+	Accounts []Membership
 	// TwoFactorRequired is whether the account requires two-factor
 	// sign-in; NeedsTwoFactorSetup, whether this user must set it up
 	// before doing anything else.
@@ -107,13 +113,32 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// membership returns the account u acts for and u's role in it.
-func (s *Service) membership(ctx context.Context, u *amp.DashboardUser) (Membership, error) {
-	a, err := s.Account(ctx, u.AccountID)
+// memberships returns the accounts u is a member of, and the one of them
+// with the id accountID: ErrNoSession when u is not a member of it (any
+// more).
+func (s *Service) memberships(ctx context.Context, u *amp.DashboardUser, accountID string) (Membership, []Membership, error) {
+	ms, err := s.users.DashboardMemberships(ctx, u.ID)
 	if err != nil {
-		return Membership{}, err
+		return Membership{}, nil, storeError(err, "", "")
 	}
-	return Membership{Account: a, Role: u.Role}, nil
+	var (
+		cur Membership
+		all = make([]Membership, 0, len(ms))
+	)
+	for _, m := range ms {
+		a, err := s.Account(ctx, m.AccountID)
+		if err != nil {
+			return Membership{}, nil, err
+		}
+		all = append(all, Membership{Account: a, Role: m.Role})
+		if m.AccountID == accountID {
+			cur = all[len(all)-1]
+		}
+	}
+	if cur.Account == nil {
+		return Membership{}, nil, ErrNoSession
+	}
+	return cur, all, nil
 }
 
 // Session resolves a session token. It returns ErrNoSession for a token
@@ -147,7 +172,11 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 	if rec.CreatedAt.Before(u.PasswordChangedAt) {
 		return nil, ErrNoSession
 	}
-	m, err := s.membership(ctx, u)
+	accountID := rec.AccountID
+	if accountID == "" {
+		accountID = u.AccountID
+	}
+	m, all, err := s.memberships(ctx, u, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -156,21 +185,26 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, error) {
 			s.log.Warn("refreshing a dashboard session failed", "err", err)
 		}
 	}
-	return s.newSession(ctx, token, u, m, rec)
+	return s.newSession(ctx, token, u, m, all, rec)
 }
 
 // newSession completes a Session with the account's two-factor rule.
-func (s *Service) newSession(ctx context.Context, token string, u *amp.DashboardUser, m Membership, rec *amp.DashboardSession) (*Session, error) {
+func (s *Service) newSession(ctx context.Context, token string, u *amp.DashboardUser, m Membership, all []Membership, rec *amp.DashboardSession) (*Session, error) {
 	req, err := s.users.TwoFactorRequired(ctx, m.Account.ID)
 	if err != nil {
 		return nil, storeError(err, "", "")
 	}
-	return &Session{Token: token, User: u, Membership: m, TwoFactorRequired: req, NeedsTwoFactorSetup: req && u.TOTPSecret == "", record: rec}, nil
+	// The user as a member of the session's account, whichever account
+	// their next session would start in.
+	member := *u
+	member.AccountID, member.Role = m.Account.ID, m.Role
+	return &Session{Token: token, User: &member, Membership: m, Accounts: all, TwoFactorRequired: req,
+		NeedsTwoFactorSetup: req && u.TOTPSecret == "", record: rec}, nil
 }
 
-// startSession creates a session for u, after deleting the session with
-// the token replaces, if any: a new token at every sign-in is what defeats
-// session fixation.
+// startSession creates a session for u acting for u.AccountID, after
+// deleting the session with the token replaces, if any: a new token at
+// every sign-in is what defeats session fixation.
 func (s *Service) startSession(ctx context.Context, u *amp.DashboardUser, replaces string) (*Session, error) {
 	if ValidToken(replaces) {
 		if err := s.users.DeleteDashboardSession(ctx, hashToken(replaces)); err != nil {
@@ -181,7 +215,7 @@ func (s *Service) startSession(ctx context.Context, u *amp.DashboardUser, replac
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.membership(ctx, u)
+	m, all, err := s.memberships(ctx, u, u.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +223,7 @@ func (s *Service) startSession(ctx context.Context, u *amp.DashboardUser, replac
 	rec := &amp.DashboardSession{
 		TokenHash:  hashToken(token),
 		UserID:     u.ID,
+		AccountID:  u.AccountID,
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(s.sessionLifetime),
@@ -196,7 +231,29 @@ func (s *Service) startSession(ctx context.Context, u *amp.DashboardUser, replac
 	if err := s.users.CreateDashboardSession(ctx, rec); err != nil {
 		return nil, fmt.Errorf("create session: %w", storeError(err, "", ""))
 	}
-	return s.newSession(ctx, token, u, m, rec)
+	return s.newSession(ctx, token, u, m, all, rec)
+}
+
+// SwitchAccount makes the session act for another account the user is a
+// member of, with their role there; the user's next sessions start in it
+// too. NOT_FOUND for an account the user is not a member of.
+func (s *Service) SwitchAccount(ctx context.Context, sess *Session, accountID string) (*Session, error) {
+	err := s.users.SetDashboardSessionAccount(ctx, sess.record.TokenHash, accountID)
+	if errors.Is(err, amp.ErrNotFound) {
+		return nil, amp.Errorf(amp.CodeNotFound, "You are not a member of that account.")
+	}
+	if err != nil {
+		return nil, storeError(err, "", "")
+	}
+	u := *sess.User
+	m, all, err := s.memberships(ctx, &u, accountID)
+	if err != nil {
+		return nil, err
+	}
+	rec := *sess.record
+	rec.AccountID = accountID
+	s.log.Info("dashboard session switched account", "user_id", u.ID, "account_id", accountID)
+	return s.newSession(ctx, sess.Token, &u, m, all, &rec)
 }
 
 // SignOut ends the session.

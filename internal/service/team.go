@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/amp-protocol/amp"
@@ -189,13 +190,15 @@ func (s *Service) RevokeInvitation(ctx context.Context, sess *Session, hash stri
 // member returns the member userID of the session's account, refusing the
 // session's own user and members it does not outrank.
 func (s *Service) member(ctx context.Context, sess *Session, userID string) (*amp.DashboardUser, error) {
-	u, err := s.users.DashboardUser(ctx, userID)
-	if err != nil || u.AccountID != sess.Account().ID {
-		if err != nil && !errors.Is(err, amp.ErrNotFound) {
-			return nil, storeError(err, "", "")
-		}
+	us, err := s.users.DashboardUsers(ctx, sess.Account().ID)
+	if err != nil {
+		return nil, storeError(err, "", "")
+	}
+	i := slices.IndexFunc(us, func(u *amp.DashboardUser) bool { return u.ID == userID })
+	if i < 0 {
 		return nil, amp.Errorf(amp.CodeNotFound, "No such member.")
 	}
+	u := us[i] // as a member of the session's account, with its role there
 	if u.ID == sess.User.ID {
 		return nil, amp.Errorf(amp.CodeInvalidRequest, "You cannot change your own membership.")
 	}
@@ -230,7 +233,9 @@ func (s *Service) ChangeRole(ctx context.Context, sess *Session, userID string, 
 	return nil
 }
 
-// RemoveMember takes a member out of the account; their sessions end.
+// RemoveMember takes a member out of the account; their sessions acting
+// for it end. Their membership of other accounts stays; a member of no
+// other account loses their login.
 func (s *Service) RemoveMember(ctx context.Context, sess *Session, userID string) error {
 	if err := s.Allow(sess, amp.PermMembers); err != nil {
 		return err
@@ -239,7 +244,7 @@ func (s *Service) RemoveMember(ctx context.Context, sess *Session, userID string
 	if err != nil {
 		return err
 	}
-	if err := s.users.DeleteDashboardUser(ctx, u.AccountID, u.ID); err != nil {
+	if err := s.users.RemoveDashboardMember(ctx, u.AccountID, u.ID); err != nil {
 		return storeError(err, amp.CodeNotFound, "No such member.")
 	}
 	s.audit(sess.actor(ctx), u.AccountID, amp.AuditMemberRemoved, u.Email, "was "+string(u.Role))
@@ -278,6 +283,40 @@ func (s *Service) AuditLog(ctx context.Context, sess *Session, before int64, lim
 		return nil, storeError(err, "", "")
 	}
 	return es, nil
+}
+
+// LinkHash is the stored form of a one-time link's secret
+// (amp.DashboardToken.Hash), for a front end that must tell which link a
+// secret it holds is.
+func LinkHash(secret string) string { return hashToken(secret) }
+
+// DefaultAuditRetention is how long audit events are kept when
+// Config.AuditRetention is zero: 400 days. An audit log answers "who did
+// this, and when" long after the fact, in yearly access reviews and
+// security audits that look back twelve months; 400 days covers a year
+// with a month to spare. The request log, a debugging aid, keeps days.
+const DefaultAuditRetention = 400 * 24 * time.Hour
+
+// auditPruneEvery is how often runJobs prunes the audit log.
+const auditPruneEvery = time.Hour
+
+// AuditRetention is how long audit events are kept; 0 when kept for ever.
+func (s *Service) AuditRetention() time.Duration { return max(s.auditRetention, 0) }
+
+// PruneAuditLog deletes the audit events older than the retention, of
+// every account, and returns how many; runJobs calls it every hour.
+func (s *Service) PruneAuditLog(ctx context.Context) (int64, error) {
+	if s.users == nil || s.auditRetention <= 0 {
+		return 0, nil
+	}
+	n, err := s.users.PruneAudit(ctx, s.Now().Add(-s.auditRetention))
+	if err != nil {
+		return 0, storeError(fmt.Errorf("prune audit log: %w", err), "", "")
+	}
+	if n > 0 {
+		s.log.Info("pruned the audit log", "events", n, "retention", s.auditRetention.String())
+	}
+	return n, nil
 }
 
 // newLink returns a fresh one-time link secret and the hash it is stored
@@ -389,8 +428,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, j Join) (*Session, error
 	err = s.users.UseDashboardToken(ctx, t.Hash, now, amp.TokenUse{NewUser: u})
 	switch {
 	case errors.Is(err, amp.ErrConflict):
-		return nil, &amp.Error{Code: amp.CodeInvalidRequest, Message: "This email already has a dashboard login. Sign in with it, or use another address.",
-			Details: map[string]any{"field": "email"}, Err: err}
+		return nil, &amp.Error{Code: amp.CodeInvalidRequest, Message: MsgLoginExists,
+			Details: map[string]any{"field": "email", "login_exists": true}, Err: err}
 	case errors.Is(err, amp.ErrNotFound):
 		return nil, amp.Errorf(amp.CodeNotFound, "%s", MsgBadLink)
 	case err != nil:
@@ -403,6 +442,51 @@ func (s *Service) AcceptInvitation(ctx context.Context, j Join) (*Session, error
 	s.audit(WithActor(ctx, Actor{UserID: u.ID, Email: u.Email}), u.AccountID, action, u.Email, detail)
 	s.log.Info("dashboard member joined", "user_id", u.ID, "account_id", u.AccountID, "role", u.Role)
 	return s.startSession(ctx, u, j.Replaces)
+}
+
+// MsgLoginExists answers a new login for an email that has one: the
+// invitation joins that login to the account once its user signs in.
+const MsgLoginExists = "This email already has an AMP login: sign in with it, then open this link again to add the account to it."
+
+// JoinAs uses an invitation or first-run setup link for the signed-in user
+// of sess: they become a member of its account with its role, in one
+// transaction with the link's use, and the session returned acts for that
+// account. The link works once, as for AcceptInvitation; an invitation for
+// another email is refused, and so is one to an account the user is
+// already a member of (the link stays usable).
+func (s *Service) JoinAs(ctx context.Context, sess *Session, secret string) (*Session, error) {
+	t, err := s.liveLink(ctx, secret)
+	if err == nil && t.Purpose != amp.TokenInvite && t.Purpose != amp.TokenSetup {
+		err = amp.Errorf(amp.CodeNotFound, "%s", MsgBadLink)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Email != "" && t.Email != sess.User.Email {
+		return nil, amp.Errorf(amp.CodeInvalidRequest, "This invitation is for another email address: sign out, then open the link again.")
+	}
+	now := s.Now()
+	m := &amp.DashboardMembership{AccountID: t.AccountID, UserID: sess.User.ID, Role: t.Role, CreatedAt: now}
+	err = s.users.UseDashboardToken(ctx, t.Hash, now, amp.TokenUse{NewMember: m})
+	switch {
+	case errors.Is(err, amp.ErrConflict):
+		if slices.ContainsFunc(sess.Accounts, func(m Membership) bool { return m.Account.ID == t.AccountID }) {
+			return nil, amp.Errorf(amp.CodeInvalidRequest, "You are already a member of this account.")
+		}
+		// The account got an owner since the setup link was printed.
+		return nil, amp.Errorf(amp.CodeNotFound, "%s", MsgBadLink)
+	case errors.Is(err, amp.ErrNotFound):
+		return nil, amp.Errorf(amp.CodeNotFound, "%s", MsgBadLink)
+	case err != nil:
+		return nil, storeError(err, "", "")
+	}
+	action, detail := amp.AuditMemberJoined, "as "+string(t.Role)+", with an existing login"
+	if t.Purpose == amp.TokenSetup {
+		action, detail = amp.AuditSetupClaimed, "first-run setup link, with an existing login"
+	}
+	s.audit(WithActor(ctx, Actor{UserID: sess.User.ID, Email: sess.User.Email}), t.AccountID, action, sess.User.Email, detail)
+	s.log.Info("dashboard member joined", "user_id", sess.User.ID, "account_id", t.AccountID, "role", t.Role)
+	return s.SwitchAccount(ctx, sess, t.AccountID)
 }
 
 // GrantableRoles are the roles the session may invite members with or give

@@ -366,3 +366,195 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// The audit log keeps DefaultAuditRetention (400 days) by default: the
+// background jobs' prune removes older events, of every account, and
+// keeps the rest.
+func TestAuditRetention(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if got := tm.svc.AuditRetention(); got != 400*24*time.Hour {
+		t.Fatalf("AuditRetention() = %v, want 400 days", got)
+	}
+	old, err := tm.svc.CreateKeyAs(ctx, tm.owner, amp.ModeTest, service.KeyOptions{Name: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.clock.Advance(300 * 24 * time.Hour)
+	recent, err := tm.svc.CreateKeyAs(ctx, tm.owner, amp.ModeTest, service.KeyOptions{Name: "recent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := func() string {
+		es, err := tm.db.AuditEvents(ctx, tm.owner.Account().ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range es {
+			b.WriteString(e.Target + "\n")
+		}
+		return b.String()
+	}
+	// 300 days on, nothing is old enough.
+	if n, err := tm.svc.PruneAuditLog(ctx); err != nil || n != 0 {
+		t.Fatalf("prune at 300 days: %d, %v; want 0", n, err)
+	}
+	tm.clock.Advance(100*24*time.Hour + time.Second)
+	n, err := tm.svc.PruneAuditLog(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("prune at 400 days: %d, %v; want the first key's event gone", n, err)
+	}
+	if got := targets(); strings.Contains(got, old.Key.ID) || !strings.Contains(got, recent.Key.ID) {
+		t.Errorf("after pruning at 400 days the log holds:\n%s\nwant %s and not %s", got, recent.Key.ID, old.Key.ID)
+	}
+
+	// A negative retention keeps every event.
+	forever, err := service.New(service.Config{Store: tm.db, Learner: fixedLearner{}, Now: tm.clock.Now, Seed: 2, Users: tm.db, AuditRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.clock.Advance(10 * 365 * 24 * time.Hour)
+	if n, err := forever.PruneAuditLog(ctx); err != nil || n != 0 || !strings.Contains(targets(), recent.Key.ID) {
+		t.Errorf("prune with retention -1: %d, %v; want nothing pruned", n, err)
+	}
+	if forever.AuditRetention() != 0 {
+		t.Errorf("AuditRetention() of a log kept for ever = %v, want 0", forever.AuditRetention())
+	}
+}
+
+// One login in two accounts: an invitation to an email that has a login
+// joins that login once its user is signed in; each account's role holds
+// in that account only; switching changes which; removal from one
+// account keeps the other.
+func TestOneLoginSeveralAccounts(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t) // owner@example.com owns "Team"
+	// ada owns an account of her own.
+	ada, err := tm.svc.SignUp(ctx, service.SignUp{Email: "ada@example.com", Password: goodPassword, AccountName: "Ada's", ClientIP: tm.ip()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := ada.Account().ID
+	team := tm.owner.Account().ID
+
+	// Team's owner invites ada as a viewer. A new login for her email is
+	// refused with the way forward, and leaves the link usable.
+	inv, err := tm.svc.Invite(ctx, tm.owner, "ada@example.com", amp.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.svc.AcceptInvitation(ctx, service.Join{Secret: inv.Secret, Email: "ada@example.com", Password: goodPassword, ClientIP: tm.ip()})
+	wantCode(t, err, amp.CodeInvalidRequest)
+	if amp.ErrorMessage(err) != service.MsgLoginExists {
+		t.Errorf("a new login for a taken email: %q", amp.ErrorMessage(err))
+	}
+	// Another signed-in user cannot use an invitation for ada's email.
+	other, err := tm.svc.SignUp(ctx, service.SignUp{Email: "eve@example.com", Password: goodPassword, AccountName: "Eve's", ClientIP: tm.ip()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.svc.JoinAs(ctx, other, inv.Secret)
+	wantCode(t, err, amp.CodeInvalidRequest)
+	// ada, signed in, joins: the session now acts for Team, as a viewer.
+	inTeam, err := tm.svc.JoinAs(ctx, ada, inv.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inTeam.Account().ID != team || inTeam.Membership.Role != amp.RoleViewer || len(inTeam.Accounts) != 2 ||
+		inTeam.User.Role != amp.RoleViewer || inTeam.User.AccountID != team {
+		t.Fatalf("after joining: account %s as %s, %d accounts", inTeam.Account().ID, inTeam.Membership.Role, len(inTeam.Accounts))
+	}
+	_, err = tm.svc.JoinAs(ctx, ada, inv.Secret)
+	wantCode(t, err, amp.CodeNotFound) // used once
+	if e := tm.lastAudit(t); e == nil || e.Action != amp.AuditMemberJoined || e.ActorEmail != "ada@example.com" {
+		t.Errorf("Team's audit log after the join: %+v", e)
+	}
+	// A second invitation to an account she is in is refused, and stays
+	// usable.
+	again, err := tm.svc.Invite(ctx, tm.owner, "", amp.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.svc.JoinAs(ctx, inTeam, again.Secret)
+	wantCode(t, err, amp.CodeInvalidRequest)
+	if _, err := tm.svc.Link(ctx, again.Secret); err != nil {
+		t.Errorf("the refused invitation: %v", err)
+	}
+
+	// Each role holds in its own account only. As Team's viewer: no keys.
+	_, err = tm.svc.CreateKeyAs(ctx, inTeam, amp.ModeTest, service.KeyOptions{Name: "x"})
+	wantCode(t, err, amp.CodeForbidden)
+	_, err = tm.svc.AuditLog(ctx, inTeam, 0, 10)
+	wantCode(t, err, amp.CodeForbidden)
+	if _, err := tm.svc.Members(ctx, inTeam); err != nil {
+		t.Errorf("a viewer lists members: %v", err)
+	}
+	// The same session, resolved again by its token, acts for Team still.
+	again2, err := tm.svc.Session(ctx, inTeam.Token)
+	if err != nil || again2.Account().ID != team || again2.Membership.Role != amp.RoleViewer {
+		t.Fatalf("the session read back: %+v, %v", again2, err)
+	}
+	// Switched to her own account, she is its owner.
+	atHome, err := tm.svc.SwitchAccount(ctx, inTeam, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atHome.Account().ID != home || atHome.Membership.Role != amp.RoleOwner {
+		t.Fatalf("after switching home: %s as %s", atHome.Account().ID, atHome.Membership.Role)
+	}
+	k, err := tm.svc.CreateKeyAs(ctx, atHome, amp.ModeTest, service.KeyOptions{Name: "ada"})
+	if err != nil || k.Key.AccountID != home {
+		t.Fatalf("the owner creates a key at home: %v", err)
+	}
+	if _, err := tm.svc.AuditLog(ctx, atHome, 0, 10); err != nil {
+		t.Errorf("the owner reads her audit log: %v", err)
+	}
+	// Her owner role at home gives her nothing in Team: a key of Team is
+	// out of reach from home, and Team's members are not hers to change.
+	teamKey, err := tm.svc.CreateKeyAs(ctx, tm.owner, amp.ModeTest, service.KeyOptions{Name: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.svc.RevokeKeyAs(ctx, atHome, teamKey.Key.ID)
+	wantCode(t, err, amp.CodeNotFound)
+	err = tm.svc.RemoveMember(ctx, atHome, tm.owner.User.ID)
+	wantCode(t, err, amp.CodeNotFound)
+	// An account she is not in cannot be switched to.
+	_, err = tm.svc.SwitchAccount(ctx, atHome, other.Account().ID)
+	wantCode(t, err, amp.CodeNotFound)
+	// A new sign-in starts in the account she switched to last.
+	s, err := tm.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: goodPassword, ClientIP: tm.ip()})
+	if err != nil || s.Account().ID != home {
+		t.Fatalf("sign-in after switching home: %v, %v", s, err)
+	}
+	backInTeam, err := tm.svc.SwitchAccount(ctx, s, team)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Team's owner removes her: her sessions acting for Team end, those
+	// at home stay, and her home account is untouched.
+	if err := tm.svc.RemoveMember(ctx, tm.owner, ada.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.svc.Session(ctx, backInTeam.Token); err != service.ErrNoSession {
+		t.Errorf("a session acting for the account she left: %v, want ErrNoSession", err)
+	}
+	still, err := tm.svc.Session(ctx, atHome.Token)
+	if err != nil || still.Account().ID != home || still.Membership.Role != amp.RoleOwner || len(still.Accounts) != 1 {
+		t.Fatalf("her session at home after the removal: %+v, %v", still, err)
+	}
+	if _, err := tm.svc.SignIn(ctx, service.SignInAttempt{Email: "ada@example.com", Password: goodPassword, ClientIP: tm.ip()}); err != nil {
+		t.Errorf("signing in after leaving Team: %v", err)
+	}
+	m, err := tm.svc.Members(ctx, tm.owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range m.Users {
+		if u.ID == ada.User.ID {
+			t.Errorf("ada is still a member of Team")
+		}
+	}
+}

@@ -229,6 +229,8 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	}
 	changed := *u
 	changed.PasswordHash, changed.PasswordChangedAt = enc, now
+	// The new session goes on acting for the account this one did.
+	changed.AccountID = sess.Account().ID
 	fresh, err := s.startSession(ctx, &changed, "")
 	if err != nil {
 		return nil, err

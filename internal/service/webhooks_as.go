@@ -265,7 +265,7 @@ func (s *Service) QuarantinedKeys(ctx context.Context, sess *Session, mode amp.M
 	for _, k := range keys {
 		// A quarantined key that expired (rolled, its grace over) can do
 		// no more harm.
-		if k.Mode == mode && Rollable(k, now) && k.Quarantined() {
+		if k.Mode == mode && Rollable(k, now) == nil && k.Quarantined() {
 			out = append(out, k)
 		}
 	}

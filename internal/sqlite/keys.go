@@ -23,7 +23,7 @@ func (db *DB) CreateKey(ctx context.Context, k *amp.APIKey) error {
 func insertKeyArgs(k *amp.APIKey) []any {
 	return []any{k.ID, k.AccountID, string(k.Mode), k.Name, k.Hash, k.Last4, encScopes(k.Scopes), k.RateLimit,
 		encTimePtr(k.ExpiresAt), encTimePtr(k.RevokedAt), encTime(k.CreatedAt), encTimePtr(k.LastUsedAt),
-		encTimePtr(k.QuarantinedAt), k.QuarantineReason, k.QuarantineURL}
+		encTimePtr(k.QuarantinedAt), k.QuarantineReason, k.QuarantineURL, k.RolledFrom, k.RolledTo}
 }
 
 // UpdateKey stores k's name, scopes, rate limit, expiry, revocation and
@@ -42,9 +42,10 @@ func (db *DB) UpdateKey(ctx context.Context, k *amp.APIKey) error {
 }
 
 // RollKey stores next and old's new expiry (old.ExpiresAt, the end of its
-// grace) in one transaction. amp.ErrConflict if next's id or hash exists or
-// old is revoked, amp.ErrNotFound if old or next's account does not exist:
-// either way nothing is stored.
+// grace) and replacement (next.ID) in one transaction. amp.ErrConflict if
+// next's id or hash exists or old is revoked or rolled already,
+// amp.ErrNotFound if old or next's account does not exist: either way
+// nothing is stored.
 func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
 	args := insertKeyArgs(next)
 	expires := encTimePtr(old.ExpiresAt)
@@ -53,13 +54,15 @@ func (db *DB) RollKey(ctx context.Context, old, next *amp.APIKey) error {
 		if _, err := w.exec(w.insKey, args...); err != nil {
 			return db.mapErr("roll key: new key", err)
 		}
-		// A revoked key keeps its expiry, and the roll fails: the key was
-		// revoked after the caller read it.
+		// A revoked or rolled key keeps its expiry, and the roll fails: the
+		// key was revoked or rolled after the caller read it.
 		var live bool
-		err := w.conn.QueryRowContext(bg, `UPDATE api_keys SET expires_at = CASE WHEN revoked_at IS NULL THEN ?2 ELSE expires_at END
-			WHERE id = ?1 RETURNING revoked_at IS NULL`, old.ID, expires).Scan(&live)
+		err := w.conn.QueryRowContext(bg, `UPDATE api_keys SET
+				expires_at = CASE WHEN revoked_at IS NULL AND rolled_to = '' THEN ?2 ELSE expires_at END,
+				rolled_to = CASE WHEN revoked_at IS NULL AND rolled_to = '' THEN ?3 ELSE rolled_to END
+			WHERE id = ?1 RETURNING revoked_at IS NULL AND rolled_to = ?3`, old.ID, expires, next.ID).Scan(&live)
 		if err == nil && !live {
-			err = fmt.Errorf("revoked: %w", amp.ErrConflict)
+			err = fmt.Errorf("revoked or rolled: %w", amp.ErrConflict)
 		}
 		return db.mapErr("roll key", err)
 	})
@@ -137,7 +140,8 @@ func scanKey(s scanner) (*amp.APIKey, error) {
 		created                    int64
 	)
 	if err := s.Scan(&k.ID, &k.AccountID, &mode, &k.Name, &k.Hash, &k.Last4, &scopes, &k.RateLimit,
-		&expires, &revoked, &created, &lastUsed, &quarantined, &k.QuarantineReason, &k.QuarantineURL); err != nil {
+		&expires, &revoked, &created, &lastUsed, &quarantined, &k.QuarantineReason, &k.QuarantineURL,
+		&k.RolledFrom, &k.RolledTo); err != nil {
 		return nil, err
 	}
 	k.Mode = amp.Mode(mode)

@@ -2,12 +2,15 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/amp-protocol/amp"
 )
 
 func TestMigrations(t *testing.T) {
@@ -115,4 +118,61 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("error %q does not name the unknown version", err)
 		}
 	})
+}
+
+// TestMigration010CarriesMembers: the users and sessions of a database at
+// version 9 (one account and role per user) become members with the same
+// role, and sessions acting for that account.
+func TestMigration010CarriesMembers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "amp.db")
+	raw, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT")
+	for _, m := range ms {
+		if m.version < 10 {
+			exec(m.sql)
+			exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)", m.version, m.name)
+		}
+	}
+	exec("INSERT INTO accounts (id, name, plan, custom_rate, holdout_percent, created_at) VALUES ('acct_1', 'One', 'starter', 0, 0, 1000)")
+	exec(`INSERT INTO dashboard_users (id, email, password_hash, account_id, created_at, password_changed_at, role)
+		VALUES ('usr_o', 'o@example.com', 'h', 'acct_1', 2000, 2000, 'owner'), ('usr_v', 'v@example.com', 'h', 'acct_1', 3000, 3000, 'viewer')`)
+	exec("INSERT INTO dashboard_sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES ('hash_v', 'usr_v', 4000, 4000, 9000000000000)")
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openTest(t, path)
+	us, err := db.DashboardUsers(ctx, "acct_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 2 || us[0].ID != "usr_o" || us[0].Role != "owner" || us[1].ID != "usr_v" || us[1].Role != "viewer" ||
+		us[1].JoinedAt.UnixMicro() != 3000 {
+		t.Fatalf("members after 010: %+v", us)
+	}
+	if u, err := db.DashboardUser(ctx, "usr_v"); err != nil || u.AccountID != "acct_1" || u.Role != "viewer" {
+		t.Errorf("usr_v after 010: %+v, %v", u, err)
+	}
+	if s, err := db.DashboardSession(ctx, "hash_v"); err != nil || s.AccountID != "acct_1" {
+		t.Errorf("session after 010: %+v, %v", s, err)
+	}
+	// The one-owner rule holds on the memberships.
+	err = db.SetDashboardRoles(ctx, "acct_1", map[string]amp.Role{"usr_v": amp.RoleOwner})
+	if !errors.Is(err, amp.ErrConflict) {
+		t.Errorf("a second owner after 010: %v, want ErrConflict", err)
+	}
 }

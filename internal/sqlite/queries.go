@@ -17,8 +17,8 @@ const (
 	sqlAccount       = "SELECT " + accountCols + " FROM accounts WHERE id = ?"
 	sqlAccounts      = "SELECT " + accountCols + " FROM accounts ORDER BY created_at, id"
 
-	keyCols      = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason, quarantine_url"
-	sqlInsertKey = "INSERT INTO api_keys (" + keyCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	keyCols      = "id, account_id, mode, name, hash, last4, scopes, rate_limit, expires_at, revoked_at, created_at, last_used_at, quarantined_at, quarantine_reason, quarantine_url, rolled_from, rolled_to"
+	sqlInsertKey = "INSERT INTO api_keys (" + keyCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlUpdateKey = "UPDATE api_keys SET name = ?, scopes = ?, rate_limit = ?, expires_at = ?, revoked_at = ?, quarantined_at = ?, quarantine_reason = ?, quarantine_url = ? WHERE id = ?"
 	sqlTouchKey  = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)"
 	sqlKeyExists = "SELECT 1 FROM api_keys WHERE id = ?"

@@ -24,7 +24,7 @@ func (db *DB) DashboardUsers(ctx context.Context, accountID string) ([]*amp.Dash
 	if db.closed.Load() {
 		return nil, errClosed
 	}
-	rows, err := db.rdb.QueryContext(ctx, "SELECT "+dashUserCols+" FROM dashboard_users WHERE account_id = ? ORDER BY created_at, id", accountID)
+	rows, err := db.rdb.QueryContext(ctx, dashUserRead+"WHERE m.account_id = ? ORDER BY m.created_at, u.id", accountID)
 	if err != nil {
 		return nil, db.mapErr("dashboard users", err)
 	}
@@ -40,6 +40,33 @@ func (db *DB) DashboardUsers(ctx context.Context, accountID string) ([]*amp.Dash
 	return out, db.mapErr("dashboard users", rows.Err())
 }
 
+// DashboardMemberships returns the accounts a user is a member of, first
+// joined first.
+func (db *DB) DashboardMemberships(ctx context.Context, userID string) ([]*amp.DashboardMembership, error) {
+	if db.closed.Load() {
+		return nil, errClosed
+	}
+	rows, err := db.rdb.QueryContext(ctx, "SELECT account_id, user_id, role, created_at FROM dashboard_memberships WHERE user_id = ? ORDER BY created_at, account_id", userID)
+	if err != nil {
+		return nil, db.mapErr("dashboard memberships", err)
+	}
+	defer rows.Close()
+	var out []*amp.DashboardMembership
+	for rows.Next() {
+		var (
+			m       amp.DashboardMembership
+			role    string
+			created int64
+		)
+		if err := rows.Scan(&m.AccountID, &m.UserID, &role, &created); err != nil {
+			return nil, db.mapErr("dashboard memberships", err)
+		}
+		m.Role, m.CreatedAt = amp.Role(role), decTime(created)
+		out = append(out, &m)
+	}
+	return out, db.mapErr("dashboard memberships", rows.Err())
+}
+
 // SetDashboardRoles gives members new roles, demotions from owner first.
 func (db *DB) SetDashboardRoles(ctx context.Context, accountID string, roles map[string]amp.Role) error {
 	return db.write(ctx, func(w *writer) error {
@@ -48,7 +75,7 @@ func (db *DB) SetDashboardRoles(ctx context.Context, accountID string, roles map
 				if (r == amp.RoleOwner) != (pass == 1) {
 					continue
 				}
-				n, err := dashExec(w, "UPDATE dashboard_users SET role = ? WHERE id = ? AND account_id = ?", string(r), id, accountID)
+				n, err := dashExec(w, "UPDATE dashboard_memberships SET role = ? WHERE user_id = ? AND account_id = ?", string(r), id, accountID)
 				if err == nil && n == 0 {
 					err = amp.ErrNotFound
 				}
@@ -61,14 +88,26 @@ func (db *DB) SetDashboardRoles(ctx context.Context, accountID string, roles map
 	})
 }
 
-// DeleteDashboardUser removes a member; the schema deletes their sessions.
-func (db *DB) DeleteDashboardUser(ctx context.Context, accountID, userID string) error {
+// RemoveDashboardMember ends a membership and the sessions acting for it;
+// a user left in no account is deleted, and the schema deletes the rest of
+// their sessions and their recovery codes.
+func (db *DB) RemoveDashboardMember(ctx context.Context, accountID, userID string) error {
 	return db.write(ctx, func(w *writer) error {
-		n, err := dashExec(w, "DELETE FROM dashboard_users WHERE id = ? AND account_id = ?", userID, accountID)
+		n, err := dashExec(w, "DELETE FROM dashboard_memberships WHERE user_id = ? AND account_id = ?", userID, accountID)
 		if err == nil && n == 0 {
 			err = amp.ErrNotFound
 		}
-		return db.mapErr("delete dashboard user", err)
+		if err == nil {
+			_, err = dashExec(w, "DELETE FROM dashboard_sessions WHERE user_id = ? AND account_id = ?", userID, accountID)
+		}
+		if err == nil {
+			_, err = dashExec(w, "DELETE FROM dashboard_users WHERE id = ? AND NOT EXISTS (SELECT 1 FROM dashboard_memberships WHERE user_id = ?)", userID, userID)
+		}
+		if err == nil {
+			_, err = dashExec(w, `UPDATE dashboard_users SET account_id = (SELECT account_id FROM dashboard_memberships
+				WHERE user_id = ?1 ORDER BY created_at, account_id LIMIT 1) WHERE id = ?1 AND account_id = ?2`, userID, accountID)
+		}
+		return db.mapErr("remove dashboard member", err)
 	})
 }
 
@@ -158,8 +197,16 @@ func (db *DB) UseDashboardToken(ctx context.Context, hash string, now time.Time,
 			return db.mapErr("use dashboard token", err)
 		}
 		if u := use.NewUser; u != nil {
-			if _, err := dashExec(w, sqlInsDashUsr, dashUserArgs(u)...); err != nil {
+			if err := insertDashUser(w, u); err != nil {
 				return db.mapErr("use dashboard token: user", err)
+			}
+		}
+		if m := use.NewMember; m != nil {
+			if _, err := dashExec(w, sqlInsMember, m.AccountID, m.UserID, string(m.Role), encTime(m.CreatedAt)); err != nil {
+				return db.mapErr("use dashboard token: member", err)
+			}
+			if _, err := dashExec(w, "UPDATE dashboard_users SET account_id = ? WHERE id = ?", m.AccountID, m.UserID); err != nil {
+				return db.mapErr("use dashboard token: member", err)
 			}
 		}
 		if p := use.Password; p != nil {
@@ -227,6 +274,22 @@ func (db *DB) AuditEvents(ctx context.Context, accountID string, before int64, l
 		out = append(out, &e)
 	}
 	return out, db.mapErr("audit events", rows.Err())
+}
+
+// PruneAudit deletes the audit events of every account older than before.
+func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(w *writer) error {
+		res, err := w.conn.ExecContext(bg, "DELETE FROM audit_events WHERE at < ?", encTime(before))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return db.mapErr("prune audit events", err)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // SetDashboardTOTP sets a user's TOTP secret and recovery codes.

@@ -128,6 +128,8 @@ func checkKey(t *testing.T, what string, got, want *amp.APIKey) {
 	d.timePtr("RevokedAt", got.RevokedAt, want.RevokedAt)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.timePtr("LastUsedAt", got.LastUsedAt, want.LastUsedAt)
+	eq(&d, "RolledFrom", got.RolledFrom, want.RolledFrom)
+	eq(&d, "RolledTo", got.RolledTo, want.RolledTo)
 	d.check(t, what)
 }
 

@@ -36,6 +36,7 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DashboardBackend) {
 	t.Run("DashboardExpiredSessions", s.testExpiredSessions)
 	t.Run("DashboardConcurrentSessions", s.testConcurrentSessions)
 	t.Run("TeamMembers", s.testMembers)
+	t.Run("TeamMemberships", s.testMemberships)
 	t.Run("TeamRoles", s.testRoles)
 	t.Run("TeamTokens", s.testTokens)
 	t.Run("TeamUseInvite", s.testUseInvite)
@@ -97,6 +98,12 @@ func checkDashUser(t *testing.T, what string, got, want *amp.DashboardUser) {
 	eq(&d, "PasswordHash", got.PasswordHash, want.PasswordHash)
 	eq(&d, "AccountID", got.AccountID, want.AccountID)
 	eq(&d, "Role", got.Role, want.Role)
+	joined := want.JoinedAt
+	if joined.IsZero() {
+		// A user's first membership is as old as the user.
+		joined = want.CreatedAt
+	}
+	d.time("JoinedAt", got.JoinedAt, joined)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("PasswordChangedAt", got.PasswordChangedAt, want.PasswordChangedAt)
 	eq(&d, "TOTPSecret", got.TOTPSecret, want.TOTPSecret)
@@ -109,6 +116,7 @@ func checkDashSession(t *testing.T, what string, got, want *amp.DashboardSession
 	var d diff
 	eq(&d, "TokenHash", got.TokenHash, want.TokenHash)
 	eq(&d, "UserID", got.UserID, want.UserID)
+	eq(&d, "AccountID", got.AccountID, want.AccountID)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("LastSeenAt", got.LastSeenAt, want.LastSeenAt)
 	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
@@ -219,6 +227,7 @@ func (s *dashSuite) testSessions(t *testing.T) {
 	noErr(t, "CreateDashboardUser", st.CreateDashboardUser(ctx, dashUser("usr_1", "ada@example.com", a.ID), a))
 
 	sess := dashSession("hash_1", "usr_1", at(0))
+	sess.AccountID = a.ID
 	noErr(t, "CreateDashboardSession", st.CreateDashboardSession(ctx, sess))
 	got, err := st.DashboardSession(ctx, "hash_1")
 	noErr(t, "DashboardSession", err)

@@ -219,7 +219,7 @@ func (s *suite) testRollKey(t *testing.T) {
 			noErr(t, "CreateKey "+k.ID, st.CreateKey(t.Context(), k))
 		}
 		next = newKey("key_roll_new", tenantA, at(time.Hour))
-		next.Name, next.RateLimit = "ci", 9
+		next.Name, next.RateLimit, next.RolledFrom = "ci", 9, old.ID
 		return st, old, other, next
 	}
 
@@ -232,7 +232,7 @@ func (s *suite) testRollKey(t *testing.T) {
 		arg.Name, arg.LastUsedAt = "stale", nil
 		noErr(t, "RollKey", st.RollKey(t.Context(), &arg, next))
 		want := *old
-		want.ExpiresAt = ptr(at(25 * time.Hour))
+		want.ExpiresAt, want.RolledTo = ptr(at(25*time.Hour)), next.ID
 		got, err := st.Key(t.Context(), old.ID)
 		noErr(t, "Key of the old key", err)
 		checkKey(t, "rolled key", got, &want)
@@ -268,6 +268,14 @@ func (s *suite) testRollKey(t *testing.T) {
 			revoked.RevokedAt = ptr(at(30 * time.Minute))
 			noErr(t, "UpdateKey revoking", st.UpdateKey(t.Context(), &revoked))
 			return old // as the caller read it, before the revocation
+		}, amp.ErrConflict},
+		{"OldRolledMeanwhile", func(t *testing.T, st *store, old, _, _ *amp.APIKey) *amp.APIKey {
+			first := newKey("key_roll_fst", tenantA, at(30*time.Minute))
+			first.RolledFrom = old.ID
+			arg := *old
+			arg.ExpiresAt = ptr(at(2 * time.Hour))
+			noErr(t, "the first RollKey", st.RollKey(t.Context(), &arg, first))
+			return old // as the second caller read it, before the first roll
 		}, amp.ErrConflict},
 	} {
 		t.Run(c.name, func(t *testing.T) {

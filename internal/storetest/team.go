@@ -73,19 +73,143 @@ func (s *dashSuite) testMembers(t *testing.T) {
 		t.Errorf("DashboardUsers of an unknown account: %d members", len(none))
 	}
 
-	noErr(t, "CreateDashboardSession", st.CreateDashboardSession(ctx, dashSession("hash_dev", "usr_dev", at(0))))
-	wantErr(t, "DeleteDashboardUser through another account", st.DeleteDashboardUser(ctx, b.ID, "usr_dev"), amp.ErrNotFound)
-	noErr(t, "DeleteDashboardUser", st.DeleteDashboardUser(ctx, a.ID, "usr_dev"))
+	devSession := dashSession("hash_dev", "usr_dev", at(0))
+	devSession.AccountID = a.ID
+	noErr(t, "CreateDashboardSession", st.CreateDashboardSession(ctx, devSession))
+	wantErr(t, "RemoveDashboardMember through another account", st.RemoveDashboardMember(ctx, b.ID, "usr_dev"), amp.ErrNotFound)
+	// A member of no other account: the login goes too.
+	noErr(t, "RemoveDashboardMember", st.RemoveDashboardMember(ctx, a.ID, "usr_dev"))
 	_, err = st.DashboardUser(ctx, "usr_dev")
 	wantErr(t, "a removed member", err, amp.ErrNotFound)
 	_, err = st.DashboardSession(ctx, "hash_dev")
 	wantErr(t, "the session of a removed member", err, amp.ErrNotFound)
-	wantErr(t, "DeleteDashboardUser twice", st.DeleteDashboardUser(ctx, a.ID, "usr_dev"), amp.ErrNotFound)
+	wantErr(t, "RemoveDashboardMember twice", st.RemoveDashboardMember(ctx, a.ID, "usr_dev"), amp.ErrNotFound)
 	// The email is free again.
 	noErr(t, "CreateDashboardUser with a removed member's email",
 		st.CreateDashboardUser(ctx, member("usr_dev2", "dev@example.com", a.ID, amp.RoleViewer, at(3*time.Hour)), nil))
 	if _, err := st.DashboardUser(ctx, "usr_other"); err != nil {
 		t.Errorf("the other account's user: %v", err)
+	}
+}
+
+// One login in two accounts: a membership by invitation, a role in each,
+// sessions acting for one account, switching, and removal from one
+// account that keeps the other.
+func (s *dashSuite) testMemberships(t *testing.T) {
+	ctx := t.Context()
+	st := s.store(t)
+	a := s.teamAccount(t, st, "acct_team_1") // owned by usr_owner
+	b := dashAccount("acct_team_2")
+	ada := dashUser("usr_ada", "ada@example.com", b.ID) // owner of b
+	noErr(t, "CreateDashboardUser", st.CreateDashboardUser(ctx, ada, b))
+	c := dashAccount("acct_team_3")
+	noErr(t, "CreateDashboardUser", st.CreateDashboardUser(ctx, dashUser("usr_cy", "cy@example.com", c.ID), c))
+	sessB := dashSession("hash_ada_b", ada.ID, at(time.Minute))
+	sessB.AccountID = b.ID
+	noErr(t, "CreateDashboardSession", st.CreateDashboardSession(ctx, sessB))
+
+	// ada joins a as a developer, by an invitation.
+	noErr(t, "CreateDashboardToken", st.CreateDashboardToken(ctx, invite("hash_inv_ada", a.ID, amp.RoleDeveloper, at(0))))
+	joined := at(time.Hour)
+	join := amp.TokenUse{NewMember: &amp.DashboardMembership{AccountID: a.ID, UserID: ada.ID, Role: amp.RoleDeveloper, CreatedAt: joined}}
+	noErr(t, "UseDashboardToken with a new member", st.UseDashboardToken(ctx, "hash_inv_ada", at(time.Hour), join))
+	ms, err := st.DashboardMemberships(ctx, ada.ID)
+	noErr(t, "DashboardMemberships", err)
+	if len(ms) != 2 || ms[0].AccountID != b.ID || ms[0].Role != amp.RoleOwner || ms[1].AccountID != a.ID || ms[1].Role != amp.RoleDeveloper ||
+		ms[1].UserID != ada.ID || !ms[1].CreatedAt.Equal(joined) {
+		t.Fatalf("memberships after joining: %+v", ms)
+	}
+	// As a member of a, with a's role; by id, in the account joined last.
+	members, err := st.DashboardUsers(ctx, a.ID)
+	noErr(t, "DashboardUsers", err)
+	if len(members) != 2 {
+		t.Fatalf("a has %d members, want 2", len(members))
+	}
+	inA := *ada
+	inA.AccountID, inA.Role, inA.JoinedAt = a.ID, amp.RoleDeveloper, joined
+	checkDashUser(t, "ada as a member of a", members[1], &inA)
+	got, err := st.DashboardUser(ctx, ada.ID)
+	noErr(t, "DashboardUser", err)
+	checkDashUser(t, "ada after joining a", got, &inA)
+	if bs, _ := st.DashboardUsers(ctx, b.ID); len(bs) != 1 || bs[0].Role != amp.RoleOwner || bs[0].AccountID != b.ID {
+		t.Errorf("b's members after ada joined a: %+v", bs)
+	}
+
+	// A second membership of the same account, or a second owner, is a
+	// conflict that leaves the link unused; an unknown user is not found.
+	for i, c := range []struct {
+		m    amp.DashboardMembership
+		want error
+	}{
+		{amp.DashboardMembership{AccountID: a.ID, UserID: ada.ID, Role: amp.RoleViewer, CreatedAt: at(2 * time.Hour)}, amp.ErrConflict},
+		{amp.DashboardMembership{AccountID: c.ID, UserID: ada.ID, Role: amp.RoleOwner, CreatedAt: at(2 * time.Hour)}, amp.ErrConflict},
+		{amp.DashboardMembership{AccountID: a.ID, UserID: "usr_missing", Role: amp.RoleViewer, CreatedAt: at(2 * time.Hour)}, amp.ErrNotFound},
+	} {
+		hash := fmt.Sprintf("hash_inv_%d", i)
+		noErr(t, "CreateDashboardToken", st.CreateDashboardToken(ctx, invite(hash, c.m.AccountID, c.m.Role, at(0))))
+		wantErr(t, "UseDashboardToken "+hash, st.UseDashboardToken(ctx, hash, at(2*time.Hour), amp.TokenUse{NewMember: &c.m}), c.want)
+		tok, err := st.DashboardToken(ctx, hash)
+		noErr(t, "DashboardToken", err)
+		if tok.UsedAt != nil {
+			t.Errorf("%s: a refused use marked the link used", hash)
+		}
+	}
+	if ms, _ := st.DashboardMemberships(ctx, ada.ID); len(ms) != 2 {
+		t.Errorf("after refused joins ada has %d memberships, want 2", len(ms))
+	}
+
+	// Roles are per account.
+	noErr(t, "SetDashboardRoles in a", st.SetDashboardRoles(ctx, a.ID, map[string]amp.Role{ada.ID: amp.RoleViewer}))
+	if ms, _ := st.DashboardMemberships(ctx, ada.ID); len(ms) != 2 || ms[0].Role != amp.RoleOwner || ms[1].Role != amp.RoleViewer {
+		t.Errorf("a role change in a changed b's: %+v", ms)
+	}
+
+	// Switching: the session acts for a, and ada's next sessions start
+	// there; an account ada is not in, or an unknown session, is not found.
+	noErr(t, "SetDashboardSessionAccount", st.SetDashboardSessionAccount(ctx, sessB.TokenHash, b.ID))
+	if u, _ := st.DashboardUser(ctx, ada.ID); u == nil || u.AccountID != b.ID || u.Role != amp.RoleOwner {
+		t.Errorf("after switching to b, ada by id: %+v", u)
+	}
+	wantErr(t, "SetDashboardSessionAccount to an account of others", st.SetDashboardSessionAccount(ctx, sessB.TokenHash, c.ID), amp.ErrNotFound)
+	wantErr(t, "SetDashboardSessionAccount of an unknown session", st.SetDashboardSessionAccount(ctx, "hash_missing", a.ID), amp.ErrNotFound)
+	sessA := dashSession("hash_ada_a", ada.ID, at(2*time.Minute))
+	sessA.AccountID = b.ID
+	noErr(t, "CreateDashboardSession", st.CreateDashboardSession(ctx, sessA))
+	noErr(t, "SetDashboardSessionAccount", st.SetDashboardSessionAccount(ctx, sessA.TokenHash, a.ID))
+	gotSess, err := st.DashboardSession(ctx, sessA.TokenHash)
+	noErr(t, "DashboardSession", err)
+	wantA := *sessA
+	wantA.AccountID = a.ID
+	checkDashSession(t, "the switched session", gotSess, &wantA)
+	if u, _ := st.DashboardUser(ctx, ada.ID); u == nil || u.AccountID != a.ID || u.Role != amp.RoleViewer {
+		t.Errorf("after switching to a, ada by id: %+v", u)
+	}
+
+	// Removed from a: the session acting for a ends, the one acting for b
+	// stays, and ada's next sessions start in b.
+	noErr(t, "RemoveDashboardMember from a", st.RemoveDashboardMember(ctx, a.ID, ada.ID))
+	_, err = st.DashboardSession(ctx, sessA.TokenHash)
+	wantErr(t, "the session acting for the account left", err, amp.ErrNotFound)
+	if _, err := st.DashboardSession(ctx, sessB.TokenHash); err != nil {
+		t.Errorf("the session acting for the account kept: %v", err)
+	}
+	got, err = st.DashboardUser(ctx, ada.ID)
+	noErr(t, "DashboardUser after leaving a", err)
+	checkDashUser(t, "ada after leaving a", got, ada)
+	if ms, _ := st.DashboardMemberships(ctx, ada.ID); len(ms) != 1 || ms[0].AccountID != b.ID {
+		t.Errorf("memberships after leaving a: %+v", ms)
+	}
+	if as, _ := st.DashboardUsers(ctx, a.ID); len(as) != 1 || as[0].ID != "usr_owner" {
+		t.Errorf("a's members after ada left: %+v", as)
+	}
+	// Removed from b, the last: the login goes, with every session.
+	noErr(t, "RemoveDashboardMember from b", st.RemoveDashboardMember(ctx, b.ID, ada.ID))
+	_, err = st.DashboardUser(ctx, ada.ID)
+	wantErr(t, "a user in no account", err, amp.ErrNotFound)
+	_, err = st.DashboardSession(ctx, sessB.TokenHash)
+	wantErr(t, "the session of a user in no account", err, amp.ErrNotFound)
+	if ms, err := st.DashboardMemberships(ctx, ada.ID); err != nil || len(ms) != 0 {
+		t.Errorf("memberships of a deleted user: %+v, %v", ms, err)
 	}
 }
 
@@ -363,6 +487,32 @@ func (s *dashSuite) testAudit(t *testing.T) {
 	noErr(t, "AuditEvents of an unknown account", err)
 	if len(none) != 0 {
 		t.Errorf("unknown account has %d events", len(none))
+	}
+
+	// Pruning by age, the clock being the events' times: everything
+	// before the cutoff goes, of every account; the cutoff itself and
+	// later stay.
+	n, err := st.PruneAudit(ctx, at(2*time.Minute).In(elsewhere))
+	noErr(t, "PruneAudit", err)
+	if n != 2+5 { // acct_a's first two, and acct_b's five at at(0)
+		t.Errorf("PruneAudit deleted %d events, want 7", n)
+	}
+	left, err := st.AuditEvents(ctx, "acct_a", 0, 10)
+	noErr(t, "AuditEvents after pruning", err)
+	if len(left) != 3 || left[2].ID != ids[2] || !left[2].At.Equal(at(2*time.Minute)) {
+		t.Errorf("after pruning acct_a keeps %d events, want its 3 from the cutoff on", len(left))
+	}
+	if b, _ := st.AuditEvents(ctx, "acct_b", 0, 10); len(b) != 0 {
+		t.Errorf("after pruning acct_b keeps %d events, want none", len(b))
+	}
+	if n, err := st.PruneAudit(ctx, at(2*time.Minute)); err != nil || n != 0 {
+		t.Errorf("pruning again: %d, %v; want 0, nil", n, err)
+	}
+	// The ids go on increasing after a prune.
+	e = &amp.AuditEvent{AccountID: "acct_a", At: at(time.Hour), Action: amp.AuditKeyRevoked, Target: "key_9"}
+	noErr(t, "AppendAudit after pruning", st.AppendAudit(ctx, e))
+	if e.ID <= ids[4] {
+		t.Errorf("an event appended after pruning has id %d, not above %d", e.ID, ids[4])
 	}
 }
 

@@ -1,5 +1,7 @@
 // AMP dashboard: the only script. It copies the new key to the clipboard
-// and selects it on focus; every page works without it.
+// and selects it on focus, refreshes live figures and keeps the current
+// page's link in view in the phone-width navigation; every page works
+// without it.
 "use strict";
 
 function announce(el, text) {
@@ -71,4 +73,25 @@ document.addEventListener("focusin", function (ev) {
       })
       .catch(function () {});
   }, every);
+})();
+
+// At phone width the navigation is one row that scrolls sideways: show
+// the current page's link, without scrolling the page itself, on load
+// and whenever the width changes (a phone turned, a window narrowed).
+(function () {
+  var cur = document.querySelector(".sidebar a[aria-current=page]");
+  var row = cur && cur.closest("ul");
+  if (!row) return;
+  var show = function () {
+    if (row.scrollWidth <= row.clientWidth) return;
+    var at = cur.getBoundingClientRect().left - row.getBoundingClientRect().left;
+    row.scrollLeft += at - (row.clientWidth - cur.offsetWidth) / 2;
+  };
+  show();
+  window.addEventListener("resize", show);
+  // A browser scrolls a focused link into view only when none of it is
+  // showing: bring a half-hidden one fully in, for keyboard users.
+  row.addEventListener("focusin", function (ev) {
+    if (ev.target.scrollIntoView) ev.target.scrollIntoView({ block: "nearest", inline: "nearest" });
+  });
 })();
