@@ -263,9 +263,9 @@ func (s *Service) QuarantinedKeys(ctx context.Context, sess *Session, mode amp.M
 	var out []*amp.APIKey
 	now := s.Now()
 	for _, k := range keys {
-		// A quarantined key that expired (rolled, its grace over) can do
-		// no more harm.
-		if k.Mode == mode && Rollable(k, now) == nil && k.Quarantined() {
+		// A quarantined key that expired (rolled, its grace over) or was
+		// revoked can do no more harm.
+		if k.Mode == mode && k.Status(now) == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt)) {
 			out = append(out, k)
 		}
 	}
