@@ -59,11 +59,23 @@ func TestSimulateCommand(t *testing.T) {
 		t.Errorf("JSON report: %+v", rep)
 	}
 
+	// --probe scores the population's default and leaves the engine's
+	// scores as they were.
+	probed := run("--seed", "31337", "--family", "taste", "--arrival", "launch", "--users", "60", "--interactions", "25", "--out", svg, "--probe", "500")
+	for _, want := range []string{"Population default of taste/launch", "500 (", "1500 (", "best joint", "best option per dimension", "best by expected reward"} {
+		if !strings.Contains(probed, want) {
+			t.Errorf("--probe output lacks %q:\n%s", want, probed)
+		}
+	}
+	if table := first[:strings.Index(first, "Normalised score")]; !strings.HasPrefix(probed, table) {
+		t.Errorf("--probe changed the engine's scores:\n%s\n%s", first, probed)
+	}
+
 	var out bytes.Buffer
 	if err := runSimulate(context.Background(), []string{"-h"}, &out, &out); err != nil || !strings.Contains(out.String(), "--drift") {
 		t.Errorf("-h: %v\n%s", err, out.String())
 	}
-	for _, bad := range [][]string{{"--users", "0"}, {"--server", "http://x"}, {"extra"}, {"--nope"}, {"--family", "x"}, {"--arrival", "x"}, {"--seeds", "5-3"}, {"--scenario", "x"}, {"--server", "http://x", "--key", "k"}} {
+	for _, bad := range [][]string{{"--users", "0"}, {"--server", "http://x"}, {"extra"}, {"--nope"}, {"--family", "x"}, {"--arrival", "x"}, {"--seeds", "5-3"}, {"--scenario", "x"}, {"--server", "http://x", "--key", "k"}, {"--probe", "-1"}} {
 		if err := runSimulate(context.Background(), bad, &out, &out); !errors.Is(err, errUsage) {
 			t.Errorf("amp simulate %v: err = %v, want a usage error", bad, err)
 		}

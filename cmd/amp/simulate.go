@@ -18,7 +18,7 @@ import (
 	"github.com/amp-protocol/amp/internal/sim"
 )
 
-const simulateSynopsis = "[--seeds LIST | --seed N] [--family F] [--arrival A] [--scenario realistic|ideal] [--users U] [--interactions N] [--drift] [--ablations] [--out FILE] [--server URL --key KEY] [--json]"
+const simulateSynopsis = "[--seeds LIST | --seed N] [--family F] [--arrival A] [--scenario realistic|ideal] [--users U] [--interactions N] [--drift] [--ablations] [--probe N] [--out FILE] [--server URL --key KEY] [--json]"
 
 const simulateDoc = `
 Simulate users of an AMP integration and score policies on them.
@@ -61,6 +61,17 @@ from the population), estimated shrinkage (a fixed prior weight instead of
 the one estimated from the tenant's data) and tempered exploration (plain
 probability matching).
 
+With --probe N, every N decisions of the engine's run (and at its end)
+the population's default is scored: per task type of the population, and
+for requests without one, the option the holdout policy is most likely to
+draw on each dimension, recommended to every interaction of that type; it
+is printed by decisions made, mean over seeds, next to three fixed
+references per task type from the simulator's truth: the best joint
+recommendation (the best fixed line), the best option per dimension on
+average over the others (what a model additive over dimensions can find),
+and the joint recommendation with the highest expected reward (what the
+reward recipe ranks first). The engine's own scores do not change.
+
 The engine was tuned on family personas, seeds 1 to 30; the default seeds,
 1001 to 1005, and every seed of the other families are held out.
 
@@ -87,6 +98,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	interactions := fs.Int("interactions", 40, "`N` interactions per user")
 	drift := fs.Bool("drift", false, "let about half the users change taste mid-way")
 	ablations := fs.Bool("ablations", false, "also run the engine with each of its parts turned back: task kinds, reward, hierarchy, tempered exploration")
+	probeEvery := fs.Int("probe", 0, "score the population's default every `N` decisions of the engine's run (0: off)")
 	out := fs.String("out", "simulation.svg", "write the learning curve to this SVG `FILE` (empty: none)")
 	server := fs.String("server", "", "also play against the AMP server at `URL` (e.g. http://127.0.0.1:8080)")
 	key := fs.String("key", "", "the API `KEY` for --server (a test-mode key)")
@@ -122,6 +134,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("amp simulate: --interactions must be between 1 and 10000")
 	case len(seeds)*len(families)*len(arrivals) > 1000:
 		return usageError("amp simulate: at most 1000 runs (seeds × families × arrivals)")
+	case *probeEvery < 0 || *probeEvery > 1_000_000:
+		return usageError("amp simulate: --probe must be between 0 and 1000000")
 	case (*server == "") != (*key == ""):
 		return usageError("amp simulate: --server and --key go together")
 	case *server != "" && len(seeds)*len(families)*len(arrivals) > 1:
@@ -169,11 +183,23 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 					}
 					results = append(results, r)
 				}
-				la := sim.NewLearnerAgent(learn.New(learn.DefaultConfig()), s)
-				la.MergeEvery = sc.MergeEvery
-				engine, err := sim.Run(ctx, pop, n, "engine", la, nil)
+				var engineAgent sim.Agent
+				var probe *sim.ProbeAgent
+				if *probeEvery > 0 {
+					probe = sim.NewProbeAgent(learn.New(learn.DefaultConfig()), pop, n, s, *probeEvery)
+					probe.MergeEvery = sc.MergeEvery
+					engineAgent = probe
+				} else {
+					la := sim.NewLearnerAgent(learn.New(learn.DefaultConfig()), s)
+					la.MergeEvery = sc.MergeEvery
+					engineAgent = la
+				}
+				engine, err := sim.Run(ctx, pop, n, "engine", engineAgent, nil)
 				if err != nil {
 					return fmt.Errorf("amp simulate: %w", err)
+				}
+				if probe != nil {
+					g.addProbe(probe)
 				}
 				baseline, err := sim.Run(ctx, pop, n, "baseline", sim.NewBaselineAgent(s), nil)
 				if err != nil {
@@ -402,6 +428,50 @@ type simGroup struct {
 	Arrival sim.Arrival
 	runs    map[string][]*sim.Result
 	order   []string
+	probes  []*sim.ProbeAgent
+}
+
+func (g *simGroup) addProbe(p *sim.ProbeAgent) { g.probes = append(g.probes, p) }
+
+// simProbe is the population default's score by decisions made, and the
+// fixed references, over the seeds (see --probe).
+type simProbe struct {
+	Points    []simProbePoint `json:"points"`
+	Reference sim.Reference   `json:"reference"` // means over seeds
+}
+
+type simProbePoint struct {
+	Decisions int     `json:"decisions"`
+	Outcomes  float64 `json:"outcomes"` // mean over seeds
+	Mean      float64 `json:"mean"`
+	SD        float64 `json:"sd"`
+}
+
+// probeSummary pools the probes point by point: every seed's run makes
+// the same number of decisions, so its points fall at the same counts.
+func (g *simGroup) probeSummary() *simProbe {
+	if len(g.probes) == 0 {
+		return nil
+	}
+	sp := &simProbe{}
+	n := len(g.probes[0].Points)
+	for _, p := range g.probes {
+		n = min(n, len(p.Points))
+		sp.Reference.Joint += p.Reference.Joint / float64(len(g.probes))
+		sp.Reference.Marginal += p.Reference.Marginal / float64(len(g.probes))
+		sp.Reference.Reward += p.Reference.Reward / float64(len(g.probes))
+	}
+	for i := range n {
+		pt := simProbePoint{Decisions: g.probes[0].Points[i].Decisions}
+		var scores []float64
+		for _, p := range g.probes {
+			scores = append(scores, p.Points[i].Score)
+			pt.Outcomes += float64(p.Points[i].Outcomes) / float64(len(g.probes))
+		}
+		pt.Mean, pt.SD = meanSD(scores)
+		sp.Points = append(sp.Points, pt)
+	}
+	return sp
 }
 
 func (g *simGroup) add(results []*sim.Result) {
@@ -422,6 +492,7 @@ type simSummary struct {
 	Arrival  sim.Arrival    `json:"arrival"`
 	Policies []simPolicy    `json:"policies"`
 	Passes   map[string]int `json:"passesFixedFrom"` // policy → first interaction from which it stays at or above the best fixed default; 0: never
+	Probe    *simProbe      `json:"probe,omitempty"`
 }
 
 // simPolicy is a policy's windows: mean and standard deviation over seeds.
@@ -439,7 +510,7 @@ type simWindow struct {
 }
 
 func (g *simGroup) summary(windows [][2]int, n int) simSummary {
-	s := simSummary{Family: g.Family, Arrival: g.Arrival, Passes: map[string]int{}}
+	s := simSummary{Family: g.Family, Arrival: g.Arrival, Passes: map[string]int{}, Probe: g.probeSummary()}
 	for _, name := range g.order {
 		runs := g.runs[name]
 		p := simPolicy{Name: name}
@@ -551,6 +622,20 @@ func (r *simReport) print(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w, "Normalised score: 0 = uniform random, 1 = an oracle that knows every user's preferences; mean ± SD over seeds.")
+	for _, g := range r.Groups {
+		p := g.Probe
+		if p == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nPopulation default of %s/%s (the holdout policy's likeliest option per dimension and task type), by decisions made:\n", g.Family, g.Arrival)
+		line := ""
+		for _, pt := range p.Points {
+			line += fmt.Sprintf(" %d (%.0f outcomes) %.3f ± %.3f;", pt.Decisions, pt.Outcomes, pt.Mean, pt.SD)
+		}
+		fmt.Fprintln(w, strings.TrimSuffix(strings.TrimSpace(line), ";"))
+		fmt.Fprintf(w, "Fixed per task type, from the truth: best joint %.3f, best option per dimension %.3f, best by expected reward %.3f\n",
+			p.Reference.Joint, p.Reference.Marginal, p.Reference.Reward)
+	}
 	for _, c := range r.Calibration {
 		fmt.Fprintf(w, "\nReliability of %s's confidence (every run): expected calibration error %.3f\n", c.Policy, c.ECE)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
