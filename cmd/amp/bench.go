@@ -42,6 +42,9 @@ type benchOptions struct {
 	users        int
 	seed         uint64
 	cpuProfile   string
+	// profilePhase, if not empty, narrows cpuProfile to that closed-loop
+	// phase's measured interval.
+	profilePhase string
 	postgresURL  string
 	redisURL     string
 	// pgStatsSettle is how long the PostgreSQL statistics are given to
@@ -110,6 +113,7 @@ go to standard error.`, "sync", "log-format", "log-level")
 	cl.fs.IntVar(&o.users, "users", 1000, "`N` distinct userIds the requests spread over")
 	cl.fs.Uint64Var(&o.seed, "seed", 1, "`N`, the seed of the requests' random choices")
 	cl.fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (service, echo and load generator) to `FILE`, for go tool pprof")
+	cl.fs.StringVar(&o.profilePhase, "cpuprofile-phase", "", "with --cpuprofile: profile only the measured interval of this closed-loop `PHASE` (echo, context, mcp or outcome), not the whole run")
 	cl.fs.BoolVar(&o.compareLimits, "compare-limits", false, "also run the closed-loop service phases on a second instance without rate limits, quotas and metering, and print what they cost")
 	cl.fs.StringVar(&o.redisURL, "redis-url", "", "with --postgres-url: share this redis:// `URL` between the PostgreSQL instances and run the two-instance phases (default $AMP_TEST_REDIS_URL)")
 	cl.fs.DurationVar(&o.pgStatsSettle, "pg-stats-settle", pgStatsExact, "wait `DURATION` before each reading of PostgreSQL's statistics, which backends publish up to 10s late; shorter makes the transaction counts approximate")
@@ -124,6 +128,14 @@ go to standard error.`, "sync", "log-format", "log-level")
 		return usageError("amp bench: --concurrency, --rate-workers and --users must be at least 1")
 	case o.rate < 1 || o.rate > 1_000_000:
 		return usageError("amp bench: --rate must be between 1 and 1000000")
+	}
+	switch o.profilePhase {
+	case "", "echo", "context", "mcp", "outcome":
+	default:
+		return usageError("amp bench: --cpuprofile-phase must be echo, context, mcp or outcome")
+	}
+	if o.profilePhase != "" && o.cpuProfile == "" {
+		return usageError("amp bench: --cpuprofile-phase needs --cpuprofile")
 	}
 	if o.postgresURL == "" {
 		o.postgresURL = e.getenv("AMP_TEST_POSTGRES_URL")
@@ -170,16 +182,38 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 
 	b.echo = "http://" + echoLn.Addr().String()
 
+	// profiled runs a closed-loop phase's measured interval, under the CPU
+	// profile if --cpuprofile-phase names it.
+	profiled := func(name string, run func() *loadResult) *loadResult { return run() }
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if o.profilePhase == "" {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		} else {
+			var perr error
+			profiled = func(name string, run func() *loadResult) *loadResult {
+				if name != o.profilePhase {
+					return run()
+				}
+				if perr = pprof.StartCPUProfile(f); perr != nil {
+					return run()
+				}
+				defer pprof.StopCPUProfile()
+				return run()
+			}
+			defer func() {
+				if perr != nil {
+					fmt.Fprintf(e.stderr, "amp bench: CPU profile: %v\n", perr)
+				}
+			}()
 		}
-		defer pprof.StopCPUProfile()
 	}
 
 	w := e.stdout
@@ -193,17 +227,19 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		}
 	}
 	warm(b.echoCall)
-	echoRes := closedLoop(ctx, o.concurrency, o.duration, b.echoCall)
-	phase := func(fn call) *loadResult {
+	echoRes := profiled("echo", func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, b.echoCall) })
+	phase := func(name string, fn call) *loadResult {
 		warm(fn)
-		return b.measured(func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, fn) })
+		return profiled(name, func() *loadResult {
+			return b.measured(func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, fn) })
+		})
 	}
-	ctxRes := phase(b.contextCall)
-	mcpRes := phase(b.mcpContextCall)
+	ctxRes := phase("context", b.contextCall)
+	mcpRes := phase("mcp", b.mcpContextCall)
 	// Outcomes need fresh requestIds: mint, unmeasured, enough for an
 	// outcome phase half again as fast as the context phase was.
 	b.fill(ctx, int(1.5*ctxRes.Rate()*(o.warmup+o.duration).Seconds()))
-	outRes := phase(b.outcomeCall)
+	outRes := phase("outcome", b.outcomeCall)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

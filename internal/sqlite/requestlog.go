@@ -28,13 +28,8 @@ func (db *DB) AppendRequests(ctx context.Context, entries []*amp.RequestLogEntry
 		return nil
 	}
 	return db.write(ctx, func(w *writer) error {
-		stmt, err := w.conn.PrepareContext(bg, sqlInsReqLog)
-		if err != nil {
-			return db.mapErr("append requests", err)
-		}
-		defer stmt.Close()
 		for _, e := range entries {
-			if _, err := stmt.ExecContext(bg, e.AccountID, string(e.Mode), encTime(e.At), e.KeyID, e.Route, e.Status, e.Code,
+			if _, err := w.insReqLog.ExecContext(bg, e.AccountID, string(e.Mode), encTime(e.At), e.KeyID, e.Route, e.Status, e.Code,
 				e.Latency.Microseconds(), e.Country, e.RequestID); err != nil {
 				return db.mapErr("append requests", err)
 			}

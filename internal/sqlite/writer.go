@@ -340,6 +340,7 @@ type writer struct {
 	resetDecisions, resetPopulations          *sql.Stmt
 	setSetting                                *sql.Stmt
 	outcomeCheck, insDelta, resetDeltas       *sql.Stmt
+	insOutcomeChecked, insReqLog              *sql.Stmt
 	foldUpdate, foldInsert, deleteFolded      *sql.Stmt
 }
 
@@ -383,6 +384,8 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 		{&w.resetPopulations, "DELETE FROM populations WHERE mode = 'test'"},
 		{&w.setSetting, sqlSetSetting},
 		{&w.outcomeCheck, sqlOutcomeCheck},
+		{&w.insOutcomeChecked, sqlInsertOutcomeChecked},
+		{&w.insReqLog, sqlInsReqLog},
 		{&w.insDelta, sqlInsertDelta},
 		{&w.resetDeltas, "DELETE FROM population_deltas WHERE mode = 'test'"},
 		{&w.foldUpdate, sqlFoldUpdate},
