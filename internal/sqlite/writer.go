@@ -341,6 +341,7 @@ type writer struct {
 	setSetting                                *sql.Stmt
 	outcomeCheck, insDelta, resetDeltas       *sql.Stmt
 	insOutcomeChecked, insReqLog              *sql.Stmt
+	insReqLogChunk                            *sql.Stmt
 	foldUpdate, foldInsert, deleteFolded      *sql.Stmt
 }
 
@@ -386,6 +387,7 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 		{&w.outcomeCheck, sqlOutcomeCheck},
 		{&w.insOutcomeChecked, sqlInsertOutcomeChecked},
 		{&w.insReqLog, sqlInsReqLog},
+		{&w.insReqLogChunk, sqlInsReqLogChunk},
 		{&w.insDelta, sqlInsertDelta},
 		{&w.resetDeltas, "DELETE FROM population_deltas WHERE mode = 'test'"},
 		{&w.foldUpdate, sqlFoldUpdate},
