@@ -139,7 +139,8 @@ type DB struct {
 	ckptKick        chan struct{}
 	ckptStop        chan struct{}
 	ckptStopped     chan struct{}
-	sinceCheckpoint int // writes since the last kick; writer goroutine only
+	sinceCheckpoint int         // writes since the last kick; writer goroutine only
+	catchUpWanted   atomic.Bool // the checkpointer asks the writer to catch up
 	ckptMu          sync.Mutex
 	ckpt            checkpointStats
 }

@@ -111,6 +111,9 @@ func (db *DB) run() {
 			batch = db.gather(append(batch[:0], o))
 			db.runBatch(batch)
 			clear(batch) // let answered ops go
+			if len(db.ops) == 0 {
+				db.catchUp()
+			}
 		case <-db.closing:
 			// closed is set and Close has released the lock, so nothing
 			// can be queued any more: what is queued is all there is.
