@@ -15,8 +15,8 @@ import (
 // The WAL file starts over from its beginning only when a write begins
 // after a checkpoint copied all of it; under a steady flow of writes a
 // concurrent checkpoint never quite catches up, and the file would grow.
-// So once it holds restartFrames frames, the checkpointer asks the writer
-// to catch up: the next time the writer finds its queue empty it runs a
+// So once it holds restartFrames frames, the checkpointer makes a second
+// pass and asks the writer to catch up: the next time the writer finds its queue empty it runs a
 // PASSIVE checkpoint itself, on its own connection, which has only the
 // frames committed since the checkpointer's pass left to copy, and its
 // next write then starts the WAL over. No checkpoint ever waits for the
@@ -70,6 +70,10 @@ func (db *DB) checkpoints() {
 		case <-db.ckptKick:
 			frames, copied, err := db.checkpoint("PASSIVE")
 			if err == nil && frames >= restartFrames {
+				// A second pass copies what was committed during the
+				// first, leaving the writer's catch-up only what is
+				// committed during this shorter one.
+				frames, copied, err = db.checkpoint("PASSIVE")
 				db.catchUpWanted.Store(true)
 			}
 			if err != nil {
