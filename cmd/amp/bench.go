@@ -24,11 +24,12 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-// Targets of issue 2, printed next to the measurements.
+// The single instance's targets (SQLite), printed next to the
+// measurements.
 const (
 	targetContextRatio = 0.5
-	targetOutcomeRatio = 0.3
-	targetP99          = 2 * time.Millisecond
+	targetOutcomeRatio = 0.35
+	targetP99          = 3 * time.Millisecond
 )
 
 // benchOptions are amp bench's own flags.
@@ -91,9 +92,9 @@ instance beside the second, on the same database, Redis and tenant: per
 instance, in aggregate, and over the one instance's figures.
 
 It prints requests/second and p50/p99 latency of each, the ratios
-service/echo (targets: context >= 0.5, outcome >= 0.3), MCP get_context
+service/echo (targets: context >= 0.5, outcome >= 0.35), MCP get_context
 over /v1/context (target >= 0.7) and the p99 at the
-fixed rate (target <= 2ms), and, for each service phase, how many writes
+fixed rate (target <= 3ms), and, for each service phase, how many writes
 the SQLite store committed per transaction (its group-commit batch size; a
 commit costs as much as several writes). Each closed-loop phase also shows
 the CPU time the whole process used per request (load generator included,
@@ -261,8 +262,8 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		}
 		return a.Rate() / b.Rate()
 	}
-	fmt.Fprintf(w, "\ncontext/echo  %.2f  (target >= %.1f: %s)\n", ratio(ctxRes, echoRes), targetContextRatio, verdict(ratio(ctxRes, echoRes) >= targetContextRatio))
-	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.1f: %s)\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
+	fmt.Fprintf(w, "\ncontext/echo  %.2f  (target >= %.2f: %s)\n", ratio(ctxRes, echoRes), targetContextRatio, verdict(ratio(ctxRes, echoRes) >= targetContextRatio))
+	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.2f: %s)\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
 	mcpRatio(w, mcpRes, ctxRes)
 	fmt.Fprintln(w)
 
@@ -275,7 +276,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		return err
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tachieved/s\tp50\tp99\tmax\terrors\twrites/commit\tp99 <= 2ms\t")
+	fmt.Fprintf(tw, "target\tachieved/s\tp50\tp99\tmax\terrors\twrites/commit\tp99 <= %s\t\n", targetP99)
 	for _, r := range []struct {
 		name string
 		res  *loadResult
