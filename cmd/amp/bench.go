@@ -24,11 +24,12 @@ import (
 	"github.com/amp-protocol/amp"
 )
 
-// Targets of issue 2, printed next to the measurements.
+// The single instance's targets (SQLite), printed next to the
+// measurements.
 const (
 	targetContextRatio = 0.5
-	targetOutcomeRatio = 0.3
-	targetP99          = 2 * time.Millisecond
+	targetOutcomeRatio = 0.35
+	targetP99          = 3 * time.Millisecond
 )
 
 // benchOptions are amp bench's own flags.
@@ -42,6 +43,9 @@ type benchOptions struct {
 	users        int
 	seed         uint64
 	cpuProfile   string
+	// profilePhase, if not empty, narrows cpuProfile to that closed-loop
+	// phase's measured interval.
+	profilePhase string
 	postgresURL  string
 	redisURL     string
 	// pgStatsSettle is how long the PostgreSQL statistics are given to
@@ -89,10 +93,10 @@ instance beside the second, on the same database, Redis and tenant: per
 instance, in aggregate, and over the one instance's figures.
 
 It prints requests/second and p50/p99 latency of each, the ratios
-service/echo (targets: context >= 0.5, outcome >= 0.3), MCP get_context
+service/echo (targets: context >= 0.5, outcome >= 0.35), MCP get_context
 over /v1/context from the alternating slices (target >= 0.7; with
 the ratio of their CPU time per request) and the p99 at the
-fixed rate (target <= 2ms), and, for each service phase, how many writes
+fixed rate (target <= 3ms), and, for each service phase, how many writes
 the SQLite store committed per transaction (its group-commit batch size; a
 commit costs as much as several writes). Each closed-loop phase also shows
 the CPU time the whole process used per request (load generator included,
@@ -112,6 +116,7 @@ go to standard error.`, "sync", "log-format", "log-level")
 	cl.fs.IntVar(&o.users, "users", 1000, "`N` distinct userIds the requests spread over")
 	cl.fs.Uint64Var(&o.seed, "seed", 1, "`N`, the seed of the requests' random choices")
 	cl.fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (service, echo and load generator) to `FILE`, for go tool pprof")
+	cl.fs.StringVar(&o.profilePhase, "cpuprofile-phase", "", "with --cpuprofile: profile only the measured interval of this closed-loop `PHASE` (echo, context, mcp or outcome), not the whole run")
 	cl.fs.BoolVar(&o.compareLimits, "compare-limits", false, "also run the closed-loop service phases on a second instance without rate limits, quotas and metering, and print what they cost")
 	cl.fs.StringVar(&o.redisURL, "redis-url", "", "with --postgres-url: share this redis:// `URL` between the PostgreSQL instances and run the two-instance phases (default $AMP_TEST_REDIS_URL)")
 	cl.fs.DurationVar(&o.pgStatsSettle, "pg-stats-settle", pgStatsExact, "wait `DURATION` before each reading of PostgreSQL's statistics, which backends publish up to 10s late; shorter makes the transaction counts approximate")
@@ -126,6 +131,14 @@ go to standard error.`, "sync", "log-format", "log-level")
 		return usageError("amp bench: --concurrency, --rate-workers and --users must be at least 1")
 	case o.rate < 1 || o.rate > 1_000_000:
 		return usageError("amp bench: --rate must be between 1 and 1000000")
+	}
+	switch o.profilePhase {
+	case "", "echo", "context", "mcp", "outcome":
+	default:
+		return usageError("amp bench: --cpuprofile-phase must be echo, context, mcp or outcome")
+	}
+	if o.profilePhase != "" && o.cpuProfile == "" {
+		return usageError("amp bench: --cpuprofile-phase needs --cpuprofile")
 	}
 	if o.postgresURL == "" {
 		o.postgresURL = e.getenv("AMP_TEST_POSTGRES_URL")
@@ -172,16 +185,38 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 
 	b.echo = "http://" + echoLn.Addr().String()
 
+	// profiled runs a closed-loop phase's measured interval, under the CPU
+	// profile if --cpuprofile-phase names it.
+	profiled := func(name string, run func() *loadResult) *loadResult { return run() }
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if o.profilePhase == "" {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		} else {
+			var perr error
+			profiled = func(name string, run func() *loadResult) *loadResult {
+				if name != o.profilePhase {
+					return run()
+				}
+				if perr = pprof.StartCPUProfile(f); perr != nil {
+					return run()
+				}
+				defer pprof.StopCPUProfile()
+				return run()
+			}
+			defer func() {
+				if perr != nil {
+					fmt.Fprintf(e.stderr, "amp bench: CPU profile: %v\n", perr)
+				}
+			}()
 		}
-		defer pprof.StopCPUProfile()
 	}
 
 	w := e.stdout
@@ -195,18 +230,22 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		}
 	}
 	warm(b.echoCall)
-	echoRes := closedLoop(ctx, o.concurrency, o.duration, b.echoCall)
-	phase := func(fn call) *loadResult {
+	echoRes := profiled("echo", func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, b.echoCall) })
+	phase := func(name string, fn call) *loadResult {
 		warm(fn)
-		return b.measured(func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, fn) })
+		return profiled(name, func() *loadResult {
+			return b.measured(func() *loadResult { return closedLoop(ctx, o.concurrency, o.duration, fn) })
+		})
 	}
-	ctxRes := phase(b.contextCall)
-	paired := b.mcpPhase(ctx)
-	mcpRes := paired.mcp
+	ctxRes := phase("context", b.contextCall)
+	// The MCP phase alternates MCP and /v1/context slices; a profile of it
+	// covers both.
+	var paired *pairedResult
+	mcpRes := profiled("mcp", func() *loadResult { paired = b.mcpPhase(ctx); return paired.mcp })
 	// Outcomes need fresh requestIds: mint, unmeasured, enough for an
 	// outcome phase half again as fast as the context phase was.
 	b.fill(ctx, int(1.5*ctxRes.Rate()*(o.warmup+o.duration).Seconds()))
-	outRes := phase(b.outcomeCall)
+	outRes := phase("outcome", b.outcomeCall)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -228,8 +267,8 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		}
 		return a.Rate() / b.Rate()
 	}
-	fmt.Fprintf(w, "\ncontext/echo  %.2f  (target >= %.1f: %s)\n", ratio(ctxRes, echoRes), targetContextRatio, verdict(ratio(ctxRes, echoRes) >= targetContextRatio))
-	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.1f: %s)\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
+	fmt.Fprintf(w, "\ncontext/echo  %.2f  (target >= %.2f: %s)\n", ratio(ctxRes, echoRes), targetContextRatio, verdict(ratio(ctxRes, echoRes) >= targetContextRatio))
+	fmt.Fprintf(w, "outcome/echo  %.2f  (target >= %.2f: %s)\n", ratio(outRes, echoRes), targetOutcomeRatio, verdict(ratio(outRes, echoRes) >= targetOutcomeRatio))
 	mcpRatio(w, paired)
 	fmt.Fprintln(w)
 
@@ -242,7 +281,7 @@ func bench(ctx context.Context, e *env, cfg *Config, o *benchOptions) error {
 		return err
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tachieved/s\tp50\tp99\tmax\terrors\twrites/commit\tp99 <= 2ms\t")
+	fmt.Fprintf(tw, "target\tachieved/s\tp50\tp99\tmax\terrors\twrites/commit\tp99 <= %s\t\n", targetP99)
 	for _, r := range []struct {
 		name string
 		res  *loadResult

@@ -49,6 +49,133 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 // Every refusal is INVALID_REQUEST with details.field where one applies.
 func decodeJSON(body []byte, dst any) error {
 	known := jsonFields(reflect.TypeOf(dst).Elem())
+	// The common body, an object of known fields each given once, goes
+	// straight to json.Unmarshal: a quick scan of its top-level names
+	// stands in for the token-by-token pass below. Anything else, and
+	// any failure, takes that pass, which alone words the errors.
+	if plainObject(body, known) && json.Unmarshal(body, dst) == nil {
+		return nil
+	}
+	return decodeJSONStrict(body, dst, known)
+}
+
+// plainObject reports whether body looks like one JSON object whose
+// top-level names are all in known, none twice and none escaped. It only
+// finds names; it does not validate (json.Unmarshal does), so a false
+// true costs nothing but a second decoding.
+func plainObject(body []byte, known map[string]bool) bool {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return false
+	}
+	var seen [16][]byte
+	n := 0
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(body) || body[i] != '"' {
+			return false
+		}
+		end := stringEnd(body, i)
+		if end < 0 {
+			return false
+		}
+		name := body[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 || !known[string(name)] || n == len(seen) {
+			return false
+		}
+		for _, s := range seen[:n] {
+			if bytes.Equal(s, name) {
+				return false
+			}
+		}
+		seen[n] = name
+		n++
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ':' {
+			return false
+		}
+		if i = valueEnd(body, skipSpace(body, i+1)); i < 0 {
+			return false
+		}
+		i = skipSpace(body, i)
+		switch {
+		case i >= len(body):
+			return false
+		case body[i] == '}':
+			return true
+		case body[i] == ',':
+			i = skipSpace(body, i+1)
+		default:
+			return false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string starting at b[i], a
+// quote, or -1 if it does not end.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the index just past the value starting at b[i], or -1
+// if it does not end: a string, an object or array (its nesting
+// followed), or anything else up to the next delimiter.
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				if i = stringEnd(b, i); i < 0 {
+					return -1
+				}
+				i--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// decodeJSONStrict is decodeJSON's pass over every token, with known the
+// JSON names of dst's fields.
+func decodeJSONStrict(body []byte, dst any, known map[string]bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {

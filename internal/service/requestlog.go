@@ -13,16 +13,18 @@ import (
 // The request log: the last admitted requests of each account and mode,
 // for developers chasing a failing call (searching the requestId of an
 // error answer finds it). Finish hands every finished request to a
-// bounded queue without blocking; Run writes the queue once a second in
-// one batch and prunes the log by age and count. When the queue is full
-// (the store is slow or down), entries are dropped and counted, never
-// waited for: the log is a debugging aid, the meter is the record.
+// bounded queue without blocking; Run writes the queue once a second, in
+// writes of requestLogWrite entries, and prunes the log by age and count.
+// When the queue is full (the store is slow or down), entries are dropped
+// and counted, never waited for: the log is a debugging aid, the meter is
+// the record.
 
 // Request log defaults.
 const (
 	DefaultRequestLogRetention = 7 * 24 * time.Hour
 	DefaultRequestLogKeep      = 10_000 // per account and mode
 	requestLogQueue            = 8192
+	requestLogWrite            = 128 // entries per AppendRequests
 	pruneEvery                 = 10 * time.Minute
 )
 
@@ -82,9 +84,18 @@ func (s *Service) flushRequestLog(ctx context.Context, now time.Time) {
 		break
 	}
 	// Drained entries are written even if ctx ends meanwhile (shutdown):
-	// they are out of the queue, and nothing else would write them.
-	if err := l.store.AppendRequests(context.WithoutCancel(ctx), batch); err != nil {
-		s.log.Warn("writing the request log failed; its entries are lost", "entries", len(batch), "err", err)
+	// they are out of the queue, and nothing else would write them. They
+	// go in writes of at most requestLogWrite entries: a store with one
+	// writer (SQLite) makes every request's write wait for the one before,
+	// and a second's worth of entries at once held the requests queued
+	// behind it for milliseconds, every second.
+	wctx := context.WithoutCancel(ctx)
+	for len(batch) > 0 {
+		part := batch[:min(len(batch), requestLogWrite)]
+		batch = batch[len(part):]
+		if err := l.store.AppendRequests(wctx, part); err != nil {
+			s.log.Warn("writing the request log failed; its entries are lost", "entries", len(part), "err", err)
+		}
 	}
 	if n := l.dropped.Swap(0); n > 0 {
 		s.log.Warn("request log entries dropped: the queue was full", "entries", n)

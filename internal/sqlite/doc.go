@@ -36,7 +36,10 @@
 //
 // A second goroutine checkpoints the WAL into the database file on a
 // connection of its own every so many writes, so that the checkpoint's
-// fsyncs do not stall the writer. Close drains the queue, then stops both.
+// fsyncs do not stall the writer; no checkpoint waits for the writer. When
+// the WAL has grown past a bound, the writer copies what is left itself
+// the next time its queue is empty, so that its next write starts the WAL
+// over (checkpoint.go). Close drains the queue, then stops both.
 //
 // # Learning cache
 //

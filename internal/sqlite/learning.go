@@ -233,28 +233,24 @@ func (db *DB) recordOutcomeOptimistic(ctx context.Context, t amp.Tenant, request
 	}
 	oargs := outcomeArgs(o, delta)
 	pargs := profileArgs(t, r.d.UserID, r.p)
-	// The check comes first and changes nothing, so the writes after it
-	// cannot fail for a reason of their own: no savepoint is needed.
+	// The insert checks what apply learned from and is the first change:
+	// when it inserts nothing or fails, nothing changed, so no savepoint
+	// is needed.
+	var version any
+	if r.version.Valid {
+		version = r.version.Int64
+	}
+	cargs := append(oargs[:len(oargs):len(oargs)], encTime(r.d.CreatedAt), version)
 	err = db.writeNoSavepoint(ctx, func(w *writer) error {
-		var (
-			version, created sql.NullInt64
-			stored           bool
-		)
-		if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, mode, r.d.UserID, requestID).Scan(&version, &stored, &created); err != nil {
-			return db.mapErr("record outcome: check", err)
+		n, err := w.exec(w.insOutcomeChecked, cargs...)
+		if err != nil {
+			// The primary key's conflict: an outcome was stored meanwhile.
+			return db.mapErr("record outcome "+requestID, err)
 		}
-		switch {
-		case !created.Valid:
-			return db.mapErr("record outcome: decision "+requestID, amp.ErrNotFound)
-		case stored:
-			return db.mapErr("record outcome "+requestID, amp.ErrConflict)
-		case version != r.version, created.Int64 != encTime(r.d.CreatedAt):
-			// The decision's time decides whether it still takes
-			// outcomes: a decision cached before something outside
-			// this process changed it is read again, from the file.
-			return errStale
+		if n == 0 {
+			return db.outcomeNotStored(w, t, r, requestID)
 		}
-		return db.storeOutcome(w, t, r.d.UserID, o, delta, oargs, pargs, r.p, r.version)
+		return db.storeLearned(w, t, r.d.UserID, o, delta, pargs, r.p, r.version)
 	})
 	if err != nil {
 		return nil, err
@@ -325,6 +321,29 @@ func (db *DB) recordOutcomeOnWriter(ctx context.Context, t amp.Tenant, requestID
 	return out, nil
 }
 
+// outcomeNotStored says why sqlInsertOutcomeChecked inserted nothing for
+// what was read as r: the decision is gone (amp.ErrNotFound), has an
+// outcome (amp.ErrConflict), or it or the profile changed (errStale).
+func (db *DB) outcomeNotStored(w *writer, t amp.Tenant, r *outcomeRead, requestID string) error {
+	var (
+		version, created sql.NullInt64
+		stored           bool
+	)
+	if err := w.outcomeCheck.QueryRowContext(bg, t.AccountID, string(t.Mode), r.d.UserID, requestID).Scan(&version, &stored, &created); err != nil {
+		return db.mapErr("record outcome: check", err)
+	}
+	switch {
+	case !created.Valid:
+		return db.mapErr("record outcome: decision "+requestID, amp.ErrNotFound)
+	case stored:
+		return db.mapErr("record outcome "+requestID, amp.ErrConflict)
+	}
+	// The decision's time decides whether it still takes outcomes: a
+	// decision cached before something outside this process changed it is
+	// read again, from the file, as is a profile changed meanwhile.
+	return errStale
+}
+
 // storeOutcome is the writes of RecordOutcome: the outcome, the profile p
 // (bumping its version, read as version) and the population delta, if
 // any.
@@ -332,6 +351,11 @@ func (db *DB) storeOutcome(w *writer, t amp.Tenant, userID string, o *amp.Outcom
 	if _, err := w.exec(w.insOutcome, oargs...); err != nil {
 		return db.mapErr("record outcome", err)
 	}
+	return db.storeLearned(w, t, userID, o, delta, pargs, p, version)
+}
+
+// storeLearned is storeOutcome's writes after the outcome's insert.
+func (db *DB) storeLearned(w *writer, t amp.Tenant, userID string, o *amp.OutcomeRecord, delta []byte, pargs []any, p *amp.ProfileRecord, version sql.NullInt64) error {
 	if _, err := w.exec(w.upsertProfile, pargs...); err != nil {
 		return db.mapErr("record outcome: store profile", err)
 	}

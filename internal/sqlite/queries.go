@@ -68,14 +68,25 @@ const (
 		LEFT JOIN outcomes o ON o.request_id = d.request_id
 		LEFT JOIN profiles p ON p.account_id = d.account_id AND p.mode = d.mode AND p.user_id = d.user_id
 		WHERE d.request_id = ? AND d.account_id = ? AND d.mode = ?`
-	// What the writer checks before storing a learned outcome: the
-	// profile's version now, whether an outcome was stored meanwhile, and
-	// the decision's time (NULL if it no longer exists), which decides
-	// whether it still takes outcomes.
+	// Why sqlInsertOutcomeChecked inserted nothing: the profile's version
+	// now, whether an outcome was stored meanwhile, and the decision's time
+	// (NULL if it no longer exists), which decides whether it still takes
+	// outcomes.
 	sqlOutcomeCheck = `SELECT
 		(SELECT version FROM profiles WHERE account_id = ?1 AND mode = ?2 AND user_id = ?3),
 		EXISTS (SELECT 1 FROM outcomes WHERE request_id = ?4),
 		(SELECT created_at FROM decisions WHERE request_id = ?4 AND account_id = ?1 AND mode = ?2)`
+	// The outcome's insert as RecordOutcome stores a learned outcome: only
+	// if the decision (?1, ?2, ?3) still has the time ?14 and the user's
+	// profile still the version ?15 (NULL: none). It inserts nothing when
+	// either changed (sqlOutcomeCheck then says which) and fails on the
+	// primary key when an outcome was stored meanwhile, so that one
+	// statement does the check and the insert.
+	sqlInsertOutcomeChecked = `INSERT INTO outcomes (request_id, account_id, mode, user_id, started, completed,
+		time_to_start, flow_state, satisfaction, metadata, reward, reported_at, population_delta)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+		WHERE (SELECT created_at FROM decisions WHERE request_id = ?1 AND account_id = ?2 AND mode = ?3) = ?14
+		AND (SELECT version FROM profiles WHERE account_id = ?2 AND mode = ?3 AND user_id = ?4) IS ?15`
 	sqlInsertDelta = "INSERT INTO population_deltas (account_id, mode, request_id, delta) VALUES (?, ?, ?, ?)"
 
 	// The fold (FoldPopulation): tenants with pending deltas, a tenant's

@@ -139,7 +139,8 @@ type DB struct {
 	ckptKick        chan struct{}
 	ckptStop        chan struct{}
 	ckptStopped     chan struct{}
-	sinceCheckpoint int // writes since the last kick; writer goroutine only
+	sinceCheckpoint int         // writes since the last kick; writer goroutine only
+	catchUpWanted   atomic.Bool // the checkpointer asks the writer to catch up
 	ckptMu          sync.Mutex
 	ckpt            checkpointStats
 }
@@ -223,11 +224,11 @@ func (db *DB) open(ctx context.Context, cfg *config) error {
 		"journal_mode(WAL)",
 		"synchronous("+syncMode+")",
 		"foreign_keys(1)",
-		// Truncate the WAL back to 4 MiB whenever a checkpoint resets it, so
-		// that a burst of writes does not leave a large file behind: on a
-		// small volume a WAL kept at its high-water mark would hold the
-		// space a full disk needs back.
-		"journal_size_limit(4194304)",
+		// Truncate the WAL back to walSizeLimit whenever a checkpoint
+		// resets it, so that a burst of writes does not leave a larger file
+		// behind: on a small volume a WAL kept at its high-water mark would
+		// hold the space a full disk needs back.
+		fmt.Sprintf("journal_size_limit(%d)", walSizeLimit),
 		fmt.Sprintf("wal_autocheckpoint(%d)", autocheckpointPages),
 	))
 	if err != nil {

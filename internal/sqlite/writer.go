@@ -111,6 +111,9 @@ func (db *DB) run() {
 			batch = db.gather(append(batch[:0], o))
 			db.runBatch(batch)
 			clear(batch) // let answered ops go
+			if len(db.ops) == 0 {
+				db.catchUp()
+			}
 		case <-db.closing:
 			// closed is set and Close has released the lock, so nothing
 			// can be queued any more: what is queued is all there is.
@@ -340,6 +343,8 @@ type writer struct {
 	resetDecisions, resetPopulations          *sql.Stmt
 	setSetting                                *sql.Stmt
 	outcomeCheck, insDelta, resetDeltas       *sql.Stmt
+	insOutcomeChecked, insReqLog              *sql.Stmt
+	insReqLogChunk                            *sql.Stmt
 	foldUpdate, foldInsert, deleteFolded      *sql.Stmt
 }
 
@@ -383,6 +388,9 @@ func newWriter(ctx context.Context, conn *sql.Conn) (*writer, error) {
 		{&w.resetPopulations, "DELETE FROM populations WHERE mode = 'test'"},
 		{&w.setSetting, sqlSetSetting},
 		{&w.outcomeCheck, sqlOutcomeCheck},
+		{&w.insOutcomeChecked, sqlInsertOutcomeChecked},
+		{&w.insReqLog, sqlInsReqLog},
+		{&w.insReqLogChunk, sqlInsReqLogChunk},
 		{&w.insDelta, sqlInsertDelta},
 		{&w.resetDeltas, "DELETE FROM population_deltas WHERE mode = 'test'"},
 		{&w.foldUpdate, sqlFoldUpdate},
