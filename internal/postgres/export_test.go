@@ -6,8 +6,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// LockDecisionsProfile is the statement whose plan plan_test.go checks.
-const LockDecisionsProfile = lockDecisionsProfile
+// ReadDecisionsProfile is the statement whose plan plan_test.go checks.
+const ReadDecisionsProfile = readDecisionsProfile
 
 // WithAnalyzeAt sets the counts of logged decisions at which the store
 // analyses its learning tables.

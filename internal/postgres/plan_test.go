@@ -80,7 +80,7 @@ func decisionIndex(t *testing.T, conn *pgx.Conn) string {
 	// A new name each time: a statement prepared earlier keeps its plan.
 	prepared++
 	name := fmt.Sprintf("lock_profile_%d", prepared)
-	if _, err := conn.Exec(ctx, "PREPARE "+name+"(text, text, text) AS "+postgres.LockDecisionsProfile); err != nil {
+	if _, err := conn.Exec(ctx, "PREPARE "+name+"(text, text, text) AS "+postgres.ReadDecisionsProfile); err != nil {
 		t.Fatal(err)
 	}
 	var plan []byte

@@ -52,6 +52,10 @@ type DB struct {
 	decisions     chan *decisionOp
 	decisionsDone chan struct{}
 
+	// The outcome writer (outcomes.go), likewise.
+	outcomes     chan *outcomeOp
+	outcomesDone chan struct{}
+
 	// writesFailing is set when a write transaction fails for a full or
 	// failing disk on the server, and cleared by Ping's probe write once
 	// one succeeds; probes gives each probe a value of its own.
@@ -119,9 +123,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.stopCtx, db.cancelStop = context.WithCancel(context.Background())
 	db.decisions = make(chan *decisionOp, 4*maxDecisionBatch)
 	db.decisionsDone = make(chan struct{})
-	db.wg.Add(2)
+	db.outcomes = make(chan *outcomeOp, 4*maxOutcomeBatch)
+	db.outcomesDone = make(chan struct{})
+	db.wg.Add(3)
 	go db.analyzer()
 	go db.decisionWriter()
+	go db.outcomeWriter()
 	return db, nil
 }
 
@@ -158,8 +165,8 @@ func (db *DB) noteWrite(err error) error {
 	return err
 }
 
-// Close stops the analyser and closes the
-// pool. Every write a method acknowledged is already committed; Close waits
+// Close stops the analyser and the writers, once they have written what
+// was queued, and closes the pool. Every write a method acknowledged is already committed; Close waits
 // for queries in flight to return their connections. Later calls return
 // amp.ErrUnavailable.
 func (db *DB) Close() error {
