@@ -24,3 +24,9 @@ func (db *DB) FailWriteWith(ctx context.Context, err error) error {
 
 // MapErr is mapErr, for the external tests.
 var MapErr = mapErr
+
+// OutcomeCommits returns how many transactions the outcome writer
+// committed and how many outcomes it wrote in them.
+func (db *DB) OutcomeCommits() (txs, outcomes int64) {
+	return db.outcomeTxs.Load(), db.outcomeWrites.Load()
+}

@@ -397,6 +397,8 @@ func (db *DB) outcomeTx(ops []*outcomeOp) ([]error, error) {
 	if err := db.batchTx(ctx, b); err != nil {
 		return nil, db.noteWrite(err)
 	}
+	db.outcomeTxs.Add(1)
+	db.outcomeWrites.Add(int64(len(ops)))
 	return errs, nil
 }
 

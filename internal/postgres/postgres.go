@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,9 +54,12 @@ type DB struct {
 	decisions     chan *decisionOp
 	decisionsDone chan struct{}
 
-	// The outcome writer (outcomes.go), likewise.
-	outcomes     chan *outcomeOp
-	outcomesDone chan struct{}
+	// The outcome writer (outcomes.go), likewise, and how many
+	// transactions it committed and outcomes it wrote in them.
+	outcomes      chan *outcomeOp
+	outcomesDone  chan struct{}
+	outcomeTxs    atomic.Int64
+	outcomeWrites atomic.Int64
 
 	// writesFailing is set when a write transaction fails for a full or
 	// failing disk on the server, and cleared by Ping's probe write once
@@ -72,7 +77,12 @@ type options struct {
 	log       *slog.Logger
 	migrate   bool
 	analyzeAt []int64
+	poolSize  int
 }
+
+// WithPoolSize sets the most connections the store opens (n > 0); 0 keeps
+// the default of Open. A pool_max_conns in the URL wins over both.
+func WithPoolSize(n int) Option { return func(o *options) { o.poolSize = n } }
 
 // WithLogger sets the logger for migrations and the analyser.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -104,6 +114,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "amp"
 	}
+	// ParseConfig leaves no trace of pool_max_conns but its value.
+	if !strings.Contains(url, "pool_max_conns") {
+		if o.poolSize > 0 {
+			cfg.MaxConns = int32(min(o.poolSize, maxPoolSize))
+		} else {
+			n, err := defaultPoolSize(ctx, cfg.ConnConfig)
+			if err != nil {
+				return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
+			}
+			cfg.MaxConns = int32(n)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
@@ -131,6 +153,34 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	go db.outcomeWriter()
 	return db, nil
 }
+
+// maxPoolSize bounds WithPoolSize.
+const maxPoolSize = 1024
+
+// defaultPoolSize is the pool's size unless the URL or WithPoolSize says
+// otherwise: what the instance can keep busy, 4 per GOMAXPROCS (a request
+// holds a connection only for its reads, the writers one each for a whole
+// batch), at least 4; but at most a quarter of the connections the server
+// accepts from ordinary roles (max_connections less
+// superuser_reserved_connections), so that four instances fit beside an
+// administrator's sessions. It asks the server on a connection of its own.
+func defaultPoolSize(ctx context.Context, cc *pgx.ConnConfig) (int, error) {
+	want := max(4, 4*runtime.GOMAXPROCS(0))
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var maxConns, reserved int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('max_connections')::integer,
+		current_setting('superuser_reserved_connections')::integer`).Scan(&maxConns, &reserved); err != nil {
+		return 0, err
+	}
+	return max(2, min(want, (maxConns-reserved)/4)), nil
+}
+
+// PoolSize returns the most connections the store opens.
+func (db *DB) PoolSize() int { return int(db.pool.Config().MaxConns) }
 
 // Ping reports whether the database is reachable.
 func (db *DB) Ping(ctx context.Context) error {
