@@ -75,16 +75,39 @@ func (s *pgStats) xacts(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// walSyncs returns how many times the server has flushed its WAL to disk
+// (pg_stat_wal, every database's; -1 where the server has no pg_stat_wal,
+// before PostgreSQL 14).
+func (s *pgStats) walSyncs(ctx context.Context) int64 {
+	var n int64
+	if err := s.conn.QueryRow(ctx, "SELECT wal_sync FROM pg_stat_wal").Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
 // dbLoad is what the database did during a phase.
 type dbLoad struct {
 	xacts     int64 // transactions, background jobs' included
 	lockWaits int   // distinct transactions seen waiting for a lock
+	// walSyncs is how many times the server flushed its WAL: the commits
+	// that waited for the disk, shared by transactions committed together
+	// (-1: unknown).
+	walSyncs int64
 	// dbCPU is the server's CPU time during the phase (every database's:
 	// a server shared with other work overstates it), and hasCPU whether
 	// it was measured; ampCPU is this process's: the instances' and the
 	// load generator's.
 	dbCPU, ampCPU time.Duration
 	hasCPU        bool
+}
+
+// walFlushesPerRequest formats the phase's WAL flushes per request, or "-".
+func (l dbLoad) walFlushesPerRequest(rs ...*loadResult) string {
+	if l.walSyncs < 0 {
+		return "-"
+	}
+	return perRequest(float64(l.walSyncs), rs...)
 }
 
 // cpuPerRequest formats the phase's CPU times per request: the
@@ -130,6 +153,7 @@ func (s *pgStats) measure(ctx context.Context, run func()) (dbLoad, error) {
 	if err != nil {
 		return l, err
 	}
+	w0 := s.walSyncs(ctx)
 	type waiter struct {
 		pid   int32
 		since time.Time
@@ -178,12 +202,15 @@ func (s *pgStats) measure(ctx context.Context, run func()) (dbLoad, error) {
 	if err != nil {
 		return l, err
 	}
-	l.xacts, l.lockWaits = x1-x0, len(seen)
+	l.xacts, l.lockWaits, l.walSyncs = x1-x0, len(seen), -1
+	if w1 := s.walSyncs(ctx); w0 >= 0 && w1 >= w0 {
+		l.walSyncs = w1 - w0
+	}
 	return l, nil
 }
 
 // cpuNote says what the CPU columns measure.
-const cpuNote = "DB CPU: the server's processes during the phase, read from /proc when it runs on this machine, every database's work included; " +
+const cpuNote = "WAL flushes: pg_stat_wal's wal_sync, every database's; DB CPU: the server's processes during the phase, read from /proc when it runs on this machine, every database's work included; " +
 	"amp CPU: this process's, load generator included"
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -260,13 +287,14 @@ func benchTwoInstances(ctx context.Context, w io.Writer, cfg *Config, o *benchOp
 	}
 	fmt.Fprintf(w, "\ntwo instances on one PostgreSQL database and one Redis, one tenant (closed loop: %d workers per instance):\n", o.concurrency)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tinstances\trequests/s\tp50\tp99\t/echo\t/one instance\txacts/request\tlock waits/request\tDB CPU µs/request\tamp CPU µs/request\terrors\t")
+	fmt.Fprintln(tw, "target\tinstances\trequests/s\tp50\tp99\t/echo\t/one instance\txacts/request\tWAL flushes/request\tlock waits/request\tDB CPU µs/request\tamp CPU µs/request\terrors\t")
 	for i, two := range []*pgPhase{ctxPhase, outPhase} {
 		single := one[i]
 		row := func(name string, rate float64, res []*loadResult, db, waits string, load *dbLoad) {
-			dbCPU, ampCPU := "-", "-"
+			dbCPU, ampCPU, flushes := "-", "-", "-"
 			if load != nil {
 				dbCPU, ampCPU = load.cpuPerRequest(res...)
+				flushes = load.walFlushesPerRequest(res...)
 			}
 			p50, p99, errs := "-", "-", 0
 			if len(res) == 1 {
@@ -275,8 +303,8 @@ func benchTwoInstances(ctx context.Context, w io.Writer, cfg *Config, o *benchOp
 			for _, r := range res {
 				errs += r.Errors
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%d\t\n", two.target, name, rate, p50, p99,
-				rate/max(echo.Rate(), 1), rate/max(single.aggregate(), 1), db, waits, dbCPU, ampCPU, errs)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", two.target, name, rate, p50, p99,
+				rate/max(echo.Rate(), 1), rate/max(single.aggregate(), 1), db, flushes, waits, dbCPU, ampCPU, errs)
 		}
 		row("one", single.aggregate(), single.res, perRequest(float64(single.db.xacts), single.res...), perRequest(float64(single.db.lockWaits), single.res...), &single.db)
 		row("A of two", two.res[0].Rate(), two.res[:1], "-", "-", nil)

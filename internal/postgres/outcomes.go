@@ -184,6 +184,9 @@ func (db *DB) recordOutcomeLocked(ctx context.Context, t amp.Tenant, requestID s
 		out = o
 		return nil
 	})
+	if err == nil {
+		db.outcomesStored(1)
+	}
 	return out, err
 }
 
@@ -399,6 +402,13 @@ func (db *DB) outcomeTx(ops []*outcomeOp) ([]error, error) {
 	}
 	db.outcomeTxs.Add(1)
 	db.outcomeWrites.Add(int64(len(ops)))
+	stored := int64(0)
+	for _, err := range errs {
+		if err == nil {
+			stored++
+		}
+	}
+	db.outcomesStored(stored)
 	return errs, nil
 }
 

@@ -42,10 +42,11 @@ type DB struct {
 	// The analyser of young tables (analyze.go): decisions logged since
 	// Open, the counts at which to analyse, its kick, and how many times
 	// it has analysed.
-	logged      atomic.Int64
-	analyzeAt   []int64
-	analyzeKick chan struct{}
-	analyzed    atomic.Int64
+	logged       atomic.Int64
+	outcomeCount atomic.Int64 // outcomes stored since Open
+	analyzeAt    []int64
+	analyzeKick  chan struct{}
+	analyzed     atomic.Int64
 
 	pops popCache // populations read or folded lately (popcache.go)
 
