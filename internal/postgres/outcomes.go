@@ -29,7 +29,9 @@ import (
 // read (or creates it if there was none and still is none), and inserts
 // the outcome and the population delta only if it did. A profile that
 // changed makes the statement store nothing and RecordOutcome run apply
-// again on the new profile (errStale); another outcome of the same
+// again on the new profile (errStale), that time with the profile locked
+// (SELECT … FOR UPDATE) in a transaction of its own, so that a contended
+// user's outcomes each make progress; another outcome of the same
 // decision committed meanwhile has changed the profile too, so the next
 // read sees it reported. An error of one statement (the decision deleted
 // meanwhile: a foreign key violation; an outcome stored anyway: a unique
@@ -46,10 +48,10 @@ import (
 const maxOutcomeBatch = 256
 
 // maxOutcomeAttempts bounds how many times RecordOutcome runs apply for
-// one outcome. Each retry means another write of the user's profile (an
-// outcome, a preference change) committed between the read and the write:
-// a user whose profile changes that often is rare enough to be told to
-// retry later.
+// one outcome. Past the first attempt the profile is locked, so a retry
+// means only that the user had no profile and another transaction created
+// one meanwhile (or deleted and recreated it): that many in a row is not
+// contention but something wrong, and the caller is told to retry later.
 const maxOutcomeAttempts = 16
 
 // errStale is a queued outcome whose profile changed after it was read.
