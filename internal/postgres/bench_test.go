@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,8 +29,19 @@ const (
 
 var benchTenant = amp.Tenant{AccountID: "acct_bench", Mode: amp.ModeLive}
 
+// benchStore opens a store for a benchmark, with a pool of
+// AMP_BENCH_POOL connections if that is set (to compare pool sizes), else
+// the default.
 func benchStore(b *testing.B) *postgres.DB {
-	db := openStore(b)
+	var opts []postgres.Option
+	if v := os.Getenv("AMP_BENCH_POOL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("AMP_BENCH_POOL=%q: want a positive number", v)
+		}
+		opts = append(opts, postgres.WithPoolSize(n))
+	}
+	db := openStore(b, opts...)
 	if err := db.CreateAccount(context.Background(), &amp.Account{ID: benchTenant.AccountID, Name: "bench", Plan: amp.PlanEnterprise, CreatedAt: testNow}); err != nil {
 		b.Fatal(err)
 	}

@@ -30,3 +30,8 @@ var MapErr = mapErr
 func (db *DB) OutcomeCommits() (txs, outcomes int64) {
 	return db.outcomeTxs.Load(), db.outcomeWrites.Load()
 }
+
+// QueryExecMode returns how the store's connections run statements.
+func (db *DB) QueryExecMode() pgx.QueryExecMode {
+	return db.pool.Config().ConnConfig.DefaultQueryExecMode
+}

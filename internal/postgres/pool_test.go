@@ -28,7 +28,14 @@ func TestPoolSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := max(2, min(max(4, 4*runtime.GOMAXPROCS(0)), (maxConns-reserved)/4))
-	if got := openURL(t, u).PoolSize(); got != want {
+	db := openURL(t, u)
+	// Statements are prepared once per connection and reused: without
+	// the cache the server spends about twice the CPU per outcome
+	// (BenchmarkRecordOutcome with default_query_exec_mode=exec).
+	if m := db.QueryExecMode(); m != pgx.QueryExecModeCacheStatement {
+		t.Errorf("query exec mode %v, want the statement cache", m)
+	}
+	if got := db.PoolSize(); got != want {
 		t.Errorf("default pool: %d connections, want %d (GOMAXPROCS %d, max_connections %d, reserved %d)",
 			got, want, runtime.GOMAXPROCS(0), maxConns, reserved)
 	}
