@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -31,6 +32,9 @@ type pgStats struct {
 	conn   *pgx.Conn
 	db     string // the watched database
 	settle time.Duration
+	// postmaster is the server's process if it runs on this machine and
+	// /proc shows it (Linux), else 0: then no CPU time is reported.
+	postmaster int
 }
 
 func openPGStats(ctx context.Context, adminURL, db string, settle time.Duration) (*pgStats, error) {
@@ -38,7 +42,19 @@ func openPGStats(ctx context.Context, adminURL, db string, settle time.Duration)
 	if err != nil {
 		return nil, fmt.Errorf("connect for statistics: %w", err)
 	}
-	return &pgStats{conn: conn, db: db, settle: settle}, nil
+	s := &pgStats{conn: conn, db: db, settle: settle}
+	var backend int32
+	var host string
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid(), coalesce(inet_server_addr()::text, '')").Scan(&backend, &host); err == nil &&
+		(host == "" || strings.HasPrefix(host, "127.") || host == "::1/128" || strings.HasPrefix(host, "127.0.0.1")) {
+		// The server is on this machine (a Unix socket or loopback); its
+		// backend's parent is the postmaster.
+		pm := postmasterOf(int(backend))
+		if _, ok := serverCPU(pm); ok {
+			s.postmaster = pm
+		}
+	}
+	return s, nil
 }
 
 func (s *pgStats) Close() { s.conn.Close(context.Background()) }
@@ -59,10 +75,56 @@ func (s *pgStats) xacts(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// walSyncs returns how many times the server has flushed its WAL to disk
+// (pg_stat_wal, every database's; -1 where the server has no pg_stat_wal,
+// before PostgreSQL 14).
+func (s *pgStats) walSyncs(ctx context.Context) int64 {
+	var n int64
+	if err := s.conn.QueryRow(ctx, "SELECT wal_sync FROM pg_stat_wal").Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
 // dbLoad is what the database did during a phase.
 type dbLoad struct {
 	xacts     int64 // transactions, background jobs' included
 	lockWaits int   // distinct transactions seen waiting for a lock
+	// walSyncs is how many times the server flushed its WAL: the commits
+	// that waited for the disk, shared by transactions committed together
+	// (-1: unknown).
+	walSyncs int64
+	// dbCPU is the server's CPU time during the phase (every database's:
+	// a server shared with other work overstates it), and hasCPU whether
+	// it was measured; ampCPU is this process's: the instances' and the
+	// load generator's.
+	dbCPU, ampCPU time.Duration
+	hasCPU        bool
+}
+
+// walFlushesPerRequest formats the phase's WAL flushes per request, or "-".
+func (l dbLoad) walFlushesPerRequest(rs ...*loadResult) string {
+	if l.walSyncs < 0 {
+		return "-"
+	}
+	return perRequest(float64(l.walSyncs), rs...)
+}
+
+// cpuPerRequest formats the phase's CPU times per request: the
+// database's (or "-") and this process's, in µs.
+func (l dbLoad) cpuPerRequest(rs ...*loadResult) (db, amp string) {
+	reqs := 0
+	for _, r := range rs {
+		reqs += r.OK
+	}
+	if reqs == 0 {
+		return "-", "-"
+	}
+	db = "-"
+	if l.hasCPU {
+		db = fmt.Sprintf("%.0f", float64(l.dbCPU.Microseconds())/float64(reqs))
+	}
+	return db, fmt.Sprintf("%.0f", float64(l.ampCPU.Microseconds())/float64(reqs))
 }
 
 // perRequest formats n per request of the phases in rs.
@@ -91,6 +153,7 @@ func (s *pgStats) measure(ctx context.Context, run func()) (dbLoad, error) {
 	if err != nil {
 		return l, err
 	}
+	w0 := s.walSyncs(ctx)
 	type waiter struct {
 		pid   int32
 		since time.Time
@@ -123,7 +186,12 @@ func (s *pgStats) measure(ctx context.Context, run func()) (dbLoad, error) {
 			}
 		}
 	})
+	db0, ok0 := serverCPU(s.postmaster)
+	amp0 := processCPU()
 	run()
+	db1, ok1 := serverCPU(s.postmaster)
+	l.ampCPU = processCPU() - amp0
+	l.dbCPU, l.hasCPU = db1-db0, ok0 && ok1
 	close(stop)
 	wg.Wait()
 	if sampErr != nil {
@@ -134,9 +202,16 @@ func (s *pgStats) measure(ctx context.Context, run func()) (dbLoad, error) {
 	if err != nil {
 		return l, err
 	}
-	l.xacts, l.lockWaits = x1-x0, len(seen)
+	l.xacts, l.lockWaits, l.walSyncs = x1-x0, len(seen), -1
+	if w1 := s.walSyncs(ctx); w0 >= 0 && w1 >= w0 {
+		l.walSyncs = w1 - w0
+	}
 	return l, nil
 }
+
+// cpuNote says what the CPU columns measure.
+const cpuNote = "WAL flushes: pg_stat_wal's wal_sync, every database's; DB CPU: the server's processes during the phase, read from /proc when it runs on this machine, every database's work included; " +
+	"amp CPU: this process's, load generator included"
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
@@ -212,10 +287,15 @@ func benchTwoInstances(ctx context.Context, w io.Writer, cfg *Config, o *benchOp
 	}
 	fmt.Fprintf(w, "\ntwo instances on one PostgreSQL database and one Redis, one tenant (closed loop: %d workers per instance):\n", o.concurrency)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tinstances\trequests/s\tp50\tp99\t/echo\t/one instance\txacts/request\tlock waits/request\terrors\t")
+	fmt.Fprintln(tw, "target\tinstances\trequests/s\tp50\tp99\t/echo\t/one instance\txacts/request\tWAL flushes/request\tlock waits/request\tDB CPU µs/request\tamp CPU µs/request\terrors\t")
 	for i, two := range []*pgPhase{ctxPhase, outPhase} {
 		single := one[i]
-		row := func(name string, rate float64, res []*loadResult, db string, waits string) {
+		row := func(name string, rate float64, res []*loadResult, db, waits string, load *dbLoad) {
+			dbCPU, ampCPU, flushes := "-", "-", "-"
+			if load != nil {
+				dbCPU, ampCPU = load.cpuPerRequest(res...)
+				flushes = load.walFlushesPerRequest(res...)
+			}
 			p50, p99, errs := "-", "-", 0
 			if len(res) == 1 {
 				p50, p99 = ms(res[0].Quantile(0.5)), ms(res[0].Quantile(0.99))
@@ -223,16 +303,16 @@ func benchTwoInstances(ctx context.Context, w io.Writer, cfg *Config, o *benchOp
 			for _, r := range res {
 				errs += r.Errors
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t%d\t\n", two.target, name, rate, p50, p99,
-				rate/max(echo.Rate(), 1), rate/max(single.aggregate(), 1), db, waits, errs)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", two.target, name, rate, p50, p99,
+				rate/max(echo.Rate(), 1), rate/max(single.aggregate(), 1), db, flushes, waits, dbCPU, ampCPU, errs)
 		}
-		row("one", single.aggregate(), single.res, perRequest(float64(single.db.xacts), single.res...), perRequest(float64(single.db.lockWaits), single.res...))
-		row("A of two", two.res[0].Rate(), two.res[:1], "-", "-")
-		row("B of two", two.res[1].Rate(), two.res[1:], "-", "-")
-		row("A+B", two.aggregate(), two.res, perRequest(float64(two.db.xacts), two.res...), perRequest(float64(two.db.lockWaits), two.res...))
+		row("one", single.aggregate(), single.res, perRequest(float64(single.db.xacts), single.res...), perRequest(float64(single.db.lockWaits), single.res...), &single.db)
+		row("A of two", two.res[0].Rate(), two.res[:1], "-", "-", nil)
+		row("B of two", two.res[1].Rate(), two.res[1:], "-", "-", nil)
+		row("A+B", two.aggregate(), two.res, perRequest(float64(two.db.xacts), two.res...), perRequest(float64(two.db.lockWaits), two.res...), &two.db)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "(xacts: transactions in pg_stat_database, background jobs' included%s; lock waits: transactions seen waiting for a lock in pg_stat_activity, sampled every %s)\n", s.note(), pgSampleEvery)
+	fmt.Fprintf(w, "(xacts: transactions in pg_stat_database, background jobs' included%s; lock waits: transactions seen waiting for a lock in pg_stat_activity, sampled every %s; %s)\n", s.note(), pgSampleEvery, cpuNote)
 	for _, p := range []*pgPhase{ctxPhase, outPhase} {
 		for _, r := range p.res {
 			if r.FirstErr != nil {

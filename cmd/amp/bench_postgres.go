@@ -94,11 +94,14 @@ func benchPostgres(ctx context.Context, w io.Writer, cfg *Config, o *benchOption
 	tw.Flush()
 	fmt.Fprintf(w, "\nPostgreSQL per request (closed loop; transactions from pg_stat_database, background jobs' included%s; lock waits seen in pg_stat_activity every %s):\n", stats.note(), pgSampleEvery)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\txacts/request\tlock waits/request\t")
+	fmt.Fprintln(tw, "target\txacts/request\tWAL flushes/request\tlock waits/request\tDB CPU µs/request\tamp CPU µs/request\t")
 	for _, p := range []*pgPhase{ctxPhase, outPhase} {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.target, perRequest(float64(p.db.xacts), p.res...), perRequest(float64(p.db.lockWaits), p.res...))
+		dbCPU, ampCPU := p.db.cpuPerRequest(p.res...)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", p.target, perRequest(float64(p.db.xacts), p.res...), p.db.walFlushesPerRequest(p.res...),
+			perRequest(float64(p.db.lockWaits), p.res...), dbCPU, ampCPU)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "(%s)\n", cpuNote)
 	for _, r := range []*loadResult{pg.ctx, pg.out, pg.ctxFixed, pg.outFixed} {
 		if r.Exhausted {
 			fmt.Fprintln(w, "(a PostgreSQL outcome phase ran out of fresh requestIds before its end)")

@@ -44,21 +44,22 @@ func TestBenchPostgres(t *testing.T) {
 		t.Errorf("a short --pg-stats-settle is not said to make the counts approximate:\n%s", out)
 	}
 	for _, target := range []string{"context", "outcome"} {
-		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(-?[\d.]+)\s+([\d.]+)\s*$`).FindStringSubmatch(out)
+		// target, xacts, WAL flushes, lock waits, DB CPU, amp CPU
+		m := regexp.MustCompile(`(?m)^\s*` + target + `\s+(-?[\d.]+)\s+(-|[\d.]+)\s+([\d.]+)\s+(-|-?\d+)\s+(\d+)\s*$`).FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("no per-request row for %s:\n%s", target, out)
 		}
 	}
 	if redisURL != "" {
-		// target, instances, requests/s, p50, p99, /echo, /one, xacts, lock waits, errors
+		// target, instances, requests/s, p50, p99, /echo, /one, xacts, WAL flushes, lock waits, DB CPU, amp CPU, errors
 		for _, row := range []string{`context\s+one`, `context\s+A of two`, `context\s+B of two`, `context\s+A\+B`,
 			`outcome\s+one`, `outcome\s+A of two`, `outcome\s+B of two`, `outcome\s+A\+B`} {
-			m := regexp.MustCompile(`(?m)^\s*` + row + `\s+(\d+)\s+(-|[\d.]+ms)\s+(-|[\d.]+ms)\s+[\d.]+\s+[\d.]+\s+(-|-?[\d.]+)\s+(-|[\d.]+)\s+(\d+)\s*$`).FindStringSubmatch(out)
+			m := regexp.MustCompile(`(?m)^\s*` + row + `\s+(\d+)\s+(-|[\d.]+ms)\s+(-|[\d.]+ms)\s+[\d.]+\s+[\d.]+\s+(-|-?[\d.]+)\s+(-|[\d.]+)\s+(-|[\d.]+)\s+(-|-?\d+)\s+(-|\d+)\s+(\d+)\s*$`).FindStringSubmatch(out)
 			if m == nil {
 				t.Fatalf("no two-instance row %q:\n%s", row, out)
 			}
-			if m[1] == "0" || m[6] != "0" {
-				t.Errorf("two-instance row %q: %s requests/s, %s errors:\n%s", row, m[1], m[6], out)
+			if m[1] == "0" || m[9] != "0" {
+				t.Errorf("two-instance row %q: %s requests/s, %s errors:\n%s", row, m[1], m[9], out)
 			}
 		}
 	} else {

@@ -113,6 +113,11 @@ type Config struct {
 	// lets /metrics be served on the API's address too (--metrics-token,
 	// AMP_METRICS_TOKEN).
 	MetricsToken string
+	// DatabasePool is the most connections to PostgreSQL an instance
+	// opens (--database-pool, AMP_DATABASE_POOL); 0 sizes the pool to the
+	// machine and the server (postgres.Open). A pool_max_conns in the URL
+	// wins.
+	DatabasePool int
 }
 
 // Defaults of Config.
@@ -533,6 +538,24 @@ var settings = []setting{
 			return nil
 		},
 	},
+	{
+		field: "DatabasePool", flag: "database-pool", env: "AMP_DATABASE_POOL", meta: "N", def: "0",
+		doc: "most PostgreSQL connections an instance opens; 0: 4 per core, at most a quarter of the server's max_connections",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("must be a whole number")
+			}
+			c.DatabasePool = n
+			return nil
+		},
+		check: func(c *Config) error {
+			if c.DatabasePool < 0 || c.DatabasePool > 1024 {
+				return errors.New("must be between 0 and 1024")
+			}
+			return nil
+		},
+	},
 }
 
 // parseSize reads a byte count: a whole number, optionally followed by
@@ -694,6 +717,8 @@ func (c *Config) value(field string) string {
 		return c.MetricsAddr
 	case "MetricsToken":
 		return "(hidden)"
+	case "DatabasePool":
+		return strconv.Itoa(c.DatabasePool)
 	}
 	return ""
 }

@@ -10,7 +10,8 @@ import (
 )
 
 var serveSettings = []string{"addr", "data", "database-url", "redis-url", "sync", "log-format", "log-level", "trusted-proxy", "shutdown-timeout", "signup", "secure-cookies", "webhook-allow-private", "secret-scanning-keys", "key-rotation-age", "rate-limit-sustained", "webhook-timeout", "trace-sensitive", "public-url", "smtp-url", "request-log-retention",
-	"cache-size", "max-conns", "max-conns-per-ip", "idle-timeout", "metrics-addr", "metrics-token", "audit-retention"}
+	"cache-size", "max-conns", "max-conns-per-ip", "idle-timeout", "metrics-addr", "metrics-token", "audit-retention",
+	"database-pool"}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	cl := newCmdLine(e, "serve", "[--addr HOST:PORT] [--data DIR] [flags]", `

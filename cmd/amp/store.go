@@ -39,7 +39,7 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 // working beside a running server.
 func openStore(ctx context.Context, cfg *Config, log *slog.Logger, serving bool) (amp.Store, error) {
 	if cfg.DatabaseURL != "" {
-		db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log))
+		db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log), postgres.WithPoolSize(cfg.DatabasePool))
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL database: %w", err)
 		}

@@ -136,7 +136,7 @@ func (h *handler) keysData(ctx context.Context, rq *request, form keyForm) (*pag
 		status := k.Status(now)
 		row := keyRow{APIKey: k, Status: string(status), Warnings: warnings[k.ID], RotationDue: h.svc.RotationDue(k, now),
 			ExpiringSoon: status == amp.KeyExpiring && k.ExpiresAt.Sub(now) <= service.ExpiryNotice,
-			Replacement: byID[k.RolledTo], Replaces: byID[k.RolledFrom]}
+			Replacement:  byID[k.RolledTo], Replaces: byID[k.RolledFrom]}
 		if status.Usable() {
 			data.Active = append(data.Active, row)
 		} else {

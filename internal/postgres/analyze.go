@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"log/slog"
-	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,10 +24,33 @@ const analyzeTimeout = time.Minute
 // decisionLogged counts a logged decision and, at each of analyzeAt, asks
 // the analyser to run, without waiting for it.
 func (db *DB) decisionLogged() {
-	if n := db.logged.Add(1); slices.Contains(db.analyzeAt, n) {
-		select {
-		case db.analyzeKick <- struct{}{}:
-		default: // one is pending already
+	db.countForAnalyze(&db.logged, 1)
+}
+
+// outcomesStored counts n stored outcomes and, when their count since
+// Open passes one of analyzeAt, asks the analyser to run: the outcomes
+// table fills after the decisions (a deployment's first outcomes come
+// after its first contexts), so analysing at the decisions' counts alone
+// can leave it with the statistics of an empty table, and the check of
+// whether a decision has an outcome with a plan that scans it.
+func (db *DB) outcomesStored(n int64) {
+	db.countForAnalyze(&db.outcomeCount, n)
+}
+
+// countForAnalyze adds n to c and kicks the analyser if that passed one of
+// analyzeAt.
+func (db *DB) countForAnalyze(c *atomic.Int64, n int64) {
+	if n <= 0 {
+		return
+	}
+	now := c.Add(n)
+	for _, at := range db.analyzeAt {
+		if now-n < at && now >= at {
+			select {
+			case db.analyzeKick <- struct{}{}:
+			default: // one is pending already
+			}
+			return
 		}
 	}
 }

@@ -457,3 +457,98 @@ func TestGroupCommitIsolatesAFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeGroupCommitIsolatesAFailure records many outcomes at once,
+// so that the outcome writer commits them in shared transactions, one of
+// them with metadata PostgreSQL's text cannot hold (a \u0000 escape) and
+// one stored although its decision already has an outcome: each of those
+// two fails alone, with its own error and nothing of it stored, and every
+// other outcome is stored with its profile and population delta.
+func TestOutcomeGroupCommitIsolatesAFailure(t *testing.T) {
+	u, _ := newSchema(t)
+	db := openURL(t, u)
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeLive}
+	const n = 64
+	for i := range n {
+		p := &amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow}
+		if err := db.SaveDecision(ctx, decision(tenant, fmt.Sprintf("req_%03d", i), fmt.Sprintf("user_%d", i), testNow), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.RecordOutcome(ctx, tenant, "req_042", learn); err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			apply := learn
+			switch i {
+			case 13:
+				apply = func(d *amp.Decision, reported bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+					o, delta, err := learn(d, reported, p, pop)
+					if o != nil {
+						o.Metadata = []byte(`{"note":"\u0000"}`)
+					}
+					return o, delta, err
+				}
+			case 42:
+				apply = func(d *amp.Decision, _ bool, p *amp.ProfileRecord, pop *amp.PopulationRecord) (*amp.OutcomeRecord, []byte, error) {
+					return learn(d, false, p, pop) // stores a second outcome
+				}
+			}
+			_, errs[i] = db.RecordOutcome(ctx, tenant, fmt.Sprintf("req_%03d", i), apply)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch i {
+		case 13:
+			if !errors.Is(err, amp.ErrInvalidInput) {
+				t.Errorf("outcome with a \\u0000 in its metadata: %v, want ErrInvalidInput", err)
+			}
+		case 42:
+			if !errors.Is(err, amp.ErrConflict) {
+				t.Errorf("second outcome of a decision: %v, want ErrConflict", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("outcome %d: %v", i, err)
+			}
+		}
+	}
+	for i := range n {
+		p, err := db.Profile(ctx, tenant, fmt.Sprintf("user_%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if i == 13 {
+			want = 0
+		}
+		if p.OutcomeCount != want || counter(p.Model) != uint64(want) {
+			t.Errorf("user_%d: %d outcomes, model counter %d; want %d", i, p.OutcomeCount, counter(p.Model), want)
+		}
+	}
+	deltas, _, err := db.PopulationLog(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deltas) != n-1 { // req_042's once, req_013's not at all
+		t.Errorf("%d population deltas stored, want %d", len(deltas), n-1)
+	}
+	ds, err := db.Decisions(ctx, tenant, time.Time{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := 0
+	for _, d := range ds {
+		if d.Outcome != nil {
+			outcomes++
+		}
+	}
+	if outcomes != n-1 {
+		t.Errorf("%d outcomes stored, want %d", outcomes, n-1)
+	}
+}

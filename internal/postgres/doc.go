@@ -6,24 +6,29 @@
 // by account and mode, and every query on them filters on both, so one
 // tenant can neither read nor detect another's rows.
 //
-// Concurrency: RecordOutcome locks the decision, then the user's profile
-// (SELECT … FOR UPDATE), always in that order, so that two instances
-// recording outcomes for one user serialise instead of losing an update,
-// and no two transactions wait on each other in a cycle. It reads the
-// tenant's population without a lock and never writes it: what an outcome
-// teaches the population is queued in population_deltas, and
-// FoldPopulation, run by every instance's background job, folds a tenant's
-// queue into its population under the population row's lock taken with
-// SKIP LOCKED, so folds of several instances skip each other instead of
-// waiting, and no request ever waits for a tenant-wide row. DeleteProfile
-// and ResetTestData delete in the same order. Rows that may not exist yet
-// are inserted empty (ON CONFLICT DO NOTHING) before being locked, because
-// FOR UPDATE cannot lock a row that is not there.
+// Concurrency: RecordOutcome reads the decision and the user's profile
+// with its version without a lock, runs the learner, and stores the result
+// only if the profile's version is still the one read (else it learns
+// again on the new profile; a contended profile is then locked with
+// SELECT … FOR UPDATE, so that every outcome makes progress). So two
+// instances recording outcomes for one user never lose an update, and no
+// lock is held while the learner runs. It reads the tenant's population
+// without a lock and never writes it: what an outcome teaches the
+// population is queued in population_deltas, and FoldPopulation, run by
+// every instance's background job, folds a tenant's queue into its
+// population under the population row's lock taken with SKIP LOCKED, so
+// folds of several instances skip each other instead of waiting, and no
+// request ever waits for a tenant-wide row. Rows are locked profile first,
+// then decision, by outcomes, DeleteProfile and ResetTestData alike, so
+// that no two transactions wait on each other in a cycle. Rows that may
+// not exist yet are inserted empty (ON CONFLICT DO NOTHING) before being
+// locked, because FOR UPDATE cannot lock a row that is not there.
 //
-// Group commit: SaveDecision queues its decision for one goroutine of the
-// DB, which writes everything queued as one transaction in one round trip
-// and answers each caller once it has committed (groupcommit.go).
-// Statements are prepared once per connection by pgx's statement cache.
+// Group commit: SaveDecision and RecordOutcome queue their writes for a
+// goroutine of the DB each, which writes everything queued as one
+// transaction in one round trip and answers each caller once it has
+// committed (groupcommit.go, outcomes.go). Statements are prepared once
+// per connection by pgx's statement cache.
 //
 // Durability: connections run with synchronous_commit=on unless the URL says
 // otherwise, so a method that returned nil has its writes on disk.

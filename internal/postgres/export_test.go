@@ -6,8 +6,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// LockDecisionsProfile is the statement whose plan plan_test.go checks.
-const LockDecisionsProfile = lockDecisionsProfile
+// ReadDecisionsProfile is the statement whose plan plan_test.go checks.
+const ReadDecisionsProfile = readDecisionsProfile
 
 // WithAnalyzeAt sets the counts of logged decisions at which the store
 // analyses its learning tables.
@@ -48,4 +48,15 @@ func MigrateBelow(ctx context.Context, conn *pgx.Conn, version int) error {
 		}
 	}
 	return nil
+}
+
+// OutcomeCommits returns how many transactions the outcome writer
+// committed and how many outcomes it wrote in them.
+func (db *DB) OutcomeCommits() (txs, outcomes int64) {
+	return db.outcomeTxs.Load(), db.outcomeWrites.Load()
+}
+
+// QueryExecMode returns how the store's connections run statements.
+func (db *DB) QueryExecMode() pgx.QueryExecMode {
+	return db.pool.Config().ConnConfig.DefaultQueryExecMode
 }

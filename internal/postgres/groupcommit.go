@@ -2,12 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	amp "github.com/amp-protocol/amp"
 )
@@ -116,38 +114,7 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 func (db *DB) decisionWriter() {
 	defer db.wg.Done()
 	defer close(db.decisionsDone)
-	batch := make([]*decisionOp, 0, maxDecisionBatch)
-	for {
-		select {
-		case op := <-db.decisions:
-			batch = db.fillDecisions(append(batch[:0], op))
-			db.writeDecisions(batch)
-			clear(batch)
-		case <-db.stop:
-			for {
-				batch = db.fillDecisions(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				db.writeDecisions(batch)
-				clear(batch)
-			}
-		}
-	}
-}
-
-// fillDecisions appends what is queued, without waiting, up to
-// maxDecisionBatch.
-func (db *DB) fillDecisions(batch []*decisionOp) []*decisionOp {
-	for len(batch) < maxDecisionBatch {
-		select {
-		case op := <-db.decisions:
-			batch = append(batch, op)
-		default:
-			return batch
-		}
-	}
-	return batch
+	runWriter(db.decisions, db.stop, maxDecisionBatch, db.writeDecisions)
 }
 
 // writeDecisions writes ops in one transaction and answers each; if the
@@ -203,19 +170,8 @@ func (db *DB) decisionTx(ops []*decisionOp) ([]error, error) {
 	// the batch after decisionTxTimeout.
 	ctx, cancel := context.WithTimeout(context.Background(), decisionTxTimeout)
 	defer cancel()
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer func() {
-		if conn.Conn().PgConn().TxStatus() != 'I' {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-		conn.Release()
-	}()
 	errs := make([]error, len(ops))
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
 	for i, op := range ops {
 		b.Queue(insertDecisionGrouped, op.args...).QueryRow(func(row pgx.Row) error {
 			var n int
@@ -228,15 +184,8 @@ func (db *DB) decisionTx(ops []*decisionOp) ([]error, error) {
 			return nil
 		})
 	}
-	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
-		// COMMIT of a failed transaction answers ROLLBACK, without error.
-		if tag.String() != "COMMIT" {
-			return errors.New("commit answered " + tag.String())
-		}
-		return nil
-	})
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, mapErr(err)
+	if err := db.batchTx(ctx, b); err != nil {
+		return nil, err
 	}
 	return errs, nil
 }

@@ -60,210 +60,6 @@ func (db *DB) Population(ctx context.Context, t amp.Tenant) (*amp.PopulationReco
 	return pop, nil
 }
 
-// RecordOutcome runs apply on the decision requestID of tenant t and stores
-// the outcome it returns, the profile it changed and its population delta
-// (queued in population_deltas for FoldPopulation), in one transaction that
-// locks the decision, then the profile (see the package doc). A concurrent
-// RecordOutcome on the same decision therefore waits, then sees
-// alreadyReported; if apply stores an outcome anyway, the unique key yields
-// ErrConflict. Outcomes of one user serialise on the profile's lock, so
-// none learns from a state another has already replaced. A user without a
-// profile (the decision was saved without one) gets a new one, which is
-// stored. It returns once the transaction is committed, and so durable.
-//
-// The population is read without a lock, as apply's prior: no outcome
-// waits for another user's, however many a tenant reports at once. The
-// usual case takes two round trips: one that begins the transaction, locks
-// the two rows and reads the population, and one that writes and commits.
-func (db *DB) RecordOutcome(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
-	if err := db.checkOpen(); err != nil {
-		return nil, err
-	}
-	out, err := db.recordOutcomePipelined(ctx, t, requestID, apply)
-	if errors.Is(err, errNoProfile) {
-		out, err = db.recordOutcomeInTx(ctx, t, requestID, apply)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("postgres: record outcome %s: %w", requestID, err)
-	}
-	return out, nil
-}
-
-// errNoProfile sends RecordOutcome to its general path: the decision's user
-// has no profile, which must be created and locked.
-var errNoProfile = errors.New("decision's user has no profile")
-
-// querier is what pgx.Tx and a pool's connection have in common.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// recordOutcomePipelined is RecordOutcome in two pipelined batches on one
-// connection, BEGIN in the first and COMMIT at the end of the second, for
-// a user who has a profile; errNoProfile, with nothing done and apply not
-// called, for one who has none.
-func (db *DB) recordOutcomePipelined(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer func() {
-		// Whatever failed, end the transaction so that the connection goes
-		// back to the pool clean; one still in a transaction (the rollback
-		// failed too) is discarded by Release.
-		if conn.Conn().PgConn().TxStatus() != 'I' {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-		conn.Release()
-	}()
-
-	var (
-		d        *amp.Decision
-		reported bool
-		p        *amp.ProfileRecord
-		pop      *amp.PopulationRecord
-	)
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	queueOutcomeLocks(b, t, requestID, &d, &reported, &p)
-	queuePopulationRead(b, t, &pop)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, mapErr(err)
-	}
-	if p == nil {
-		return nil, errNoProfile // the deferred rollback releases the locks
-	}
-	b, o, err := applyOutcome(t, requestID, d, reported, p, pop, apply)
-	if err != nil {
-		return nil, err
-	}
-	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
-		// COMMIT of a failed transaction answers ROLLBACK, without error.
-		if tag.String() != "COMMIT" {
-			return fmt.Errorf("commit answered %q", tag.String())
-		}
-		return nil
-	})
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, mapErr(err)
-	}
-	return o, nil
-}
-
-// recordOutcomeInTx is RecordOutcome for any decision, including one whose
-// user has no profile yet.
-func (db *DB) recordOutcomeInTx(ctx context.Context, t amp.Tenant, requestID string, apply amp.OutcomeFunc) (*amp.OutcomeRecord, error) {
-	var out *amp.OutcomeRecord
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var (
-			d        *amp.Decision
-			reported bool
-			p        *amp.ProfileRecord
-			pop      *amp.PopulationRecord
-		)
-		b := &pgx.Batch{}
-		queueOutcomeLocks(b, t, requestID, &d, &reported, &p)
-		queuePopulationRead(b, t, &pop)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return mapErr(err)
-		}
-		if p == nil {
-			var err error
-			if p, _, err = lockProfile(ctx, tx, t, d.UserID); err != nil {
-				return err
-			}
-		}
-		b, o, err := applyOutcome(t, requestID, d, reported, p, pop, apply)
-		if err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return mapErr(err)
-		}
-		out = o
-		return nil
-	})
-	return out, err
-}
-
-// queueOutcomeLocks queues the statements that lock the decision, tell
-// whether it has an outcome, and lock its user's profile (*p stays nil if
-// there is none). They run in order, each with a snapshot of its own (read
-// committed), so the outcome check sees an outcome committed while the
-// decision's lock was awaited.
-func queueOutcomeLocks(b *pgx.Batch, t amp.Tenant, requestID string, d **amp.Decision, reported *bool, p **amp.ProfileRecord) {
-	mode := string(t.Mode)
-	b.Queue("SELECT "+decisionColumns+" FROM decisions WHERE account_id = $1 AND mode = $2 AND request_id = $3 FOR UPDATE",
-		t.AccountID, mode, requestID).Query(func(rows pgx.Rows) error {
-		var err error
-		*d, err = pgx.CollectExactlyOneRow(rows, scanDecision)
-		return err
-	})
-	b.Queue("SELECT EXISTS (SELECT 1 FROM outcomes WHERE account_id = $1 AND mode = $2 AND request_id = $3)",
-		t.AccountID, mode, requestID).QueryRow(func(row pgx.Row) error { return row.Scan(reported) })
-	b.Queue(lockDecisionsProfile, t.AccountID, mode, requestID).Query(func(rows pgx.Rows) error {
-		var err error
-		*p, err = collectOptional(rows, scanProfile)
-		return err
-	})
-}
-
-// lockDecisionsProfile locks the profile of the user of decision $3 of
-// tenant ($1, $2). It is two primary-key lookups, the decision's user first.
-// Written as a join, the planner may, on young tables whose statistics say
-// they hold a row or two, loop over the tenant's profiles and scan its
-// decisions for each: seconds per outcome in amp bench.
-const lockDecisionsProfile = `SELECT ` + profileColumns + ` FROM profiles
-	WHERE account_id = $1 AND mode = $2
-		AND user_id = (SELECT user_id FROM decisions WHERE account_id = $1 AND mode = $2 AND request_id = $3)
-	FOR UPDATE`
-
-// queuePopulationRead queues the read, without a lock, of t's population
-// into *pop (an empty record of t if it has none).
-func queuePopulationRead(b *pgx.Batch, t amp.Tenant, pop **amp.PopulationRecord) {
-	b.Queue("SELECT model, updated_at FROM populations WHERE account_id = $1 AND mode = $2",
-		t.AccountID, string(t.Mode)).Query(func(rows pgx.Rows) error {
-		var err error
-		if *pop, err = collectOptional(rows, scanPopulation(t)); err == nil && *pop == nil {
-			*pop = &amp.PopulationRecord{Tenant: t}
-		}
-		return err
-	})
-}
-
-// applyOutcome runs apply on the locked rows and returns the batch that
-// stores its result, and the outcome as stored.
-func applyOutcome(t amp.Tenant, requestID string, d *amp.Decision, reported bool, p *amp.ProfileRecord,
-	pop *amp.PopulationRecord, apply amp.OutcomeFunc) (*pgx.Batch, *amp.OutcomeRecord, error) {
-	o, delta, err := apply(d, reported, p, pop)
-	if err != nil {
-		return nil, nil, err
-	}
-	if o == nil {
-		return nil, nil, errors.New("outcome function returned no outcome")
-	}
-	// The outcome belongs to the decision, whatever apply filled in.
-	o.Tenant, o.RequestID, o.UserID = t, requestID, d.UserID
-	o.ReportedAt = utc(o.ReportedAt)
-	mode := string(t.Mode)
-
-	b := &pgx.Batch{}
-	b.Queue("INSERT INTO outcomes ("+outcomeColumns+", population_delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-		t.AccountID, mode, requestID, d.UserID, o.Started, o.Completed, o.TimeToStart, o.FlowState,
-		o.Satisfaction, rawJSON(o.Metadata), o.Reward, o.ReportedAt, delta)
-	p.Tenant, p.UserID = t, d.UserID
-	if err := queueProfileUpdate(b, p); err != nil {
-		return nil, nil, err
-	}
-	if delta != nil {
-		b.Queue("INSERT INTO population_deltas (account_id, mode, request_id, delta) VALUES ($1, $2, $3, $4)",
-			t.AccountID, mode, requestID, delta)
-	}
-	return b, o, nil
-}
-
 // maxLockAttempts bounds lockOrCreate's retries. Each retry means another
 // transaction deleted the row between our insert attempt and our lock, and
 // then a third recreated it: more than a couple in a row is not contention
@@ -342,7 +138,8 @@ func queueProfileUpdate(b *pgx.Batch, p *amp.ProfileRecord) error {
 	if p.Manual != nil {
 		p.Manual.SetAt = utc(p.Manual.SetAt)
 	}
-	b.Queue(`UPDATE profiles SET model = $4, manual = $5, metadata = $6, outcome_count = $7, created_at = $8, updated_at = $9
+	b.Queue(`UPDATE profiles SET model = $4, manual = $5, metadata = $6, outcome_count = $7, created_at = $8, updated_at = $9,
+			version = version + 1
 		WHERE account_id = $1 AND mode = $2 AND user_id = $3`,
 		p.AccountID, string(p.Mode), p.UserID, p.Model, manual, rawJSON(p.Metadata), p.OutcomeCount, p.CreatedAt, p.UpdatedAt)
 	return nil
@@ -529,22 +326,25 @@ func (db *DB) UpdateProfile(ctx context.Context, t amp.Tenant, userID string, ap
 }
 
 // DeleteProfile erases the user's decisions, their outcomes (by cascade)
-// and the profile, in the order RecordOutcome locks them; ErrNotFound, with
-// nothing erased, if the user has no profile.
+// and the profile, locking the profile first and then the decisions, the
+// order in which a group-committed outcome locks them (outcomes.go);
+// ErrNotFound, with nothing erased, if the user has no profile.
 //
-// Under read committed each statement sees the rows committed when it
-// starts, so a decision logged after the first DELETE began, and perhaps
-// already learned from, would survive the erasure of the profile that
-// learned it. The last statement, run once the profile is deleted, erases
-// those too, skipping any whose outcome is being recorded right now: that
-// RecordOutcome waits for our profile lock, then finds no profile and
-// starts the user afresh, so its decision and outcome stay consistent
-// with the new profile (and waiting for it instead would be a deadlock).
+// An outcome being written waits for the profile's lock, then finds the
+// profile gone and is read again: its decision is gone too, so it is
+// ErrNotFound. Under read committed each statement sees the rows committed
+// when it starts, so a decision logged after the first DELETE began, and
+// perhaps already learned from, would survive the erasure of the profile
+// that learned it. The last statement, run once the profile is deleted,
+// erases those too, skipping any locked right now (by a decision's insert
+// or an outcome's foreign key check), as waiting for them could close a
+// cycle.
 func (db *DB) DeleteProfile(ctx context.Context, t amp.Tenant, userID string) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var deleted int64
 		mode := string(t.Mode)
 		b := &pgx.Batch{}
+		b.Queue("SELECT 1 FROM profiles WHERE account_id = $1 AND mode = $2 AND user_id = $3 FOR UPDATE", t.AccountID, mode, userID)
 		b.Queue(deleteDecisions("account_id = $1 AND mode = $2 AND user_id = $3", ""), t.AccountID, mode, userID)
 		b.Queue("DELETE FROM profiles WHERE account_id = $1 AND mode = $2 AND user_id = $3",
 			t.AccountID, mode, userID).Exec(func(tag pgconn.CommandTag) error {
@@ -711,8 +511,8 @@ func (db *DB) Decisions(ctx context.Context, t amp.Tenant, since time.Time, limi
 
 // ResetTestData erases every test-mode decision (and with them their
 // outcomes), profile, population and pending population delta of every
-// account, in the order
-// RecordOutcome locks them, and returns how many profiles it erased. Each
+// account, locking the profiles first and then the decisions, as
+// DeleteProfile does, and returns how many profiles it erased. Each
 // table's rows are locked in primary-key order, so that two instances
 // resetting at once serialise; the last statement erases the decisions
 // logged while the others ran, as in DeleteProfile.
@@ -721,6 +521,7 @@ func (db *DB) ResetTestData(ctx context.Context) (int64, error) {
 	mode := string(amp.ModeTest)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		b.Queue("SELECT 1 FROM profiles WHERE mode = $1 ORDER BY account_id, mode, user_id FOR UPDATE", mode)
 		b.Queue(deleteDecisions("mode = $1", ""), mode)
 		b.Queue(`DELETE FROM profiles WHERE (account_id, mode, user_id) IN (
 			SELECT account_id, mode, user_id FROM profiles WHERE mode = $1
@@ -794,6 +595,11 @@ func scanProfile(row pgx.CollectableRow) (*amp.ProfileRecord, error) {
 	if err := row.Scan(&p.AccountID, &mode, &p.UserID, &p.Model, &manual, &metadata, &count, &p.CreatedAt, &p.UpdatedAt); err != nil {
 		return nil, err
 	}
+	return finishProfile(&p, mode, manual, metadata, count)
+}
+
+// finishProfile completes a profile scanned from its columns.
+func finishProfile(p *amp.ProfileRecord, mode string, manual, metadata []byte, count int32) (*amp.ProfileRecord, error) {
 	p.Mode, p.OutcomeCount, p.Metadata = amp.Mode(mode), int(count), rawMessage(metadata)
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
 	if manual != nil {
@@ -803,7 +609,7 @@ func scanProfile(row pgx.CollectableRow) (*amp.ProfileRecord, error) {
 		}
 		p.Manual.SetAt = p.Manual.SetAt.UTC()
 	}
-	return &p, nil
+	return p, nil
 }
 
 func scanDecision(row pgx.CollectableRow) (*amp.Decision, error) {

@@ -80,7 +80,7 @@ func decisionIndex(t *testing.T, conn *pgx.Conn) string {
 	// A new name each time: a statement prepared earlier keeps its plan.
 	prepared++
 	name := fmt.Sprintf("lock_profile_%d", prepared)
-	if _, err := conn.Exec(ctx, "PREPARE "+name+"(text, text, text) AS "+postgres.LockDecisionsProfile); err != nil {
+	if _, err := conn.Exec(ctx, "PREPARE "+name+"(text, text, text) AS "+postgres.ReadDecisionsProfile); err != nil {
 		t.Fatal(err)
 	}
 	var plan []byte
@@ -118,4 +118,49 @@ type planNode struct {
 	Relation string     `json:"Relation Name"`
 	Index    string     `json:"Index Name"`
 	Plans    []planNode `json:"Plans"`
+}
+
+// TestAnalyzeAsOutcomesAccumulate: the outcomes table fills after the
+// decisions, so a store that analysed its tables at its decisions' counts
+// alone would leave outcomes with the statistics of an empty table, and
+// the check of whether a decision was reported with a plan that scans
+// them all. The store analyses again when its stored outcomes reach the
+// same counts.
+func TestAnalyzeAsOutcomesAccumulate(t *testing.T) {
+	u, _ := newSchema(t)
+	db := openURL(t, u, postgres.WithAnalyzeAt(4))
+	ctx := context.Background()
+	tenant := amp.Tenant{AccountID: "acct_1", Mode: amp.ModeLive}
+	for i := range 4 {
+		if err := db.SaveDecision(ctx, decision(tenant, fmt.Sprintf("req_%d", i), fmt.Sprintf("user_%d", i), testNow),
+			&amp.ProfileRecord{CreatedAt: testNow, UpdatedAt: testNow}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAnalyzed(t, db, 1)
+	for i := range 3 {
+		if _, err := db.RecordOutcome(ctx, tenant, fmt.Sprintf("req_%d", i), learn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := db.Analyzed(); n != 1 {
+		t.Fatalf("analysed %d times after 3 outcomes, want still 1", n)
+	}
+	if _, err := db.RecordOutcome(ctx, tenant, "req_3", learn); err != nil {
+		t.Fatal(err)
+	}
+	waitAnalyzed(t, db, 2)
+}
+
+// waitAnalyzed waits until db has analysed its tables n times; the
+// analyser runs in a goroutine of its own.
+func waitAnalyzed(t *testing.T, db *postgres.DB, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for db.Analyzed() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the store analysed its tables %d times, want %d", db.Analyzed(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,10 +42,11 @@ type DB struct {
 	// The analyser of young tables (analyze.go): decisions logged since
 	// Open, the counts at which to analyse, its kick, and how many times
 	// it has analysed.
-	logged      atomic.Int64
-	analyzeAt   []int64
-	analyzeKick chan struct{}
-	analyzed    atomic.Int64
+	logged       atomic.Int64
+	outcomeCount atomic.Int64 // outcomes stored since Open
+	analyzeAt    []int64
+	analyzeKick  chan struct{}
+	analyzed     atomic.Int64
 
 	pops popCache // populations read or folded lately (popcache.go)
 
@@ -51,6 +54,13 @@ type DB struct {
 	// closed when the writer has stopped.
 	decisions     chan *decisionOp
 	decisionsDone chan struct{}
+
+	// The outcome writer (outcomes.go), likewise, and how many
+	// transactions it committed and outcomes it wrote in them.
+	outcomes      chan *outcomeOp
+	outcomesDone  chan struct{}
+	outcomeTxs    atomic.Int64
+	outcomeWrites atomic.Int64
 
 	// writesFailing is set when a write transaction fails for a full or
 	// failing disk on the server, and cleared by Ping's probe write once
@@ -68,7 +78,12 @@ type options struct {
 	log       *slog.Logger
 	migrate   bool
 	analyzeAt []int64
+	poolSize  int
 }
+
+// WithPoolSize sets the most connections the store opens (n > 0); 0 keeps
+// the default of Open. A pool_max_conns in the URL wins over both.
+func WithPoolSize(n int) Option { return func(o *options) { o.poolSize = n } }
 
 // WithLogger sets the logger for migrations and the analyser.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -100,6 +115,18 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "amp"
 	}
+	// ParseConfig leaves no trace of pool_max_conns but its value.
+	if !strings.Contains(url, "pool_max_conns") {
+		if o.poolSize > 0 {
+			cfg.MaxConns = int32(min(o.poolSize, maxPoolSize))
+		} else {
+			n, err := defaultPoolSize(ctx, cfg.ConnConfig)
+			if err != nil {
+				return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
+			}
+			cfg.MaxConns = int32(n)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", mapErr(err))
@@ -119,11 +146,42 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.stopCtx, db.cancelStop = context.WithCancel(context.Background())
 	db.decisions = make(chan *decisionOp, 4*maxDecisionBatch)
 	db.decisionsDone = make(chan struct{})
-	db.wg.Add(2)
+	db.outcomes = make(chan *outcomeOp, 4*maxOutcomeBatch)
+	db.outcomesDone = make(chan struct{})
+	db.wg.Add(3)
 	go db.analyzer()
 	go db.decisionWriter()
+	go db.outcomeWriter()
 	return db, nil
 }
+
+// maxPoolSize bounds WithPoolSize.
+const maxPoolSize = 1024
+
+// defaultPoolSize is the pool's size unless the URL or WithPoolSize says
+// otherwise: what the instance can keep busy, 4 per GOMAXPROCS (a request
+// holds a connection only for its reads, the writers one each for a whole
+// batch), at least 4; but at most a quarter of the connections the server
+// accepts from ordinary roles (max_connections less
+// superuser_reserved_connections), so that four instances fit beside an
+// administrator's sessions. It asks the server on a connection of its own.
+func defaultPoolSize(ctx context.Context, cc *pgx.ConnConfig) (int, error) {
+	want := max(4, 4*runtime.GOMAXPROCS(0))
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var maxConns, reserved int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('max_connections')::integer,
+		current_setting('superuser_reserved_connections')::integer`).Scan(&maxConns, &reserved); err != nil {
+		return 0, err
+	}
+	return max(2, min(want, (maxConns-reserved)/4)), nil
+}
+
+// PoolSize returns the most connections the store opens.
+func (db *DB) PoolSize() int { return int(db.pool.Config().MaxConns) }
 
 // Ping reports whether the database is reachable.
 func (db *DB) Ping(ctx context.Context) error {
@@ -158,8 +216,8 @@ func (db *DB) noteWrite(err error) error {
 	return err
 }
 
-// Close stops the analyser and closes the
-// pool. Every write a method acknowledged is already committed; Close waits
+// Close stops the analyser and the writers, once they have written what
+// was queued, and closes the pool. Every write a method acknowledged is already committed; Close waits
 // for queries in flight to return their connections. Later calls return
 // amp.ErrUnavailable.
 func (db *DB) Close() error {
