@@ -117,38 +117,10 @@ func (db *DB) decisionWriter() {
 	runWriter(db.decisions, db.stop, maxDecisionBatch, db.writeDecisions)
 }
 
-// writeDecisions writes ops in one transaction and answers each; if the
-// transaction fails, each op is written again in a transaction of its own.
+// writeDecisions writes ops in one transaction and answers each (see
+// writeGrouped).
 func (db *DB) writeDecisions(ops []*decisionOp) {
-	live := ops[:0]
-	for _, op := range ops {
-		if err := op.ctx.Err(); err != nil {
-			op.done <- err
-			continue
-		}
-		live = append(live, op)
-	}
-	if len(live) == 0 {
-		return
-	}
-	errs, err := db.decisionTx(live)
-	if err != nil && len(live) > 1 {
-		for _, op := range live {
-			e, err := db.decisionTx([]*decisionOp{op})
-			if err == nil {
-				err = e[0]
-			}
-			db.answerDecision(op, err)
-		}
-		return
-	}
-	for i, op := range live {
-		if err != nil {
-			db.answerDecision(op, err)
-		} else {
-			db.answerDecision(op, errs[i])
-		}
-	}
+	writeGrouped(ops, func(op *decisionOp) context.Context { return op.ctx }, db.decisionTx, db.answerDecision)
 }
 
 func (db *DB) answerDecision(op *decisionOp, err error) {

@@ -339,43 +339,15 @@ func (db *DB) outcomeWriter() {
 	runWriter(db.outcomes, db.stop, maxOutcomeBatch, db.writeOutcomes)
 }
 
-// writeOutcomes writes ops in one transaction and answers each; if the
-// transaction fails, each op is written again in a transaction of its own.
+// writeOutcomes writes ops in one transaction and answers each (see
+// writeGrouped). Profiles are updated in key order (see the file's
+// comment); a user's outcomes keep their order of arrival.
 func (db *DB) writeOutcomes(ops []*outcomeOp) {
-	live := ops[:0]
-	for _, op := range ops {
-		if err := op.ctx.Err(); err != nil {
-			op.done <- err
-			continue
-		}
-		live = append(live, op)
-	}
-	if len(live) == 0 {
-		return
-	}
-	// Profiles are updated in key order (see the file's comment); a
-	// user's outcomes keep their order of arrival.
-	slices.SortStableFunc(live, func(a, b *outcomeOp) int {
+	slices.SortStableFunc(ops, func(a, b *outcomeOp) int {
 		return cmp.Or(cmp.Compare(a.t.AccountID, b.t.AccountID), cmp.Compare(a.t.Mode, b.t.Mode), cmp.Compare(a.user, b.user))
 	})
-	errs, err := db.outcomeTx(live)
-	if err != nil && len(live) > 1 {
-		for _, op := range live {
-			e, err := db.outcomeTx([]*outcomeOp{op})
-			if err == nil {
-				err = e[0]
-			}
-			op.done <- err
-		}
-		return
-	}
-	for i, op := range live {
-		if err != nil {
-			op.done <- err
-		} else {
-			op.done <- errs[i]
-		}
-	}
+	writeGrouped(ops, func(op *outcomeOp) context.Context { return op.ctx }, db.outcomeTx,
+		func(op *outcomeOp, err error) { op.done <- err })
 }
 
 // outcomeTx runs ops in one transaction, in one round trip, and returns
@@ -473,6 +445,43 @@ func runWriter[T any](queue <-chan T, stop <-chan struct{}, max int, write func(
 				write(batch)
 				clear(batch)
 			}
+		}
+	}
+}
+
+// writeGrouped answers the ops whose callers gave up, runs the rest in one
+// transaction (tx returns each op's own result, or the error that failed
+// the transaction) and answers each. When the transaction fails as a
+// whole, each op is run again in a transaction of its own, so that one bad
+// op fails alone and the others are written.
+func writeGrouped[T any](ops []T, ctxOf func(T) context.Context, tx func([]T) ([]error, error), answer func(T, error)) {
+	live := ops[:0]
+	for _, op := range ops {
+		if err := ctxOf(op).Err(); err != nil {
+			answer(op, err)
+			continue
+		}
+		live = append(live, op)
+	}
+	if len(live) == 0 {
+		return
+	}
+	errs, err := tx(live)
+	if err != nil && len(live) > 1 {
+		for _, op := range live {
+			e, err := tx([]T{op})
+			if err == nil {
+				err = e[0]
+			}
+			answer(op, err)
+		}
+		return
+	}
+	for i, op := range live {
+		if err != nil {
+			answer(op, err)
+		} else {
+			answer(op, errs[i])
 		}
 	}
 }
