@@ -33,7 +33,11 @@
 // effects around the population's, estimated from the tenant's data
 // (spreadSample, userPrior: from each well-known user's contrast between the
 // chosen option and the user's mean, against the population's same contrast;
-// Config.UserPrior until there are enough samples); the population's
+// Config.UserPrior until there are enough samples), and, once the
+// population has estimated the covariance of users' effects across all
+// options (cov.go: an online EM from users with a few outcomes), the
+// user's effects are the Gaussian posterior under that correlated prior,
+// so an outcome with one option informs the others; the population's
 // task-type and complexity offsets apply to every user from the first
 // request; the user's own task-type and complexity deviations are shrunk to
 // none by ContextPrior outcomes. A new user thus starts from what similar
@@ -98,8 +102,8 @@
 // States are versioned little-endian binary (see the format in state.go). A
 // user's state (float32 cells) is at most MaxUserStateBytes (2,540) bytes, a
 // task kind beyond the cap replacing the one with the least discounted
-// evidence; a tenant's population (float64 cells, version 2) at most
-// MaxPopulationStateBytes (9,250) bytes, below the 4 KiB and 16 KiB the
+// evidence; a tenant's population (float64 cells, version 3) at most
+// MaxPopulationStateBytes (11,426) bytes, below the 4 KiB and 16 KiB the
 // project allows; TestStateSizeIsBounded enforces both. Decoding checks
 // every length, count and number, and returns an error wrapping ErrBadState
 // for anything it cannot read; it never panics.

@@ -67,6 +67,10 @@ type Config struct {
 	// option it is assumed to be, in reward.
 	ManualWeight float64
 	ManualMargin float64
+	// Covariance scales the correlations of users' effects the population
+	// estimated (see Engine.correlations) in a user's prior: 0 takes the
+	// default, below 0 ignores them (a prior independent per option).
+	Covariance float64
 
 	// Ablations: each turns one part of the engine back to what it was
 	// before, to measure what the part adds (docs/learning.md).
@@ -95,6 +99,7 @@ func DefaultConfig() Config {
 		Floor:                  0.02,
 		ManualWeight:           10,
 		ManualMargin:           0.1,
+		Covariance:             1,
 	}
 }
 
@@ -117,6 +122,9 @@ func (c Config) withDefaults() Config {
 	set(&c.Floor, d.Floor)
 	set(&c.ManualWeight, d.ManualWeight)
 	set(&c.ManualMargin, d.ManualMargin)
+	if c.Covariance == 0 || math.IsNaN(c.Covariance) {
+		c.Covariance = d.Covariance
+	}
 	c.UserDiscount = math.Min(c.UserDiscount, 1)
 	c.Floor = math.Min(c.Floor, 1)
 	return c

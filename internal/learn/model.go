@@ -20,7 +20,9 @@ type estimate struct {
 	// ep is the population's overall effect, eu the user's, ctxEff the
 	// population's offsets of the context (task type plus complexity).
 	ep, eu, ctxEff [numDims][numArms]float64
-	sigma2         float64
+	// uvar is the variance of eu, the user's overall effects.
+	uvar   [numDims][numArms]float64
+	sigma2 float64
 	// Levels: the population's and the user's (what the user's outcomes
 	// are worth whatever is recommended), and the population's level
 	// offset of the context. The prediction for a recommendation is
@@ -136,7 +138,10 @@ func (m *fit) solve(c *cell, f float64) {
 // eu + (user's deviations) + (population's offsets): evidence about
 // debugging tasks and about hard tasks combines for hard debugging tasks,
 // and the population's context offsets apply to every user from the first
-// request. Variances add the same way.
+// request. Variances add the same way. Once the population has estimated
+// the covariance of users' effects across options, the user's overall
+// effects are conditioned on it (see Engine.correlated), so evidence about
+// one option moves the options users' tastes tie to it.
 func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *estimate) {
 	cfg := &e.cfg
 	sigma2 := e.noiseVar(p)
@@ -248,10 +253,20 @@ func (e *Engine) estimateFor(u *userState, p *popState, tk string, cx int, est *
 	}
 	est.userLevel = um.level
 	est.eu = um.x
+	var userVar [numDims][numArms]float64
+	for d := range numDims {
+		for a := range numArms {
+			userVar[d][a] = sigma2 / (fu*ug.Arms[d][a].N + weight[d][a])
+		}
+	}
+	if !manual {
+		e.correlated(p, ug, fu, sigma2, &weight, est, &userVar)
+	}
+	est.uvar = userVar
 	for d := range numDims {
 		for a := range numArms {
 			est.mean[d][a] = est.eu[d][a] + est.ctxEff[d][a]
-			est.vr[d][a] = sigma2/(fu*ug.Arms[d][a].N+weight[d][a]) + ctxVar[d][a]
+			est.vr[d][a] = userVar[d][a] + ctxVar[d][a]
 			// The population's uncertainty reaches the user's estimate in
 			// proportion to the prior's share of it.
 			share := weight[d][a] / (fu*ug.Arms[d][a].N + weight[d][a])
@@ -527,3 +542,33 @@ const (
 	confidenceKnee  = 0.4
 	confidenceSlope = 0.8
 )
+
+// correlated conditions the user's effects est.eu and their variances on
+// the population's estimated covariance of users' effects (see
+// Engine.priorCov and condition), when it has one.
+func (e *Engine) correlated(p *popState, ug *cell, fu, sigma2 float64, weight *[numDims][numArms]float64, est *estimate, userVar *[numDims][numArms]float64) {
+	var prior, n, x, ep, mean, vr [numOpts]float64
+	for d := range numDims {
+		for a := range numArms {
+			i := d*numArms + a
+			prior[i] = sigma2 / weight[d][a]
+			n[i] = fu * ug.Arms[d][a].N
+			x[i] = est.eu[d][a]
+			ep[i] = est.ep[d][a]
+		}
+	}
+	var pm [numOpts][numOpts]float64
+	if !e.priorCov(p, &prior, &pm) {
+		return
+	}
+	if !condition(&pm, &prior, &n, &x, &ep, sigma2, &mean, &vr) {
+		return
+	}
+	for d := range numDims {
+		for a := range numArms {
+			i := d*numArms + a
+			est.eu[d][a] = mean[i]
+			userVar[d][a] = vr[i]
+		}
+	}
+}

@@ -38,15 +38,16 @@ const (
 // everything, and one more cell (plus its name) per task kind (at most
 // MaxUserTaskTypes) and per request complexity seen; a new user's first
 // outcome on a debugging task of high complexity makes it 704 bytes. A
-// tenant's population (format version 2, floats as float64, so that sums
-// merged in any order agree to float64 rounding) is at most 9,250 bytes: a
-// 50-byte header, a 408-byte cell for everything, and one per request
-// complexity and task kind (at most MaxPopulationTaskTypes).
+// tenant's population (format version 3, floats as float64, so that sums
+// merged in any order agree to float64 rounding) is at most 11,426 bytes: a
+// 2,226-byte header (2,176 of it the covariance sums of users' effects), a
+// 408-byte cell for everything, and one per request complexity and task
+// kind (at most MaxPopulationTaskTypes).
 const (
 	cellBytes               = 16 + numDims*numArms*3*4 // seq, N, S, K, then n, s, c per option
 	popCellBytes            = 3*8 + numDims*numArms*3*8
 	userHeaderBytes         = 4 + 4 + 8 + numDims*13 + 2
-	popHeaderBytes          = 4 + 8 + 4 + 4*8 + 2
+	popHeaderBytes          = 4 + 8 + 4 + 4*8 + 2*numCov*8 + 2
 	MaxUserStateBytes       = userHeaderBytes + (1+numComplexities+MaxUserTaskTypes)*cellBytes + MaxUserTaskTypes*(1+amp.MaxTaskTypeBytes)
 	MaxPopulationStateBytes = popHeaderBytes + (1+numComplexities+MaxPopulationTaskTypes)*popCellBytes + MaxPopulationTaskTypes*(1+amp.MaxTaskTypeBytes)
 )
@@ -56,7 +57,7 @@ const (
 	kindUser       = 'u'
 	kindPopulation = 'p'
 	formatVersion  = 1 // of user states
-	popVersion     = 2 // of population states
+	popVersion     = 3 // of population states; 2 has no covariance sums
 )
 
 // ErrBadState is wrapped by every error about state bytes the engine cannot
@@ -128,6 +129,10 @@ type popState struct {
 	// variance of users' effects around the population's (see
 	// Engine.spreadSample).
 	TauN, TauS float64
+	// CovN and CovS are, per pair of options (the upper triangle, see
+	// covIndex), the weighted count and sum of samples of the covariance
+	// of users' effects (see Engine.covSampleOf).
+	CovN, CovS [numCov]float64
 	Global     cell
 	Cx         [numComplexities]cell
 	Tasks      []taskCell
@@ -194,8 +199,9 @@ func complexityIndex(c amp.TaskComplexity) int {
 //	user:       'a' 'm' 'u' 1 | seq u32 | surprise f32 | shortfall f32 | 4 × (arm i8, weight f32, effect f32, seq u32)
 //	            | cx mask u8 | task count u8 | global cell | cx cells in mask order
 //	            | task count × (key length u8, key, cell)
-//	population: 'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32
-//	            | cx mask u8 | task count u8 | global cell | cx cells | tasks
+//	population: 'a' 'm' 'p' 3 | outcomes f64 | origin u32 | noiseN, noiseSS, tauN, tauS f64
+//	            | 136 × (covN, covS) f64 | cx mask u8 | task count u8 | global cell | cx cells | tasks
+//	            (version 2: the same without the covariance sums; version 1: see decodePopulationV1)
 //	cell:       seq u32 | N f32 | S f32 | K f32 | 16 options × (n, s, c) f32
 //
 // A complexity cell is stored only once it holds evidence.
@@ -276,6 +282,10 @@ func (p *popState) encode() []byte {
 	w.f64(p.NoiseSS)
 	w.f64(p.TauN)
 	w.f64(p.TauS)
+	for k := range numCov {
+		w.f64(p.CovN[k])
+		w.f64(p.CovS[k])
+	}
 	mask := cxMask(&p.Cx)
 	w.u8(mask)
 	w.u8(byte(len(p.Tasks)))
@@ -552,13 +562,23 @@ func decodePopulation(b []byte, only *string) (*popState, error) {
 		return decodePopulationV1(b, only)
 	}
 	r := reader{b: b}
-	r.header(kindPopulation, popVersion)
+	version := byte(popVersion)
+	if len(b) >= 4 && b[3] == 2 {
+		version = 2 // before the covariance sums
+	}
+	r.header(kindPopulation, version)
 	p.Outcomes = r.f64(true)
 	p.Origin = int32(r.u32())
 	p.NoiseN = r.f64(true)
 	p.NoiseSS = r.f64(true)
 	p.TauN = r.f64(true)
 	p.TauS = r.f64(false)
+	if version >= 3 {
+		for k := range numCov {
+			p.CovN[k] = r.f64(true)
+			p.CovS[k] = r.f64(false)
+		}
+	}
 	mask := r.u8()
 	nt := int(r.u8())
 	if r.err == nil && (mask >= 1<<numComplexities || nt > MaxPopulationTaskTypes) {
@@ -608,7 +628,7 @@ const v1PopulationDiscount = 0.9999
 // is brought to its present weight; the origin is left unset (0), so that
 // the first merge takes the newest delta's epoch without ageing what the
 // old population knew (see Engine.MergePopulation), and its next encode
-// writes version 2.
+// writes the current version.
 //
 //	'a' 'm' 'p' 1 | seq u32 | noiseVar f32 | noiseN f32 | cx mask u8
 //	| task count u8 | global cell | cx cells | task count × (key, cell)

@@ -74,7 +74,7 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestDocumentedSizes(t *testing.T) {
 	// The documentation of MaxUserStateBytes and cellBytes quotes these.
-	if MaxUserStateBytes != 2540 || MaxPopulationStateBytes != 9250 || cellBytes != 208 || popCellBytes != 408 {
+	if MaxUserStateBytes != 2540 || MaxPopulationStateBytes != 11426 || cellBytes != 208 || popCellBytes != 408 {
 		t.Errorf("sizes changed: user %d, population %d, cell %d; update the documentation", MaxUserStateBytes, MaxPopulationStateBytes, cellBytes)
 	}
 }
@@ -182,6 +182,9 @@ func TestMergeIsOrderIndependent(t *testing.T) {
 		order[i] = i
 	}
 	ref := merge(order, 1)
+	if ref.CovN[0] == 0 {
+		t.Fatal("no covariance samples merged")
+	}
 	if len(ref.Tasks) != MaxPopulationTaskTypes-2 || ref.Outcomes != float64(len(deltas)) {
 		t.Fatalf("reference population: %d kinds, %v outcomes", len(ref.Tasks), ref.Outcomes)
 	}
@@ -197,6 +200,10 @@ func TestMergeIsOrderIndependent(t *testing.T) {
 			}
 		}
 		near("noise n", got.NoiseN, ref.NoiseN)
+		for k := range numCov {
+			near("covariance n", got.CovN[k], ref.CovN[k])
+			near("covariance sum", got.CovS[k], ref.CovS[k])
+		}
 		near("noise ss", got.NoiseSS, ref.NoiseSS)
 		near("spread n", got.TauN, ref.TauN)
 		near("spread sum", got.TauS, ref.TauS)
@@ -229,7 +236,7 @@ func TestMergeIsOrderIndependent(t *testing.T) {
 // TestReadsVersion1Populations: a population stored by an earlier release
 // (format version 1, float32 cells discounted per outcome) is read, keeps
 // what it knew through the first merge of new outcomes, and is written
-// back as version 2.
+// back as the current version.
 func TestReadsVersion1Populations(t *testing.T) {
 	// seq 100, noiseVar 0.05 from 400 samples, no complexity cells, one
 	// task cell "writing"; the global cell holds 50 outcomes last updated

@@ -72,6 +72,7 @@ func (e *Engine) Learn(in *amp.LearnInput) (*amp.Learned, error) {
 		pdelta.noise = e.noiseSample(u)
 		pdelta.resid = r - pred
 		pdelta.tauK, pdelta.tauX = e.spreadSample(u, &est, arms)
+		pdelta.cov = e.covSampleOf(u, &est)
 		popPred := est.popLevel + est.ctxOffset
 		for d := range numDims {
 			popPred += est.ep[d][arms[d]] + est.ctxEff[d][arms[d]]
@@ -182,6 +183,10 @@ func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, er
 		p.NoiseSS *= f
 		p.TauN *= f
 		p.TauS *= f
+		for k := range numCov {
+			p.CovN[k] *= f
+			p.CovS[k] *= f
+		}
 		p.Origin = newest
 	}
 	for i := range ds {
@@ -194,6 +199,7 @@ func (e *Engine) MergePopulation(population []byte, deltas [][]byte) ([]byte, er
 		}
 		p.TauN += w * d.tauK
 		p.TauS += w * d.tauX
+		p.addCov(&d.cov, w)
 		d.ev.addWeighted(&p.Global, w)
 		if d.task != "" {
 			c := p.task(d.task)
