@@ -100,8 +100,15 @@ func FuzzState(f *testing.F) {
 			t.Errorf("error %v does not wrap ErrBadState", err)
 		}
 		if p, err := decodePopulation(b, nil); err == nil {
-			if got := p.encode(); len(b) > 0 && !bytes.Equal(got, b) {
+			// An older format is read and written as the current one, so
+			// only the current one comes back byte for byte; what is
+			// written must always read back the same.
+			got := p.encode()
+			if len(b) > 0 && b[3] == popVersion && !bytes.Equal(got, b) {
 				t.Errorf("accepted population state does not round-trip")
+			}
+			if q, err := decodePopulation(got, nil); err != nil || !bytes.Equal(q.encode(), got) {
+				t.Errorf("re-encoded population state does not round-trip: %v", err)
 			}
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
