@@ -91,8 +91,8 @@ func (s *Service) GetContext(ctx context.Context, p *Principal, requestID string
 // user's model from it, in one transaction: it returns only once the
 // outcome is durable, and the user's next context reflects it. What the
 // outcome teaches the tenant's population is stored with it as a delta,
-// which the background job folds in (FoldPopulations) within a second or
-// so. A requestId of another account or mode is unknown; a second outcome
+// which the background jobs fold in (FoldPopulations) within a second, or
+// sooner once the instance has stored a few dozen outcomes. A requestId of another account or mode is unknown; a second outcome
 // leaves the first unchanged; a decision older than RequestTTL no longer
 // takes outcomes.
 func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.OutcomeRequest) error {
@@ -149,6 +149,7 @@ func (s *Service) ReportOutcome(ctx context.Context, p *Principal, req *amp.Outc
 	case err != nil:
 		return storeError(err, "", "")
 	}
+	s.outcomeStored()
 	return nil
 }
 

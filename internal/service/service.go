@@ -23,6 +23,7 @@ import (
 	mrand "math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/amp-protocol/amp"
@@ -124,6 +125,11 @@ type Service struct {
 	stopJobs   context.CancelFunc
 	jobsDone   chan struct{}
 
+	// unfolded counts the outcomes this instance stored since its last
+	// fold; at foldAfter it wakes the folder through foldNow.
+	unfolded atomic.Int64
+	foldNow  chan struct{}
+
 	users           amp.DashboardStore
 	mailer          Mailer
 	requests        *requestLog
@@ -168,6 +174,7 @@ func New(cfg Config) (*Service, error) {
 		usage:           cfg.Usage,
 		quota:           cfg.Quota,
 		tracer:          cfg.Tracer,
+		foldNow:         make(chan struct{}, 1),
 	}
 	if s.tracer == nil {
 		s.tracer = amp.NopTracer{}
@@ -262,10 +269,55 @@ func (s *Service) Start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopJobs, s.jobsDone = cancel, make(chan struct{})
+	var jobs sync.WaitGroup
+	jobs.Go(func() { s.runJobs(ctx) })
+	jobs.Go(func() { s.foldEarly(ctx) })
 	go func() {
-		defer close(s.jobsDone)
-		s.runJobs(ctx)
+		jobs.Wait()
+		close(s.jobsDone)
 	}()
+}
+
+// Folding the population early: the every-second fold leaves it a second
+// behind, and at a launch, when every user is new at once, a second of
+// traffic can be a whole cohort's first interactions, all answered from a
+// population that has learned nothing yet. So an instance that has stored
+// foldAfter outcomes since its last fold folds at once, at most once every
+// foldSpacing so that a flood of outcomes costs the writer at most a fold
+// per foldSpacing.
+const (
+	foldAfter   = 25
+	foldSpacing = 100 * time.Millisecond
+)
+
+// outcomeStored counts an outcome toward the next early fold.
+func (s *Service) outcomeStored() {
+	if s.unfolded.Add(1) == foldAfter {
+		select {
+		case s.foldNow <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// foldEarly folds whenever outcomeStored asks, until ctx is done.
+func (s *Service) foldEarly(ctx context.Context) {
+	spacing := time.NewTimer(0)
+	defer spacing.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.foldNow:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-spacing.C:
+		}
+		s.foldPopulations(ctx)
+		spacing.Reset(foldSpacing)
+	}
 }
 
 // Close stops the background jobs, waits for them, writes the keys'
@@ -344,6 +396,7 @@ func (s *Service) runJobs(ctx context.Context) {
 // foldPopulations is FoldPopulations for Run, which logs its errors: a
 // failed fold leaves the deltas pending for the next pass.
 func (s *Service) foldPopulations(ctx context.Context) {
+	s.unfolded.Store(0)
 	if _, err := s.FoldPopulations(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("population fold failed", "err", err)
 	}
