@@ -84,29 +84,9 @@ func (db *DB) SaveDecision(ctx context.Context, d *amp.Decision, newProfile *amp
 			rawJSON(newProfile.Metadata), newProfile.OutcomeCount, newProfile.CreatedAt, newProfile.UpdatedAt
 	}
 	op := &decisionOp{ctx: ctx, args: args, id: d.RequestID, done: make(chan error, 1)}
-	select {
-	case db.decisions <- op:
-	case <-db.decisionsDone:
-		return db.checkOpen()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-op.done:
-		return err
-	case <-db.decisionsDone:
-		// The writer stopped; it may have answered just before.
-		select {
-		case err := <-op.done:
-			return err
-		default:
-			return fmt.Errorf("postgres: save decision %s: %w: closed", d.RequestID, amp.ErrUnavailable)
-		}
-	case <-ctx.Done():
-		// The decision may still be written, as with any database whose
-		// answer is lost.
-		return ctx.Err()
-	}
+	return submit(ctx, db, db.decisions, db.decisionsDone, op, op.done, func() error {
+		return fmt.Errorf("postgres: save decision %s: %w: closed", d.RequestID, amp.ErrUnavailable)
+	})
 }
 
 // decisionWriter is the goroutine that writes queued decisions. Close

@@ -277,27 +277,34 @@ func (db *DB) prepareOutcome(ctx context.Context, t amp.Tenant, requestID string
 
 // queueOutcome hands op to the outcome writer and waits for its answer.
 func (db *DB) queueOutcome(ctx context.Context, op *outcomeOp) error {
+	return submit(ctx, db, db.outcomes, db.outcomesDone, op, op.done, func() error { return fmt.Errorf("%w: closed", amp.ErrUnavailable) })
+}
+
+// submit hands op to a writer goroutine through queue and waits for its
+// answer on done; writerDone is closed once the writer has stopped, and
+// closed gives the answer when it stopped without answering op.
+func submit[T any](ctx context.Context, db *DB, queue chan<- T, writerDone <-chan struct{}, op T, done <-chan error, closed func() error) error {
 	select {
-	case db.outcomes <- op:
-	case <-db.outcomesDone:
+	case queue <- op:
+	case <-writerDone:
 		return db.checkOpen()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
-	case err := <-op.done:
+	case err := <-done:
 		return err
-	case <-db.outcomesDone:
+	case <-writerDone:
 		// The writer stopped; it may have answered just before.
 		select {
-		case err := <-op.done:
+		case err := <-done:
 			return err
 		default:
-			return fmt.Errorf("%w: closed", amp.ErrUnavailable)
+			return closed()
 		}
 	case <-ctx.Done():
-		// The outcome may still be written, as with any database whose
-		// answer is lost.
+		// The write may still happen, as with any database whose answer
+		// is lost.
 		return ctx.Err()
 	}
 }
