@@ -87,14 +87,9 @@ monthly live quota (starter 100,000, pro 1,000,000, enterprise unlimited).`,
 	if err := cl.required("name", *name); err != nil {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	acct, err := a.svc.CreateAccount(ctx, *name, amp.Plan(*plan), *rate)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	acct, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*amp.Account, error) {
+		return a.svc.CreateAccount(ctx, *name, amp.Plan(*plan), *rate)
+	})
 	if err != nil {
 		return err
 	}
@@ -109,14 +104,9 @@ mode), monthly live quota and holdout share.`, adminSettings...)
 	if _, done, err := cl.parse(args, 0, 0); done {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	accts, err := a.store.Accounts(ctx)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	accts, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) ([]*amp.Account, error) {
+		return a.store.Accounts(ctx)
+	})
 	if err != nil {
 		return err
 	}

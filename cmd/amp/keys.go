@@ -70,14 +70,9 @@ only this once: store it in a secret manager or an environment variable
 		// with the messages the dashboard shows too.
 		opts.ExpiresIn = d
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	created, err := a.svc.CreateKey(ctx, *account, amp.Mode(*mode), opts)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	created, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*service.CreatedKey, error) {
+		return a.svc.CreateKey(ctx, *account, amp.Mode(*mode), opts)
+	})
 	if err != nil {
 		return err
 	}
@@ -195,18 +190,7 @@ func keyAction(ctx context.Context, e *env, cl *cmdLine, args []string, do func(
 	if pos[0], err = keyArg(e, pos[0]); err != nil {
 		return nil, err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return nil, err
-	}
-	k, err := do(a, pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return withAdmin(ctx, e, &cl.cfg, func(a *admin) (*amp.APIKey, error) { return do(a, pos[0]) })
 }
 
 func runKeysRoll(ctx context.Context, e *env, args []string) error {
@@ -231,14 +215,9 @@ the old key from standard input.`, adminSettings...)
 			return usageError("amp keys roll: --grace: %v", err)
 		}
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	created, err := a.svc.RollKey(ctx, *account, pos[0], grace)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	created, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*service.CreatedKey, error) {
+		return a.svc.RollKey(ctx, *account, pos[0], grace)
+	})
 	if err != nil {
 		return err
 	}

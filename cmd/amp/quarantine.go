@@ -59,15 +59,9 @@ account's endpoints receive key.leak_suspected.`, adminSettings...)
 	if err := cl.required("account", *account); err != nil {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	err = a.svc.SetLeakAction(ctx, *account, amp.LeakAction(pos[0]))
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (struct{}, error) {
+		return struct{}{}, a.svc.SetLeakAction(ctx, *account, amp.LeakAction(pos[0]))
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "keys of %s found by a secret scanner: %s\n", *account, pos[0])

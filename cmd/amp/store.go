@@ -97,3 +97,19 @@ func openAdmin(ctx context.Context, e *env, cfg *Config) (*admin, error) {
 // Close closes the store; its error matters, since a write may still be
 // completing.
 func (a *admin) Close() error { return a.store.Close() }
+
+// withAdmin opens the store and service cfg names, runs do with them and
+// closes them. do's error wins over Close's; Close's still counts, since a
+// write may still be completing.
+func withAdmin[T any](ctx context.Context, e *env, cfg *Config, do func(a *admin) (T, error)) (T, error) {
+	a, err := openAdmin(ctx, e, cfg)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := do(a)
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	return v, err
+}

@@ -90,14 +90,9 @@ the server at, or else http://--addr.`, append(slices.Clone(adminSettings), "add
 	if err := cl.required("email", *email); err != nil {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	secret, err := a.svc.IssueResetLink(ctx, *email)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	secret, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (string, error) {
+		return a.svc.IssueResetLink(ctx, *email)
+	})
 	if err != nil {
 		return err
 	}

@@ -76,14 +76,9 @@ names that resolve to one.`, webhookSettings...)
 			return err
 		}
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	c, err := a.svc.CreateWebhookEndpoint(ctx, *account, amp.Mode(*mode), service.EndpointOptions{URL: *url, Description: *desc, EventTypes: eventTypesFlag(*events)})
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	c, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*service.CreatedEndpoint, error) {
+		return a.svc.CreateWebhookEndpoint(ctx, *account, amp.Mode(*mode), service.EndpointOptions{URL: *url, Description: *desc, EventTypes: eventTypesFlag(*events)})
+	})
 	if err != nil {
 		return err
 	}
@@ -101,15 +96,11 @@ List the account's endpoints, oldest first. Secrets are not shown.`, webhookSett
 	if err := cl.required("account", *account); err != nil {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	eps, err := a.svc.WebhookEndpoints(ctx, *account)
-	now := a.svc.Now()
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	var now time.Time
+	eps, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) ([]*amp.WebhookEndpoint, error) {
+		now = a.svc.Now()
+		return a.svc.WebhookEndpoints(ctx, *account)
+	})
 	if err != nil {
 		return err
 	}
@@ -162,14 +153,9 @@ receives no new deliveries; its pending ones fail (they can be replayed).`, webh
 	if *enable || *disable {
 		c.Disabled = disable
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	ep, err := a.svc.UpdateWebhookEndpoint(ctx, "", pos[0], c)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	ep, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*amp.WebhookEndpoint, error) {
+		return a.svc.UpdateWebhookEndpoint(ctx, "", pos[0], c)
+	})
 	if err != nil {
 		return err
 	}
@@ -184,15 +170,9 @@ Delete an endpoint with its pending deliveries and its delivery log.`, webhookSe
 	if done {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	err = a.svc.DeleteWebhookEndpoint(ctx, "", pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (struct{}, error) {
+		return struct{}{}, a.svc.DeleteWebhookEndpoint(ctx, "", pos[0])
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "removed %s\n", pos[0])
@@ -215,14 +195,9 @@ the receiver can switch to the new secret without missing a delivery.`, webhookS
 			return usageError("amp webhooks roll-secret: --grace: %v", err)
 		}
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	c, err := a.svc.RollWebhookSecret(ctx, "", pos[0], grace)
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	c, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*service.CreatedEndpoint, error) {
+		return a.svc.RollWebhookSecret(ctx, "", pos[0], grace)
+	})
 	if err != nil {
 		return err
 	}
@@ -238,14 +213,9 @@ delivers it within a second. "amp webhooks deliveries" shows the outcome.`, webh
 	if done {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	ev, err := a.svc.SendTestEvent(ctx, "", pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	ev, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*amp.WebhookEvent, error) {
+		return a.svc.SendTestEvent(ctx, "", pos[0])
+	})
 	if err != nil {
 		return err
 	}
@@ -274,15 +244,10 @@ attempted. For the next page, give --before the last ID shown.`, webhookSettings
 	if *limit < 1 || *limit > 1000 {
 		return usageError("amp webhooks deliveries: --limit must be between 1 and 1000")
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	ds, err := a.svc.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: *account, EndpointID: *endpoint, Status: amp.DeliveryStatus(*status),
-		Mode: amp.Mode(*mode), EventType: amp.EventType(*typ), Before: *before, Limit: *limit})
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	ds, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) ([]*amp.WebhookDelivery, error) {
+		return a.svc.WebhookDeliveries(ctx, amp.DeliveryQuery{AccountID: *account, EndpointID: *endpoint, Status: amp.DeliveryStatus(*status),
+			Mode: amp.Mode(*mode), EventType: amp.EventType(*typ), Before: *before, Limit: *limit})
+	})
 	if err != nil {
 		return err
 	}
@@ -321,14 +286,11 @@ status, latency and error.`, webhookSettings...)
 	if done {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	d, log, err := a.svc.WebhookDelivery(ctx, "", pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	var log []*amp.DeliveryAttempt
+	d, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (d *amp.WebhookDelivery, err error) {
+		d, log, err = a.svc.WebhookDelivery(ctx, "", pos[0])
+		return d, err
+	})
 	if err != nil {
 		return err
 	}
@@ -349,14 +311,9 @@ same event id and body: receivers that deduplicate by the id see it once.`, webh
 	if done {
 		return err
 	}
-	a, err := openAdmin(ctx, e, &cl.cfg)
-	if err != nil {
-		return err
-	}
-	d, err := a.svc.ReplayDelivery(ctx, "", pos[0])
-	if cerr := a.Close(); err == nil {
-		err = cerr
-	}
+	d, err := withAdmin(ctx, e, &cl.cfg, func(a *admin) (*amp.WebhookDelivery, error) {
+		return a.svc.ReplayDelivery(ctx, "", pos[0])
+	})
 	if err != nil {
 		return err
 	}
