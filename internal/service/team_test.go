@@ -66,19 +66,62 @@ func (tm *team) lastAudit(t *testing.T) *amp.AuditEvent {
 	return es[0]
 }
 
+// roleAction is one action of a role test: who may do it, what it audits
+// ("" for reads), and how to do it as session s.
+type roleAction struct {
+	name    string
+	allowed []amp.Role
+	audit   amp.AuditAction
+	do      func(t *testing.T, tm *team, s *service.Session) error
+}
+
+// runRoleActions runs every action as every role, each role in a team of
+// its own: an allowed action succeeds and, when it changes something, is
+// audited under the member's name; any other is FORBIDDEN and unaudited.
+func runRoleActions(t *testing.T, actions []roleAction) {
+	t.Helper()
+	for _, role := range amp.Roles {
+		t.Run(string(role), func(t *testing.T) {
+			tm := newTeam(t)
+			s := tm.owner
+			if role != amp.RoleOwner {
+				s = tm.join(t, string(role)+"@example.com", role)
+			}
+			for _, a := range actions {
+				before := tm.lastAudit(t)
+				err := a.do(t, tm, s)
+				after := tm.lastAudit(t)
+				if slices.Contains(a.allowed, role) {
+					if err != nil {
+						t.Errorf("%s as %s: %v, want allowed", a.name, role, err)
+						continue
+					}
+					if a.audit == "" {
+						continue
+					}
+					if after == nil || (before != nil && after.ID == before.ID) || after.Action != a.audit || after.ActorEmail != s.User.Email {
+						t.Errorf("%s as %s: last audit event %+v, want %s by %s", a.name, role, after, a.audit, s.User.Email)
+					}
+					continue
+				}
+				if code := amp.ErrorCode(err); code != amp.CodeForbidden {
+					t.Errorf("%s as %s: %v (code %q), want FORBIDDEN", a.name, role, err, code)
+				}
+				if after != nil && after.ActorEmail == s.User.Email && (before == nil || after.ID != before.ID) {
+					t.Errorf("%s as %s: refused, yet audited: %+v", a.name, role, after)
+				}
+			}
+		})
+	}
+}
+
 // Every role against every action of the dashboard: allowed or FORBIDDEN,
 // decided by the service, and each allowed change audited under the
 // member's name.
 func TestRolesAllowAndForbid(t *testing.T) {
 	ctx := context.Background()
-	type action struct {
-		name    string
-		allowed []amp.Role
-		audit   amp.AuditAction // "" for reads
-		do      func(t *testing.T, tm *team, s *service.Session) error
-	}
 	all := amp.Roles
-	actions := []action{
+	actions := []roleAction{
 		{"list members", all, "", func(t *testing.T, tm *team, s *service.Session) error {
 			_, err := tm.svc.Members(ctx, s)
 			return err
@@ -150,39 +193,7 @@ func TestRolesAllowAndForbid(t *testing.T) {
 			return tm.svc.TransferOwnership(ctx, s, v.User.ID)
 		}},
 	}
-	for _, role := range amp.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			tm := newTeam(t)
-			s := tm.owner
-			if role != amp.RoleOwner {
-				s = tm.join(t, string(role)+"@example.com", role)
-			}
-			for _, a := range actions {
-				before := tm.lastAudit(t)
-				err := a.do(t, tm, s)
-				after := tm.lastAudit(t)
-				if slices.Contains(a.allowed, role) {
-					if err != nil {
-						t.Errorf("%s as %s: %v, want allowed", a.name, role, err)
-						continue
-					}
-					if a.audit == "" {
-						continue
-					}
-					if after == nil || (before != nil && after.ID == before.ID) || after.Action != a.audit || after.ActorEmail != s.User.Email {
-						t.Errorf("%s as %s: last audit event %+v, want %s by %s", a.name, role, after, a.audit, s.User.Email)
-					}
-					continue
-				}
-				if code := amp.ErrorCode(err); code != amp.CodeForbidden {
-					t.Errorf("%s as %s: %v (code %q), want FORBIDDEN", a.name, role, err, code)
-				}
-				if after != nil && after.ActorEmail == s.User.Email && (before == nil || after.ID != before.ID) {
-					t.Errorf("%s as %s: refused, yet audited: %+v", a.name, role, after)
-				}
-			}
-		})
-	}
+	runRoleActions(t, actions)
 }
 
 // An invitation works once, not after it expires, only for its email when

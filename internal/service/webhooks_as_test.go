@@ -69,13 +69,7 @@ func (tm *team) quarantinedKey(t *testing.T) *amp.APIKey {
 // the member's name.
 func TestWebhookRolesAllowAndForbid(t *testing.T) {
 	ctx := context.Background()
-	type action struct {
-		name    string
-		allowed []amp.Role
-		audit   amp.AuditAction // "" for reads and test events
-		do      func(t *testing.T, tm *team, s *service.Session) error
-	}
-	actions := []action{
+	actions := []roleAction{
 		{"list endpoints", amp.Roles, "", func(t *testing.T, tm *team, s *service.Session) error {
 			tm.newEndpoint(t)
 			eps, err := tm.svc.WebhookEndpointsAs(ctx, s, amp.ModeTest)
@@ -142,39 +136,7 @@ func TestWebhookRolesAllowAndForbid(t *testing.T) {
 			return err
 		}},
 	}
-	for _, role := range amp.Roles {
-		t.Run(string(role), func(t *testing.T) {
-			tm := newTeam(t)
-			s := tm.owner
-			if role != amp.RoleOwner {
-				s = tm.join(t, string(role)+"@example.com", role)
-			}
-			for _, a := range actions {
-				before := tm.lastAudit(t)
-				err := a.do(t, tm, s)
-				after := tm.lastAudit(t)
-				if slices.Contains(a.allowed, role) {
-					if err != nil {
-						t.Errorf("%s as %s: %v, want allowed", a.name, role, err)
-						continue
-					}
-					if a.audit == "" {
-						continue
-					}
-					if after == nil || (before != nil && after.ID == before.ID) || after.Action != a.audit || after.ActorEmail != s.User.Email {
-						t.Errorf("%s as %s: last audit event %+v, want %s by %s", a.name, role, after, a.audit, s.User.Email)
-					}
-					continue
-				}
-				if code := amp.ErrorCode(err); code != amp.CodeForbidden {
-					t.Errorf("%s as %s: %v (code %q), want FORBIDDEN", a.name, role, err, code)
-				}
-				if after != nil && after.ActorEmail == s.User.Email && (before == nil || after.ID != before.ID) {
-					t.Errorf("%s as %s: refused, yet audited: %+v", a.name, role, after)
-				}
-			}
-		})
-	}
+	runRoleActions(t, actions)
 }
 
 // A session reaches only its account's endpoints and deliveries of the
