@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,23 +23,7 @@ import (
 // in and ends their old sessions. Every new page is screenshot at both
 // widths and audited as in TestBrowserEndToEnd.
 func TestBrowserTeam(t *testing.T) {
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("no chromium found (install it with apt-get install chromium, or set AMP_CHROMIUM): the browser test needs a real browser")
-	}
-	if testing.Short() {
-		t.Skip("the browser test starts Chromium")
-	}
-	dir := os.Getenv("AMP_SCREENSHOT_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "amp-dashboard-team-screenshots-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
+	path, dir := browserSetup(t, "amp-dashboard-team-screenshots-")
 
 	e := newEnv(t)
 	ctx0 := context.Background()

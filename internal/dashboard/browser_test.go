@@ -30,6 +30,29 @@ import (
 // ids, labelled charts, WCAG AA text contrast, no horizontal scrolling at
 // phone width, and a visible keyboard focus.
 
+// browserSetup skips the test without Chromium or with -short, and
+// returns Chromium's path and the folder for the test's screenshots:
+// $AMP_SCREENSHOT_DIR, or a new temporary folder named after prefix.
+func browserSetup(t *testing.T, prefix string) (path, dir string) {
+	t.Helper()
+	if path = chromiumPath(); path == "" {
+		t.Skip("no chromium found (install it with apt-get install chromium, or set AMP_CHROMIUM): the browser test needs a real browser")
+	}
+	if testing.Short() {
+		t.Skip("the browser test starts Chromium")
+	}
+	if dir = os.Getenv("AMP_SCREENSHOT_DIR"); dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", prefix); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return path, dir
+}
+
 // chromiumPath finds the browser, or "" when there is none.
 func chromiumPath() string {
 	if p := os.Getenv("AMP_CHROMIUM"); p != "" {
@@ -277,23 +300,7 @@ func (b *browserRun) keyboard(path, waitFor string) {
 }
 
 func TestBrowserEndToEnd(t *testing.T) {
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("no chromium found (install it with apt-get install chromium, or set AMP_CHROMIUM): the browser test needs a real browser")
-	}
-	if testing.Short() {
-		t.Skip("the browser test starts Chromium")
-	}
-	dir := os.Getenv("AMP_SCREENSHOT_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "amp-dashboard-screenshots-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
+	path, dir := browserSetup(t, "amp-dashboard-screenshots-")
 
 	// The learning card's numbers come from the evaluation package, tested
 	// there; here a fixed measure shows how the card renders.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,23 +26,7 @@ import (
 // owner restores it. Every new page is screenshot at both widths and
 // audited as in TestBrowserEndToEnd.
 func TestBrowserWebhooks(t *testing.T) {
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("no chromium found (install it with apt-get install chromium, or set AMP_CHROMIUM): the browser test needs a real browser")
-	}
-	if testing.Short() {
-		t.Skip("the browser test starts Chromium")
-	}
-	dir := os.Getenv("AMP_SCREENSHOT_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "amp-dashboard-webhook-screenshots-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
+	path, dir := browserSetup(t, "amp-dashboard-webhook-screenshots-")
 
 	e := newEnv(t, withService(func(c *service.Config) { c.Events.AllowPrivateTargets = true }))
 	// The receiver verifies each delivery's signature with the secret the
