@@ -167,10 +167,16 @@ func Rollable(k *amp.APIKey, now time.Time) error {
 	switch {
 	case k.RolledTo != "" && st != amp.KeyRevoked && st != amp.KeyExpired:
 		return amp.Errorf(amp.CodeInvalidRequest, "This key was rolled already: roll its replacement, %s.", k.RolledTo)
-	case st.Rollable(), st == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt)):
+	case st.Rollable(), heldInQuarantine(k, now):
 		return nil
 	}
 	return amp.Errorf(amp.CodeInvalidRequest, "Only an active key can be rolled.")
+}
+
+// heldInQuarantine reports whether k is quarantined and would work but for
+// that: neither revoked nor expired.
+func heldInQuarantine(k *amp.APIKey, now time.Time) bool {
+	return k.Status(now) == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
 // RollKey issues a replacement for a key, with the same account, mode,

@@ -265,7 +265,7 @@ func (s *Service) QuarantinedKeys(ctx context.Context, sess *Session, mode amp.M
 	for _, k := range keys {
 		// A quarantined key that expired (rolled, its grace over) or was
 		// revoked can do no more harm.
-		if k.Mode == mode && k.Status(now) == amp.KeyQuarantined && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt)) {
+		if k.Mode == mode && heldInQuarantine(k, now) {
 			out = append(out, k)
 		}
 	}
