@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/amp-protocol/amp"
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 // decodeBody reads a request body of at most amp.MaxBodyBytes and decodes
@@ -64,26 +65,10 @@ func decodeJSON(body []byte, dst any) error {
 // finds names; it does not validate (json.Unmarshal does), so a false
 // true costs nothing but a second decoding.
 func plainObject(body []byte, known map[string]bool) bool {
-	i := skipSpace(body, 0)
-	if i >= len(body) || body[i] != '{' {
-		return false
-	}
 	var seen [16][]byte
 	n := 0
-	i = skipSpace(body, i+1)
-	if i < len(body) && body[i] == '}' {
-		return true
-	}
-	for {
-		if i >= len(body) || body[i] != '"' {
-			return false
-		}
-		end := stringEnd(body, i)
-		if end < 0 {
-			return false
-		}
-		name := body[i+1 : end-1]
-		if bytes.IndexByte(name, '\\') >= 0 || !known[string(name)] || n == len(seen) {
+	return httpx.JSONMembers(body, func(name, _ []byte) bool {
+		if !known[string(name)] || n == len(seen) {
 			return false
 		}
 		for _, s := range seen[:n] {
@@ -93,84 +78,8 @@ func plainObject(body []byte, known map[string]bool) bool {
 		}
 		seen[n] = name
 		n++
-		i = skipSpace(body, end)
-		if i >= len(body) || body[i] != ':' {
-			return false
-		}
-		if i = valueEnd(body, skipSpace(body, i+1)); i < 0 {
-			return false
-		}
-		i = skipSpace(body, i)
-		switch {
-		case i >= len(body):
-			return false
-		case body[i] == '}':
-			return true
-		case body[i] == ',':
-			i = skipSpace(body, i+1)
-		default:
-			return false
-		}
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string starting at b[i], a
-// quote, or -1 if it does not end.
-func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// valueEnd returns the index just past the value starting at b[i], or -1
-// if it does not end: a string, an object or array (its nesting
-// followed), or anything else up to the next delimiter.
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				if i = stringEnd(b, i); i < 0 {
-					return -1
-				}
-				i--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
+		return true
+	})
 }
 
 // decodeJSONStrict is decodeJSON's pass over every token, with known the

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+
+	"github.com/amp-protocol/amp/internal/httpx"
 )
 
 // The fast path answers the one message that agents send most, a stateless
@@ -126,8 +128,8 @@ func parseToolCall(body []byte, tools map[string]toolFunc) (toolCall, bool) {
 	}
 	var seen [4]bool // jsonrpc, id, method, params
 	var params []byte
-	ok := members(body, func(key string, raw []byte) bool {
-		switch key {
+	ok := httpx.JSONMembers(body, func(key, raw []byte) bool {
+		switch string(key) {
 		case "jsonrpc":
 			seen[0] = !seen[0] && string(raw) == `"2.0"`
 			return seen[0]
@@ -149,8 +151,8 @@ func parseToolCall(body []byte, tools map[string]toolFunc) (toolCall, bool) {
 	}
 	var name []byte
 	var hasArgs bool
-	ok = members(params, func(key string, raw []byte) bool {
-		switch key {
+	ok = httpx.JSONMembers(params, func(key, raw []byte) bool {
+		switch string(key) {
 		case "name":
 			if name != nil || !plainString(raw) {
 				return false
@@ -171,83 +173,6 @@ func parseToolCall(body []byte, tools map[string]toolFunc) (toolCall, bool) {
 	}
 	call.fn = tools[string(name)]
 	return call, call.fn != nil
-}
-
-// members calls member with the key and the value of each member of the
-// JSON object data, valid JSON, until member returns false; it reports
-// whether data is an object whose keys all have no escapes and were
-// accepted.
-func members(data []byte, member func(key string, raw []byte) bool) bool {
-	i := skipSpace(data, 0)
-	if i == len(data) || data[i] != '{' {
-		return false
-	}
-	i = skipSpace(data, i+1)
-	if data[i] == '}' {
-		return skipSpace(data, i+1) == len(data)
-	}
-	for {
-		end := valueEnd(data, i)
-		key := data[i:end]
-		if !plainString(key) {
-			return false
-		}
-		i = skipSpace(data, end)
-		i = skipSpace(data, i+1) // the colon
-		end = valueEnd(data, i)
-		if !member(string(key[1:len(key)-1]), data[i:end]) {
-			return false
-		}
-		i = skipSpace(data, end)
-		if data[i] == '}' {
-			return skipSpace(data, i+1) == len(data)
-		}
-		i = skipSpace(data, i+1) // the comma
-	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// valueEnd returns the end of the JSON value that starts at data[i], in
-// valid JSON.
-func valueEnd(data []byte, i int) int {
-	depth, inString, escaped := 0, false, false
-	for j := i; j < len(data); j++ {
-		b := data[j]
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-				if depth == 0 {
-					return j + 1
-				}
-			}
-		case b == '"':
-			inString = true
-		case b == '{' || b == '[':
-			depth++
-		case b == '}' || b == ']':
-			if depth == 0 {
-				return j // the end of a number or literal at the end of an object
-			}
-			if depth--; depth == 0 {
-				return j + 1
-			}
-		case depth == 0 && (b == ',' || b == ' ' || b == '\t' || b == '\n' || b == '\r'):
-			return j
-		}
-	}
-	return len(data)
 }
 
 // plainID returns a JSON-RPC id that both decoders read the same, and its
